@@ -1,0 +1,60 @@
+// The contract between a module emitted by `sketchc` and the runtime.
+// Every generated module satisfies `SketchModule` structurally, so the runtime (recognition
+// network, training loop, metrics) can train any compiled sketch without code changes.
+
+import type * as tf from "@tensorflow/tfjs-core";
+
+/** One program-parameter head of z: a categorical choice per row, over `shape[1]` entries. */
+export interface HeadInfo {
+  /** Head name, e.g. `op`, `arg1`, `arg2` (straight-line) or `node`, `leaf` (syntax tree). */
+  readonly name: string;
+  /** [rows, choices]: e.g. op is [L, K]; arg1 is [L, V + C + L]. */
+  readonly shape: readonly [number, number];
+  /** rows x choices, 1 where the choice is allowed by the sketch's scopes, 0 elsewhere. */
+  readonly mask: readonly (readonly number[])[];
+}
+
+/** Static description of a compiled sketch. */
+export interface SketchInfo {
+  readonly name: string;
+  readonly source: string;
+  readonly model: "straight" | "tree";
+  /** V: grounded symbols per example. */
+  readonly numInputs: number;
+  /** Named constants, readable as slots after the inputs. */
+  readonly constants: readonly { readonly name: string; readonly value: number }[];
+  /** L for straight-line code; D for a syntax tree. */
+  readonly size: number;
+  readonly operators: readonly {
+    readonly name: string;
+    readonly arity: number;
+    readonly cost: number;
+  }[];
+  readonly heads: readonly HeadInfo[];
+  /** lambda of Eq. 6: p(z) proportional to exp(-lambda * length(z)). */
+  readonly lengthPrior: number;
+}
+
+/** z: per head, probabilities of shape [T, rows, choices]. */
+export type ProgramParams = Readonly<Record<string, tf.Tensor3D>>;
+
+/** What the runtime needs from a generated module. Program is the module's own discrete program type. */
+export interface SketchModule<Program = unknown> {
+  readonly sketch: SketchInfo;
+  /** Soft interpreter: z [T, ...], s [B, V] or [T, B, V] -> [T, B]. */
+  execute(z: ProgramParams, s: tf.Tensor2D | tf.Tensor3D): tf.Tensor2D;
+  /** Differentiable expected program length (Eq. 6): z -> [T]. */
+  expectedLength(z: ProgramParams): tf.Tensor1D;
+  /** Argmax z to one discrete program per task, pruned to what the output reaches. */
+  decode(z: ProgramParams): Program[];
+  /** One-hot z ([1, rows, choices] per head) of a discrete program. */
+  encode(program: Program): ProgramParams;
+  /** Exact scalar evaluation of a discrete program on one symbol vector s (length V). */
+  evaluate(program: Program, s: readonly number[]): number;
+  /** Readable straight-line code followed by the equivalent formula. */
+  format(program: Program): string;
+  /** The formula alone, e.g. `(s1 + s3) * (s1 - s3)`. */
+  formula(program: Program): string;
+  /** Discrete cost-weighted program length. */
+  length(program: Program): number;
+}
