@@ -1,0 +1,173 @@
+// The `sketchc` command line: compile sketches, check them, train and evaluate ROAP.
+// Only this file and compiler/compile.ts touch the file system for the compiler. User errors
+// print as diagnostics or one `sketchc: error:` line, never a stack trace.
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import {
+  checkSource,
+  compileSketch,
+  writeCompiled,
+} from "../compiler/compile.js";
+import {
+  formatDiagnostic,
+  hasErrors,
+  type Diagnostic,
+} from "../compiler/diagnostics.js";
+import { SKETCHC_VERSION } from "../compiler/emit/module.js";
+
+export const HELP = `sketchc ${SKETCHC_VERSION}: differentiable program sketches -> trainable TensorFlow.js modules
+
+Usage:
+  sketchc FILE.sketch... -o DIR     compile: write DIR/NAME.ts, NAME.js and NAME.d.ts per sketch
+  sketchc check FILE.sketch...      parse and check only
+  sketchc train SKETCH [options]    train ROAP on images (sketchc train --help)
+  sketchc eval RUN_DIR              recompute the metrics of a trained run
+  sketchc --help | --version
+
+Exit status: 0 on success, 1 when a sketch has errors, 2 on bad usage.
+`;
+
+/** A user-facing failure: printed as one line, exit status attached. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
+    super(message);
+  }
+}
+
+function readSource(file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EISDIR"
+          ? "it is a directory"
+          : String(code ?? e);
+    throw new CliError(`cannot read '${file}': ${why}`, 1);
+  }
+}
+
+function printDiagnostics(
+  diagnostics: readonly Diagnostic[],
+  source: string,
+): void {
+  for (const d of diagnostics)
+    process.stderr.write(formatDiagnostic(d, source) + "\n");
+}
+
+function summarize(errors: number, warnings: number, files: number): string {
+  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
+  return `${plural(errors, "error")} and ${plural(warnings, "warning")} in ${plural(files, "file")}.`;
+}
+
+async function runCompile(
+  files: string[],
+  outDir: string | undefined,
+  checkOnly: boolean,
+): Promise<number> {
+  if (files.length === 0)
+    throw new CliError("no input files (try 'sketchc --help')");
+  if (!checkOnly && outDir === undefined)
+    throw new CliError("missing -o DIR (where to write the modules)");
+  const names = new Map<string, string>();
+  for (const f of files) {
+    const name = path.basename(f).replace(/\.sketch$/, "");
+    if (!/^[A-Za-z0-9_.-]+$/.test(name))
+      throw new CliError(
+        `'${f}': a sketch file name may use letters, digits, '_', '-' and '.'`,
+      );
+    const other = names.get(name);
+    if (other)
+      throw new CliError(`'${f}' and '${other}' would both write ${name}.ts`);
+    names.set(name, f);
+  }
+  let errors = 0;
+  let warnings = 0;
+  for (const file of files) {
+    const source = readSource(file);
+    const started = performance.now();
+    const result = checkOnly
+      ? checkSource(source, file)
+      : await compileSketch(source, file);
+    printDiagnostics(result.diagnostics, source);
+    errors += result.diagnostics.filter((d) => d.severity === "error").length;
+    warnings += result.diagnostics.filter(
+      (d) => d.severity === "warning",
+    ).length;
+    if (
+      checkOnly ||
+      hasErrors(result.diagnostics) ||
+      !("typescript" in result) ||
+      !result.typescript
+    )
+      continue;
+    const name = path.basename(file).replace(/\.sketch$/, "");
+    const written = writeCompiled(outDir!, name, result.typescript);
+    const ms = Math.round(performance.now() - started);
+    process.stdout.write(
+      `${file} -> ${written.map((w) => path.relative(process.cwd(), w) || w).join(", ")} (${ms} ms)\n`,
+    );
+  }
+  if (errors > 0 || warnings > 0)
+    process.stderr.write(summarize(errors, warnings, files.length) + "\n");
+  else if (checkOnly)
+    process.stdout.write(
+      `${files.length === 1 ? files[0] : `${files.length} files`}: no problems.\n`,
+    );
+  return errors > 0 ? 1 : 0;
+}
+
+/** Runs the CLI with the given arguments (without `node sketchc`); returns the exit status. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === "train" || command === "eval") {
+    const { runTrainCommand } = await import("./train-command.js");
+    return runTrainCommand(command, rest);
+  }
+  const checkOnly = command === "check";
+  const args = checkOnly ? rest : [...argv];
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        out: { type: "string", short: "o" },
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+      },
+    });
+  } catch (e) {
+    throw new CliError(`${(e as Error).message} (try 'sketchc --help')`);
+  }
+  if (parsed.values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (parsed.values.version) {
+    process.stdout.write(`${SKETCHC_VERSION}\n`);
+    return 0;
+  }
+  return runCompile(parsed.positionals, parsed.values.out, checkOnly);
+}
+
+/** Entry point for bin/sketchc.js: exit codes, and one line for any user error. */
+export async function run(argv: readonly string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (e) {
+    if (e instanceof CliError) {
+      process.stderr.write(`sketchc: error: ${e.message}\n`);
+      process.exitCode = e.exitCode;
+      return;
+    }
+    throw e; // an internal bug: keep the stack trace
+  }
+}

@@ -1,0 +1,133 @@
+// The whole pipeline: text -> AST -> checked AST -> IR -> TypeScript -> JavaScript + .d.ts.
+// `compileSketch` is pure; `writeCompiled` is the only function here that touches the disk, and it
+// writes each file atomically (temp file + rename) so an interrupted run never leaves half a module.
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Project, ts } from "ts-morph";
+import { checkSketch } from "./check.js";
+import { hasErrors, type Diagnostic } from "./diagnostics.js";
+import { emitModule } from "./emit/module.js";
+import type { SketchIR } from "./ir.js";
+import { lowerSketch } from "./lower.js";
+import { parseSketch } from "./parse.js";
+
+export interface CompileResult {
+  readonly diagnostics: readonly Diagnostic[];
+  /** Present when there were no errors. */
+  readonly ir?: SketchIR;
+  readonly typescript?: string;
+}
+
+/** Parses and checks only (what `sketchc check` runs). */
+export function checkSource(
+  text: string,
+  file: string,
+): { diagnostics: readonly Diagnostic[] } {
+  const parsed = parseSketch(text, file);
+  if (!parsed.ast) return { diagnostics: parsed.diagnostics };
+  return { diagnostics: checkSketch(parsed.ast, file).diagnostics };
+}
+
+/** The pipeline, stopping after the first stage that reports errors. */
+export async function compileSketch(
+  text: string,
+  file: string,
+): Promise<CompileResult> {
+  const parsed = parseSketch(text, file);
+  if (!parsed.ast) return { diagnostics: parsed.diagnostics };
+  const checked = checkSketch(parsed.ast, file);
+  if (hasErrors(checked.diagnostics))
+    return { diagnostics: checked.diagnostics };
+  const ir = lowerSketch(checked.ast, path.basename(file), text);
+  const typescript = await emitModule(ir);
+  return { diagnostics: checked.diagnostics, ir, typescript };
+}
+
+/** The package root, whose node_modules resolves @tensorflow/tfjs-core for type checking. */
+export const PACKAGE_ROOT = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  ...(fileURLToPath(import.meta.url).includes(`${path.sep}dist${path.sep}`)
+    ? ["..", ".."]
+    : [".."]),
+);
+
+const EMIT_OPTIONS: ts.CompilerOptions = {
+  target: ts.ScriptTarget.ES2022,
+  module: ts.ModuleKind.NodeNext,
+  moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  strict: true,
+  declaration: true,
+  skipLibCheck: true,
+  types: [],
+};
+
+/** A ts-morph project that sees the package's node_modules, for emitting and type-checking modules. */
+export function createModuleProject(): Project {
+  return new Project({
+    compilerOptions: EMIT_OPTIONS,
+    skipAddingFilesFromTsConfig: true,
+  });
+}
+
+function addModule(project: Project, typescript: string, name: string) {
+  const virtualPath = path.join(PACKAGE_ROOT, ".sketchc-emit", `${name}.ts`);
+  return project.createSourceFile(virtualPath, typescript, { overwrite: true });
+}
+
+/** TypeScript module text -> { js, dts }. */
+export function transpileModule(
+  typescript: string,
+  name: string,
+): { js: string; dts: string } {
+  const out = addModule(
+    createModuleProject(),
+    typescript,
+    name,
+  ).getEmitOutput();
+  const find = (ext: string) =>
+    out
+      .getOutputFiles()
+      .find((f) => f.getFilePath().endsWith(ext))
+      ?.getText() ?? "";
+  return { js: find(".js"), dts: find(".d.ts") };
+}
+
+/** Type errors of an emitted module against the installed @tensorflow/tfjs-core (tests assert none). */
+export function typeCheckModule(typescript: string, name: string): string[] {
+  const project = createModuleProject();
+  addModule(project, typescript, name);
+  return project
+    .getPreEmitDiagnostics()
+    .map((d) =>
+      ts.flattenDiagnosticMessageText(
+        d.getMessageText() as string | ts.DiagnosticMessageChain,
+        "\n",
+      ),
+    );
+}
+
+/** Writes a file atomically: a temp file in the same folder, then a rename over the target. */
+export function writeFileAtomic(file: string, data: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  fs.writeFileSync(tmp, data);
+  fs.renameSync(tmp, file);
+}
+
+/** Writes NAME.ts, NAME.js and NAME.d.ts into outDir; returns the paths written. */
+export function writeCompiled(
+  outDir: string,
+  name: string,
+  typescript: string,
+): string[] {
+  const { js, dts } = transpileModule(typescript, name);
+  const files: [string, string][] = [
+    [path.join(outDir, `${name}.ts`), typescript],
+    [path.join(outDir, `${name}.js`), js],
+    [path.join(outDir, `${name}.d.ts`), dts],
+  ];
+  for (const [file, text] of files) writeFileAtomic(file, text);
+  return files.map(([f]) => f);
+}
