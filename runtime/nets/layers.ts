@@ -1,0 +1,301 @@
+// Building blocks for the nets, in the tfjs layer shape: typed Args, weights created once in
+// `create*` (registered in a ParamStore under `name/...`), and a pure `call`. Only standard
+// tfjs-core ops are used, so backends may swap in their own Conv2D / MatMul gradients.
+
+import * as tf from "@tensorflow/tfjs-core";
+
+import {
+  glorotUniform,
+  heUniform,
+  onesInit,
+  uniformInit,
+  zerosInit,
+  type Initializer,
+  type ParamStore,
+} from "./params.js";
+
+/** Added to LayerNorm / GroupNorm variances; matches PyTorch's default. */
+const NORM_EPSILON = 1e-5;
+
+// ---------------------------------------------------------------------------------------------
+// Dense
+
+export interface DenseArgs {
+  readonly inputDim: number;
+  readonly units: number;
+  /** Kernel initialiser: He for layers followed by ReLU (default), Glorot for linear outputs. */
+  readonly kernelInit?: Initializer;
+  readonly useBias?: boolean;
+  /** Bias initialiser; default zeros. */
+  readonly biasInit?: Initializer;
+}
+
+export interface Dense {
+  readonly kernel: tf.Variable; // [in, units]
+  readonly bias: tf.Variable | null; // [units]
+  /** [..., in] -> [..., units] */
+  call(x: tf.Tensor): tf.Tensor;
+}
+
+export function createDense(
+  store: ParamStore,
+  name: string,
+  args: DenseArgs,
+): Dense {
+  const kernel = store.create(
+    `${name}/kernel`,
+    [args.inputDim, args.units],
+    args.kernelInit ?? heUniform,
+  );
+  const bias =
+    args.useBias === false
+      ? null
+      : store.create(`${name}/bias`, [args.units], args.biasInit ?? zerosInit);
+  return {
+    kernel,
+    bias,
+    call: (x) =>
+      tf.tidy(() => {
+        const lead = x.shape.slice(0, -1);
+        const flat = tf.reshape(x, [-1, args.inputDim]); // [M, in]
+        let out: tf.Tensor = tf.matMul(flat, kernel); // [M, units]
+        if (bias !== null) out = tf.add(out, bias);
+        return tf.reshape(out, [...lead, args.units]); // [..., units]
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// LayerNorm (Ba et al. 2016): normalise the last axis per example, then a learned gain and bias.
+
+export interface LayerNormArgs {
+  readonly dim: number;
+}
+
+export interface LayerNorm {
+  readonly gain: tf.Variable; // [dim]
+  readonly bias: tf.Variable; // [dim]
+  /** [..., dim] -> [..., dim] */
+  call(x: tf.Tensor): tf.Tensor;
+}
+
+export function createLayerNorm(
+  store: ParamStore,
+  name: string,
+  args: LayerNormArgs,
+): LayerNorm {
+  const gain = store.create(`${name}/gain`, [args.dim], onesInit);
+  const bias = store.create(`${name}/bias`, [args.dim], zerosInit);
+  return {
+    gain,
+    bias,
+    call: (x) =>
+      tf.tidy(() => {
+        const { mean, variance } = tf.moments(x, -1, true); // [..., 1]
+        const normed = tf.mul(
+          tf.sub(x, mean),
+          tf.rsqrt(tf.add(variance, NORM_EPSILON)),
+        ); // [..., dim]
+        return tf.add(tf.mul(normed, gain), bias);
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Conv2d (NHWC)
+
+export interface Conv2dArgs {
+  readonly inChannels: number;
+  readonly filters: number;
+  readonly kernelSize: number;
+  readonly strides?: number;
+  /** Default 'same'. */
+  readonly padding?: "same" | "valid";
+  /** Default true; off for convs followed by a normalisation with its own bias. */
+  readonly useBias?: boolean;
+  /** Default He uniform (convs are followed by ReLU). */
+  readonly kernelInit?: Initializer;
+}
+
+export interface Conv2d {
+  readonly kernel: tf.Variable; // [k, k, in, filters]
+  readonly bias: tf.Variable | null; // [filters]
+  /** [N, H, W, in] -> [N, H', W', filters] */
+  call(x: tf.Tensor4D): tf.Tensor4D;
+}
+
+export function createConv2d(
+  store: ParamStore,
+  name: string,
+  args: Conv2dArgs,
+): Conv2d {
+  const k = args.kernelSize;
+  const kernel = store.create(
+    `${name}/kernel`,
+    [k, k, args.inChannels, args.filters],
+    args.kernelInit ?? heUniform,
+  );
+  const bias =
+    args.useBias === false
+      ? null
+      : store.create(`${name}/bias`, [args.filters], zerosInit);
+  const strides = args.strides ?? 1;
+  const padding = args.padding ?? "same";
+  return {
+    kernel,
+    bias,
+    call: (x) =>
+      tf.tidy(() => {
+        const out = tf.conv2d(x, kernel as tf.Tensor4D, strides, padding); // [N, H', W', filters]
+        return bias === null ? out : tf.add(out, bias);
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// GroupNorm (Wu & He 2018): per-example statistics over (H, W, channels of a group), so it is
+// independent of the batch, unlike BatchNorm (which the paper's footnote 3 rules out).
+
+export interface GroupNormArgs {
+  readonly channels: number;
+  /** Must divide `channels`. */
+  readonly groups: number;
+  /** Initial gain; 0 makes a residual branch start as the identity (Goyal et al. 2017). */
+  readonly gainInit?: number;
+}
+
+export interface GroupNorm {
+  readonly gain: tf.Variable; // [C]
+  readonly bias: tf.Variable; // [C]
+  /** [N, H, W, C] -> [N, H, W, C] */
+  call(x: tf.Tensor4D): tf.Tensor4D;
+}
+
+export function createGroupNorm(
+  store: ParamStore,
+  name: string,
+  args: GroupNormArgs,
+): GroupNorm {
+  const { channels, groups } = args;
+  if (channels % groups !== 0) {
+    throw new Error(
+      `GroupNorm '${name}': ${groups} groups do not divide ${channels} channels`,
+    );
+  }
+  const gainInit = args.gainInit ?? 1;
+  const gain = store.create(`${name}/gain`, [channels], (shape) =>
+    new Float32Array(shape[0]).fill(gainInit),
+  );
+  const bias = store.create(`${name}/bias`, [channels], zerosInit);
+  return {
+    gain,
+    bias,
+    call: (x) =>
+      tf.tidy(() => {
+        const [n, h, w] = x.shape;
+        const grouped = tf.reshape(x, [n, h, w, groups, channels / groups]); // [N, H, W, G, C/G]
+        const { mean, variance } = tf.moments(grouped, [1, 2, 4], true); // [N, 1, 1, G, 1]
+        const normed = tf.mul(
+          tf.sub(grouped, mean),
+          tf.rsqrt(tf.add(variance, NORM_EPSILON)),
+        );
+        const flat = tf.reshape(normed, [n, h, w, channels]); // [N, H, W, C]
+        return tf.add(tf.mul(flat, gain), bias);
+      }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// MLP with LayerNorm before each ReLU (Sec. 4.1 "Implementation Details"):
+// Linear -> LayerNorm -> ReLU -> ... -> Linear(out).
+
+export interface MlpArgs {
+  readonly inputDim: number;
+  /** Widths of the hidden layers; the paper uses [256, 256]. */
+  readonly hidden: readonly number[];
+  readonly outputDim: number;
+}
+
+export interface Mlp {
+  /** hidden.length + 1 linear layers; the last is the output. */
+  readonly linears: readonly Dense[];
+  readonly norms: readonly LayerNorm[];
+  /** [..., in] -> [..., out] */
+  call(x: tf.Tensor): tf.Tensor;
+  /**
+   * The MLP after its first Linear, given that Linear's output [..., hidden[0]]. Lets a caller
+   * build the first layer from parts (`x W = x_a W_a + x_b W_b`) and broadcast shared parts
+   * instead of materialising concatenated inputs.
+   */
+  callAfterFirstLinear(pre: tf.Tensor): tf.Tensor;
+}
+
+export function createMlp(store: ParamStore, name: string, args: MlpArgs): Mlp {
+  if (args.hidden.length === 0)
+    throw new Error(`Mlp '${name}': needs at least one hidden layer`);
+  const dims = [args.inputDim, ...args.hidden, args.outputDim];
+  const linears: Dense[] = [];
+  const norms: LayerNorm[] = [];
+  for (let i = 0; i + 1 < dims.length; i++) {
+    const isOutput = i + 2 === dims.length;
+    linears.push(
+      createDense(store, `${name}/linear${i}`, {
+        inputDim: dims[i],
+        units: dims[i + 1],
+        kernelInit: isOutput ? glorotUniform : heUniform,
+        // Random biases as in PyTorch's nn.Linear, which the paper used. With zero biases the
+        // first LayerNorm of a tiny input (MLP_out sees a scalar y) would only see sign(y):
+        // LN(y w) = sign(y) LN(w). With b != 0 it sees y through the direction of y w + b.
+        biasInit: uniformInit(1 / Math.sqrt(dims[i])),
+      }),
+    );
+    if (!isOutput)
+      norms.push(
+        createLayerNorm(store, `${name}/norm${i}`, { dim: dims[i + 1] }),
+      );
+  }
+
+  const callAfterFirstLinear = (pre: tf.Tensor): tf.Tensor =>
+    tf.tidy(() => {
+      let h = tf.relu(norms[0].call(pre));
+      for (let i = 1; i < linears.length; i++) {
+        h = linears[i].call(h);
+        if (i < norms.length) h = tf.relu(norms[i].call(h));
+      }
+      return h;
+    });
+
+  return {
+    linears,
+    norms,
+    call: (x) => tf.tidy(() => callAfterFirstLinear(linears[0].call(x))),
+    callAfterFirstLinear,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Set max-pooling (PointNet, App. A)
+
+/**
+ * The symmetric max over the set axis of a PointNet: [..., B, ...] -> [...] without `axis`.
+ * Tied maxima (e.g. a duplicated symbol-output pair) share the gradient evenly, as torch.amax
+ * does. tfjs's own Max gradient gives every tied entry the full gradient, which would scale the
+ * gradient by the number of duplicates in the set.
+ */
+export function setMax(x: tf.Tensor, axis: number): tf.Tensor {
+  const pool = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const maxKeep = tf.max(input, axis, true); // [..., 1, ...]
+    save([input, maxKeep]);
+    return {
+      value: tf.squeeze(maxKeep, [axis]),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [savedInput, savedMax] = saved;
+        const isMax = tf.cast(tf.equal(savedInput, savedMax), "float32"); // [..., B, ...]
+        const share = tf.div(isMax, tf.sum(isMax, axis, true)); // 1 / ties at each maximum
+        return tf.mul(tf.expandDims(dy as tf.Tensor, axis), share);
+      },
+    };
+  });
+  return pool(x);
+}
