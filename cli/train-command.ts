@@ -1,10 +1,171 @@
-// `sketchc train` and `sketchc eval`: filled in by the training runtime.
+// `sketchc train SKETCH [options]` and `sketchc eval RUN_DIR`: option parsing and the metrics table.
+// Flags map one to one onto TrainConfig (runtime/config.ts); bad values name the flag at fault.
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { BACKEND_NAMES, type BackendName } from "../runtime/backend.js";
+import { DEFAULT_CONFIG, type TrainConfig } from "../runtime/config.js";
+import { SketchCompileError } from "../runtime/load-sketch.js";
+import type { Metrics } from "../runtime/metrics.js";
 import { CliError } from "./main.js";
 
-export async function runTrainCommand(
-  command: string,
-  args: readonly string[],
-): Promise<number> {
-  void args;
-  throw new CliError(`'${command}' is not available yet`);
+export const TRAIN_HELP = `Usage: sketchc train SKETCH [options]
+
+Trains ROAP (grounder + recognizer + the sketch's interpreter) on arithmetic tasks over images.
+
+Options (defaults are the CPU preset, see docs/results.md):
+  --data DIR           image dataset (IDX or CIFAR-10 binary); default: /usr/share/datasets/fashion-mnist
+                       if installed, else the Fashion-MNIST sample committed in the package
+  --tasks N            tasks sampled from the 1,101 formulas (${DEFAULT_CONFIG.tasks})
+  --epochs N           epochs (${DEFAULT_CONFIG.epochs})
+  --steps N            steps per epoch (${DEFAULT_CONFIG.stepsPerEpoch})
+  --batch N            pairs per step, shared by all tasks (${DEFAULT_CONFIG.batch})
+  --train-pairs N      training pairs (${DEFAULT_CONFIG.trainPairs})
+  --test-pairs N       test pairs for the metrics (${DEFAULT_CONFIG.testPairs})
+  --lr X               Adam learning rate (${DEFAULT_CONFIG.learningRate})
+  --prior X            length-prior weight lambda (default: the sketch's 'prior length')
+  --prior-epoch N      epoch the prior starts (${DEFAULT_CONFIG.priorEpoch})
+  --late-epoch N       epoch the sharpness rises to --late-sharpness (${DEFAULT_CONFIG.lateEpoch})
+  --late-sharpness X   (${DEFAULT_CONFIG.lateSharpness})
+  --no-gumbel          plain softmax instead of gumbel-softmax samples (ablation)
+  --grounder NAME      small-cnn | resnet18 (${DEFAULT_CONFIG.grounder})
+  --hidden N           recognizer MLP width (${DEFAULT_CONFIG.recognizerHidden}; paper 256)
+  --eval-every N       compute the metrics every N epochs (${DEFAULT_CONFIG.evalEvery})
+  --seed N             (${DEFAULT_CONFIG.seed})
+  --backend B          ${BACKEND_NAMES.join(" | ")} (${DEFAULT_CONFIG.backend})
+  --out DIR            run folder (${DEFAULT_CONFIG.out}); an existing checkpoint there is resumed
+  --fresh              ignore an existing checkpoint in --out
+  --quiet              no progress output
+`;
+
+function intFlag(name: string, value: string | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new CliError(`--${name} must be an integer >= ${min}, got '${value}'`);
+  return n;
+}
+
+function numFlag(name: string, value: string | undefined, fallback: number | undefined): number | undefined {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new CliError(`--${name} must be a number >= 0, got '${value}'`);
+  return n;
+}
+
+/** Parses `sketchc train` arguments into a TrainConfig. */
+export function parseTrainArgs(args: readonly string[]): { config: TrainConfig; fresh: boolean; quiet: boolean; help: boolean } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      options: {
+        data: { type: "string" },
+        tasks: { type: "string" },
+        epochs: { type: "string" },
+        steps: { type: "string" },
+        batch: { type: "string" },
+        "train-pairs": { type: "string" },
+        "test-pairs": { type: "string" },
+        lr: { type: "string" },
+        prior: { type: "string" },
+        "prior-epoch": { type: "string" },
+        "late-epoch": { type: "string" },
+        "late-sharpness": { type: "string" },
+        "no-gumbel": { type: "boolean" },
+        grounder: { type: "string" },
+        hidden: { type: "string" },
+        "eval-every": { type: "string" },
+        seed: { type: "string" },
+        backend: { type: "string" },
+        out: { type: "string" },
+        fresh: { type: "boolean" },
+        quiet: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    throw new CliError(`${(e as Error).message} (try 'sketchc train --help')`);
+  }
+  const v = parsed.values;
+  const help = v.help === true;
+  if (!help && parsed.positionals.length !== 1) throw new CliError("sketchc train takes one SKETCH file (try 'sketchc train --help')");
+  const backend = (v.backend ?? DEFAULT_CONFIG.backend) as BackendName;
+  if (!BACKEND_NAMES.includes(backend)) throw new CliError(`--backend must be one of ${BACKEND_NAMES.join(", ")}, got '${v.backend}'`);
+  const grounder = v.grounder ?? DEFAULT_CONFIG.grounder;
+  if (grounder !== "small-cnn" && grounder !== "resnet18") throw new CliError(`--grounder must be small-cnn or resnet18, got '${grounder}'`);
+  if (v.data !== undefined && !fs.existsSync(v.data)) throw new CliError(`--data: no such folder '${v.data}'`);
+  const config: TrainConfig = {
+    ...DEFAULT_CONFIG,
+    sketch: parsed.positionals[0] ?? "",
+    data: v.data,
+    out: v.out ?? DEFAULT_CONFIG.out,
+    seed: intFlag("seed", v.seed, DEFAULT_CONFIG.seed, 0),
+    backend,
+    tasks: intFlag("tasks", v.tasks, DEFAULT_CONFIG.tasks),
+    trainPairs: intFlag("train-pairs", v["train-pairs"], DEFAULT_CONFIG.trainPairs),
+    testPairs: intFlag("test-pairs", v["test-pairs"], DEFAULT_CONFIG.testPairs),
+    epochs: intFlag("epochs", v.epochs, DEFAULT_CONFIG.epochs),
+    stepsPerEpoch: intFlag("steps", v.steps, DEFAULT_CONFIG.stepsPerEpoch),
+    batch: intFlag("batch", v.batch, DEFAULT_CONFIG.batch),
+    learningRate: numFlag("lr", v.lr, DEFAULT_CONFIG.learningRate)!,
+    lengthPrior: numFlag("prior", v.prior, DEFAULT_CONFIG.lengthPrior),
+    priorEpoch: intFlag("prior-epoch", v["prior-epoch"], DEFAULT_CONFIG.priorEpoch, 0),
+    lateEpoch: intFlag("late-epoch", v["late-epoch"], DEFAULT_CONFIG.lateEpoch, 0),
+    lateSharpness: numFlag("late-sharpness", v["late-sharpness"], DEFAULT_CONFIG.lateSharpness)!,
+    gumbel: v["no-gumbel"] !== true,
+    grounder,
+    recognizerHidden: intFlag("hidden", v.hidden, DEFAULT_CONFIG.recognizerHidden),
+    evalEvery: intFlag("eval-every", v["eval-every"], DEFAULT_CONFIG.evalEvery),
+  };
+  return { config, fresh: v.fresh === true, quiet: v.quiet === true, help };
+}
+
+/** The metrics as a small table. */
+export function formatMetrics(m: Metrics, wallSeconds: number): string {
+  const rows: [string, string][] = [
+    ["program success", `${m.programSuccess.count} / ${m.programSuccess.total} (${(100 * m.programSuccess.rate).toFixed(1)}%)`],
+    ["symbolic loss", m.symbolicLoss.toExponential(3)],
+    ["test loss", m.testLoss.toExponential(3)],
+    ["grounding accuracy", `${(100 * m.groundingAccuracy).toFixed(2)}%`],
+    ["mean program length", m.meanProgramLength.toFixed(2)],
+    ["wall time", `${wallSeconds.toFixed(1)} s`],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join("\n") + "\n";
+}
+
+export async function runTrainCommand(command: "train" | "eval", args: readonly string[]): Promise<number> {
+  const { train, evaluateSaved } = await import("../runtime/index.js");
+  try {
+    if (command === "eval") {
+      if (args.length !== 1 || args[0].startsWith("-")) throw new CliError("usage: sketchc eval RUN_DIR");
+      const { metrics, wallSeconds } = await evaluateSaved(args[0]);
+      process.stdout.write(formatMetrics(metrics, wallSeconds));
+      return 0;
+    }
+    const { config, fresh, quiet, help } = parseTrainArgs(args);
+    if (help) {
+      process.stdout.write(TRAIN_HELP);
+      return 0;
+    }
+    if (fresh) fs.rmSync(path.join(config.out, "checkpoint.ckpt"), { force: true });
+    const { createProgress } = await import("../runtime/progress.js");
+    const result = await train(config, { progress: createProgress(process.stderr, quiet) });
+    process.stdout.write(`\nROAP on ${config.sketch}: metrics on the test pairs (${config.out}/metrics.json)\n`);
+    process.stdout.write(formatMetrics(result.metrics, result.wallSeconds));
+    return 0;
+  } catch (e) {
+    if (e instanceof SketchCompileError) {
+      process.stderr.write(e.message + "\n");
+      return 1;
+    }
+    if (e instanceof CliError) throw e;
+    const name = (e as Error)?.constructor?.name;
+    if (name === "DataError" || (e as Error).message?.includes("not a valid sketchc checkpoint")) {
+      throw new CliError((e as Error).message, 1);
+    }
+    throw e;
+  }
 }

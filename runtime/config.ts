@@ -1,0 +1,78 @@
+// Every knob of a training run, with the defaults for this 2-core CPU. Each default says where
+// it comes from: the paper (Sec. 4.1) or a measurement here (docs/results.md).
+
+import type { BackendName } from "./backend.js";
+
+export interface TrainConfig {
+  /** The .sketch file to train. */
+  readonly sketch: string;
+  /** Image dataset folder (IDX or CIFAR-10 binary); undefined: Debian's Fashion-MNIST, else the committed sample. */
+  readonly data: string | undefined;
+  /** Where metrics.json, programs.txt, log.jsonl, checkpoint.json and the compiled module go. */
+  readonly out: string;
+  readonly seed: number;
+  readonly backend: BackendName;
+
+  // Data (Sec. 4.1): T tasks sharing N symbol tuples and their images.
+  /** T: tasks sampled from the 1,101 distinct formulas (paper: 500). */
+  readonly tasks: number;
+  /** N: training pairs shared by all tasks (paper: 1e6; each step samples `batch` of them). */
+  readonly trainPairs: number;
+  /** Test pairs (paper: 1000); metrics are computed on these. */
+  readonly testPairs: number;
+
+  // Optimisation.
+  readonly epochs: number;
+  readonly stepsPerEpoch: number;
+  /** B: pairs per step, shared by all tasks. */
+  readonly batch: number;
+  /** Adam (paper: lr 3e-4, eps 1e-5). */
+  readonly learningRate: number;
+  readonly adamEpsilon: number;
+  /** Global gradient-norm clip; 0 disables. */
+  readonly clipNorm: number;
+
+  // Relaxation and prior (Sec. 4.1).
+  readonly gumbel: boolean;
+  readonly sharpness: number;
+  readonly lateSharpness: number;
+  readonly lateEpoch: number;
+  readonly priorEpoch: number;
+  /** lambda of Eq. 6; undefined: the sketch's `prior length`. */
+  readonly lengthPrior: number | undefined;
+
+  // Nets.
+  readonly grounder: "small-cnn" | "resnet18";
+  /** Hidden width of the recognizer's MLPs (paper: 256). */
+  readonly recognizerHidden: number;
+  /** Train the same grounder on the labels too, for the grounding-accuracy reference. */
+  readonly reference: boolean;
+  /** Evaluate the metrics every this many epochs (and always at the end). */
+  readonly evalEvery: number;
+}
+
+export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
+  data: undefined,
+  out: "runs/latest",
+  seed: 0,
+  backend: "auto",
+  tasks: 500,
+  trainPairs: 10_000,
+  testPairs: 1_000,
+  epochs: 20,
+  stepsPerEpoch: 50,
+  batch: 32,
+  learningRate: 3e-4,
+  adamEpsilon: 1e-5,
+  clipNorm: 10,
+  gumbel: true,
+  sharpness: 1,
+  lateSharpness: 3,
+  lateEpoch: 15,
+  priorEpoch: 10,
+  lengthPrior: undefined,
+  grounder: "small-cnn",
+  recognizerHidden: 128,
+  reference: false,
+  evalEvery: 5,
+};

@@ -1,0 +1,142 @@
+// The metrics of Sec. 4.1, computed on the test split: program success rate, symbolic loss and
+// test loss, plus grounding accuracy (g(x) rounded to the nearest symbol equals the gold one).
+
+import * as tf from "@tensorflow/tfjs-core";
+import type { Split } from "./data/pairs.js";
+import { SYMBOL_SCALE } from "./data/pairs.js";
+import { groundSymbols, type RoapModel } from "./model.js";
+
+export interface Metrics {
+  /** Tasks whose decoded program gives the gold output on every test pair, run on gold symbols. */
+  readonly programSuccess: {
+    readonly count: number;
+    readonly total: number;
+    readonly rate: number;
+  };
+  /** MSE between g(x) and the gold symbols (on the 0.1..1.0 scale). */
+  readonly symbolicLoss: number;
+  /** MSE of the decoded programs run on g(x) against the outputs. */
+  readonly testLoss: number;
+  /** Fraction of images with round(10 g(x)) equal to the gold symbol. */
+  readonly groundingAccuracy: number;
+  /** Mean discrete length of the decoded programs. */
+  readonly meanProgramLength: number;
+}
+
+/** Symbols of every pair of a split, grounded in chunks: [N * V] row-major [N, V]. */
+export function groundSplit(
+  model: RoapModel,
+  split: Split,
+  chunk = 512,
+): Float32Array {
+  const { numPairs, numInputs, height, width, channels } = split;
+  const perImage = height * width * channels;
+  const out = new Float32Array(numPairs * numInputs);
+  const total = numPairs * numInputs;
+  for (let start = 0; start < total; start += chunk) {
+    const n = Math.min(chunk, total - start);
+    const values = tf.tidy(() => {
+      const images = tf.tensor4d(
+        split.images.subarray(start * perImage, (start + n) * perImage),
+        [n, height, width, channels],
+      );
+      return groundSymbols(model, images, 1).dataSync();
+    });
+    out.set(values, start);
+  }
+  return out;
+}
+
+/**
+ * Amortized inference: the decoded program of every task, from r given the first `inferencePairs`
+ * pairs (grounded symbols and outputs), in chunks of `taskChunk` tasks.
+ */
+export function inferPrograms<P>(
+  model: RoapModel,
+  symbols: Float32Array,
+  split: Split,
+  inferencePairs: number,
+  taskChunk = 50,
+): P[] {
+  const { numTasks, numPairs, numInputs } = split;
+  const b = Math.min(inferencePairs, numPairs);
+  const programs: P[] = [];
+  for (let t0 = 0; t0 < numTasks; t0 += taskChunk) {
+    const tn = Math.min(taskChunk, numTasks - t0);
+    const ys = new Float32Array(tn * b);
+    for (let t = 0; t < tn; t++)
+      ys.set(
+        split.outputs.subarray((t0 + t) * numPairs, (t0 + t) * numPairs + b),
+        t * b,
+      );
+    const logits = tf.tidy(() =>
+      model.recognizer.call(
+        tf.tensor2d(symbols.subarray(0, b * numInputs), [b, numInputs]),
+        tf.tensor2d(ys, [tn, b]),
+      ),
+    );
+    programs.push(...(model.module.decode(logits) as P[]));
+    Object.values(logits).forEach((t) => t.dispose());
+  }
+  return programs;
+}
+
+/** Whether a program output matches the gold output (float32 outputs, so a relative tolerance). */
+export function sameOutput(a: number, b: number): boolean {
+  return Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b));
+}
+
+/** The metrics of Sec. 4.1 for decoded programs and grounded symbols of a split. */
+export function computeMetrics<P>(
+  module: {
+    evaluate(p: P, s: readonly number[]): number;
+    length(p: P): number;
+  },
+  programs: readonly P[],
+  grounded: Float32Array,
+  split: Split,
+): Metrics {
+  const { numTasks, numPairs, numInputs } = split;
+  const gold: number[][] = [];
+  const ground: number[][] = [];
+  let symbolicSum = 0;
+  let correct = 0;
+  for (let i = 0; i < numPairs; i++) {
+    gold.push(
+      Array.from(split.symbols.subarray(i * numInputs, (i + 1) * numInputs)),
+    );
+    ground.push(
+      Array.from(grounded.subarray(i * numInputs, (i + 1) * numInputs)),
+    );
+    for (let j = 0; j < numInputs; j++) {
+      const d = ground[i][j] - gold[i][j];
+      symbolicSum += d * d;
+      if (
+        Math.round(ground[i][j] * SYMBOL_SCALE) ===
+        Math.round(gold[i][j] * SYMBOL_SCALE)
+      )
+        correct++;
+    }
+  }
+  let solved = 0;
+  let testSum = 0;
+  let lengthSum = 0;
+  programs.forEach((p, t) => {
+    let ok = true;
+    for (let i = 0; i < numPairs; i++) {
+      const y = split.outputs[t * numPairs + i];
+      if (ok && !sameOutput(module.evaluate(p, gold[i]), y)) ok = false;
+      const e = module.evaluate(p, ground[i]) - y;
+      testSum += Number.isFinite(e) ? e * e : 1e12;
+    }
+    if (ok) solved++;
+    lengthSum += module.length(p);
+  });
+  return {
+    programSuccess: { count: solved, total: numTasks, rate: solved / numTasks },
+    symbolicLoss: symbolicSum / (numPairs * numInputs),
+    testLoss: testSum / (numTasks * numPairs),
+    groundingAccuracy: correct / (numPairs * numInputs),
+    meanProgramLength: lengthSum / numTasks,
+  };
+}

@@ -1,0 +1,99 @@
+// The ROAP model of Fig. 2: a symbol grounder g, a recognition network r and a compiled sketch's
+// soft interpreter, wired together. Training (train.ts) and evaluation (metrics.ts) both use it.
+
+import * as tf from "@tensorflow/tfjs-core";
+import {
+  createResNet18,
+  createSmallCnn,
+  type Grounder,
+} from "./nets/grounder.js";
+import { createRecognizer, type Recognizer } from "./nets/recognizer.js";
+import type { ParamSnapshot } from "./nets/params.js";
+import { sampleRelaxed } from "./relaxation.js";
+import type { ProgramParams, SketchModule } from "./sketch-module.js";
+
+export interface RoapModel {
+  readonly module: SketchModule;
+  readonly grounder: Grounder;
+  readonly recognizer: Recognizer;
+  readonly variables: tf.Variable[];
+  save(): { grounder: ParamSnapshot; recognizer: ParamSnapshot };
+  load(snapshot: { grounder: ParamSnapshot; recognizer: ParamSnapshot }): void;
+  dispose(): void;
+}
+
+export interface ModelArgs {
+  readonly module: SketchModule;
+  readonly grounder: "small-cnn" | "resnet18";
+  readonly imageShape: readonly [number, number, number];
+  readonly recognizerHidden: number;
+  readonly seed: number;
+}
+
+export function createModel(args: ModelArgs): RoapModel {
+  const [h, w, c] = args.imageShape;
+  const grounder =
+    args.grounder === "resnet18"
+      ? createResNet18({ seed: args.seed, inChannels: c })
+      : createSmallCnn({ seed: args.seed, inputShape: [h, w, c] });
+  const recognizer = createRecognizer({
+    sketch: args.module.sketch,
+    hidden: args.recognizerHidden,
+    featureSize: args.recognizerHidden,
+    seed: args.seed + 1,
+  });
+  return {
+    module: args.module,
+    grounder,
+    recognizer,
+    variables: [...grounder.variables, ...recognizer.variables],
+    save: () => ({
+      grounder: grounder.params.save(),
+      recognizer: recognizer.params.save(),
+    }),
+    load(snapshot) {
+      grounder.params.load(snapshot.grounder);
+      recognizer.params.load(snapshot.recognizer);
+    },
+    dispose() {
+      grounder.dispose();
+      recognizer.dispose();
+    },
+  };
+}
+
+/** g: images [N * V, H, W, C] -> symbols [N, V]. */
+export function groundSymbols(
+  model: RoapModel,
+  images: tf.Tensor4D,
+  numInputs: number,
+): tf.Tensor2D {
+  return tf.tidy(
+    () =>
+      tf.reshape(model.grounder.call(images), [-1, numInputs]) as tf.Tensor2D,
+  );
+}
+
+export interface ForwardOptions {
+  readonly sharpness: number;
+  readonly gumbel: boolean;
+  readonly seed: number;
+}
+
+/**
+ * One pass of Fig. 2 for training: s = g(x) (I), z ~ q(z | r({s, y})) relaxed (II, Eq. 5),
+ * yHat = [[z]](s) (III). Returns the tensors the objective needs.
+ */
+export function forward(
+  model: RoapModel,
+  images: tf.Tensor4D,
+  y: tf.Tensor2D,
+  options: ForwardOptions,
+): { s: tf.Tensor2D; z: ProgramParams; yHat: tf.Tensor2D } {
+  const s = groundSymbols(model, images, model.module.sketch.numInputs); // [B, V]
+  const logits = model.recognizer.call(s, y); // per head [T, rows, choices]
+  const z = sampleRelaxed(logits, options);
+  Object.values(logits).forEach((t) => t.dispose());
+  const yHat = model.module.execute(z, s); // [T, B]
+  return { s, z, yHat };
+}

@@ -1,0 +1,63 @@
+// The training objective of Eq. 3: the negative reconstruction log-likelihood of Eq. 4, a
+// Gaussian with each task's own sigma^t, plus lambda times the expected program length (Eq. 6).
+
+import * as tf from "@tensorflow/tfjs-core";
+
+/**
+ * Eq. 4 as a loss: mean over tasks and pairs of (y - yHat)^2 / (2 sigma_t^2).
+ * y, yHat: [T, B]; sigma: [T], each task's output standard deviation (floored so constant-output
+ * tasks do not divide by zero).
+ */
+export function reconstructionLoss(
+  y: tf.Tensor2D,
+  yHat: tf.Tensor2D,
+  sigma: tf.Tensor1D,
+): tf.Scalar {
+  return tf.tidy(() => {
+    const variance = tf.expandDims(tf.square(sigma), 1); // [T, 1]
+    return tf.mean(
+      tf.div(tf.square(tf.sub(y, yHat)), tf.mul(2, variance)),
+    ) as tf.Scalar;
+  });
+}
+
+/** Per-task standard deviation of the outputs [T, N] -> [T], floored at `floor`. */
+export function outputSigma(
+  outputs: Float32Array,
+  numTasks: number,
+  numPairs: number,
+  floor = 0.05,
+): Float32Array {
+  const sigma = new Float32Array(numTasks);
+  for (let t = 0; t < numTasks; t++) {
+    let sum = 0;
+    let sq = 0;
+    for (let i = 0; i < numPairs; i++) {
+      const v = outputs[t * numPairs + i];
+      sum += v;
+      sq += v * v;
+    }
+    const mean = sum / numPairs;
+    sigma[t] = Math.max(
+      floor,
+      Math.sqrt(Math.max(0, sq / numPairs - mean * mean)),
+    );
+  }
+  return sigma;
+}
+
+/** Eq. 3 as a loss to minimise: reconstruction + lambda * mean expected length. */
+export function objective(
+  reconstruction: tf.Scalar,
+  expectedLength: tf.Tensor1D,
+  lambda: number,
+): tf.Scalar {
+  return tf.tidy(() =>
+    lambda > 0
+      ? (tf.add(
+          reconstruction,
+          tf.mul(lambda, tf.mean(expectedLength)),
+        ) as tf.Scalar)
+      : reconstruction.clone(),
+  );
+}

@@ -1,0 +1,64 @@
+// The continuous relaxation of programs (Sec. 3.2): gumbel-softmax samples of z from the
+// recognizer's logits (Eq. 5), and the schedules of the temperature and the length prior (Sec. 4.1).
+
+import * as tf from "@tensorflow/tfjs-core";
+import type { ProgramParams } from "./sketch-module.js";
+
+/**
+ * One relaxed sample per head: softmax((logits + g) * sharpness), g ~ Gumbel(0, 1) (Eq. 5 with
+ * the reparameterisation trick). `seed` makes the noise reproducible. With `gumbel: false` this is
+ * the plain softmax of the "w/o gumbel-softmax" ablation. Masked logits (-1e9) stay at 0.
+ */
+export function sampleRelaxed(
+  logits: Readonly<Record<string, tf.Tensor3D>>,
+  options: { sharpness: number; gumbel: boolean; seed: number },
+): ProgramParams {
+  return tf.tidy(() => {
+    const out: Record<string, tf.Tensor3D> = {};
+    Object.keys(logits)
+      .sort()
+      .forEach((name, k) => {
+        const x = logits[name]; // [T, rows, choices]
+        let perturbed: tf.Tensor = x;
+        if (options.gumbel) {
+          // g = -log(-log u), u in (0, 1): clamp u away from 0 and 1 so g stays finite.
+          const u = tf.randomUniform(
+            x.shape,
+            1e-6,
+            1 - 1e-6,
+            "float32",
+            options.seed * 31 + k,
+          );
+          perturbed = tf.sub(x, tf.log(tf.neg(tf.log(u))));
+        }
+        out[name] = tf.softmax(
+          tf.mul(perturbed, options.sharpness),
+        ) as tf.Tensor3D;
+      });
+    return out;
+  });
+}
+
+/** Schedule knobs of Sec. 4.1, all in epochs. */
+export interface ScheduleConfig {
+  /** Sharpness (inverse temperature) of the relaxed samples before `lateEpoch`. */
+  readonly sharpness: number;
+  /** Sharpness from `lateEpoch` on: the paper raises it to 3 from epoch 15 to narrow the gap
+   * between the relaxed and the discrete program near the end of training. */
+  readonly lateSharpness: number;
+  readonly lateEpoch: number;
+  /** The length prior of Eq. 6 is off before this epoch (the paper: epoch 10). */
+  readonly priorEpoch: number;
+  /** lambda of Eq. 6. */
+  readonly lengthPrior: number;
+}
+
+/** Sharpness of the gumbel-softmax samples at `epoch` (0-based). */
+export function sharpnessAt(epoch: number, c: ScheduleConfig): number {
+  return epoch >= c.lateEpoch ? c.lateSharpness : c.sharpness;
+}
+
+/** lambda of Eq. 6 at `epoch` (0-based): 0 before the prior is switched on. */
+export function lengthWeightAt(epoch: number, c: ScheduleConfig): number {
+  return epoch >= c.priorEpoch ? c.lengthPrior : 0;
+}

@@ -1,0 +1,312 @@
+// The training loop of ROAP (Sec. 3.2, Sec. 4.1), in the order it runs: set-up (backend, sketch,
+// data, nets, optimizer, resume), then per step: a batch of pairs shared by all tasks, the
+// forward pass of Fig. 2, the objective of Eq. 3, a guarded Adam update; per epoch: the log, the
+// metrics and an atomic checkpoint. Finally metrics.json and programs.txt.
+
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import { selectBackend } from "./backend.js";
+import { arraysToSnapshot, readCheckpoint, snapshotToArrays, writeCheckpoint, type NamedArray } from "./checkpoint.js";
+import type { TrainConfig } from "./config.js";
+import { loadImageDataset, resolveDefaultDataset } from "./data/images.js";
+import { makeSplits, type Split } from "./data/pairs.js";
+import { sampleTasks, type Task } from "./data/tasks.js";
+import { loadSketch } from "./load-sketch.js";
+import { computeMetrics, groundSplit, inferPrograms, type Metrics } from "./metrics.js";
+import { createModel, forward, type RoapModel } from "./model.js";
+import { objective, outputSigma, reconstructionLoss } from "./objective.js";
+import { createProgress, type Progress } from "./progress.js";
+import { createRng, deriveSeed } from "./random.js";
+import { lengthWeightAt, sharpnessAt } from "./relaxation.js";
+import type { SketchModule } from "./sketch-module.js";
+
+/** What a checkpoint remembers besides the tensors. */
+interface RunState {
+  readonly config: TrainConfig;
+  /** Epochs completed. */
+  readonly epoch: number;
+  readonly wallSeconds: number;
+}
+
+export interface TrainResult {
+  readonly metrics: Metrics;
+  readonly wallSeconds: number;
+  readonly backend: string;
+  readonly epochs: number;
+}
+
+/** Everything a run needs, built once. */
+export interface RunContext {
+  readonly config: TrainConfig;
+  readonly module: SketchModule;
+  readonly tasks: readonly Task[];
+  readonly train: Split;
+  readonly test: Split;
+  readonly sigma: tf.Tensor1D;
+  readonly model: RoapModel;
+  readonly optimizer: tf.AdamOptimizer;
+  readonly datasetName: string;
+}
+
+export const CHECKPOINT_FILE = "checkpoint.ckpt";
+
+/** 1. Set-up: sketch module, data, nets and optimizer (no backend selection, no resume). */
+export async function createRun(config: TrainConfig): Promise<RunContext> {
+  const module = await loadSketch(config.sketch, path.join(config.out, "module"));
+  const dataDir = config.data ?? resolveDefaultDataset().dir;
+  const dataset = loadImageDataset(dataDir);
+  const tasks = sampleTasks(config.tasks, config.seed);
+  if (module.sketch.numInputs !== 3) {
+    throw new Error(`${config.sketch}: the arithmetic tasks have 3 symbols, but the sketch declares 'inputs ${module.sketch.numInputs}'`);
+  }
+  const { train, test } = makeSplits({
+    dataset,
+    tasks,
+    numPairs: config.trainPairs,
+    numTestPairs: config.testPairs,
+    numInputs: 3,
+    seed: config.seed,
+  });
+  const sigma = tf.tensor1d(outputSigma(train.outputs, train.numTasks, train.numPairs));
+  const model = createModel({
+    module,
+    grounder: config.grounder,
+    imageShape: [train.height, train.width, train.channels],
+    recognizerHidden: config.recognizerHidden,
+    seed: config.seed,
+  });
+  const optimizer = tf.train.adam(config.learningRate, 0.9, 0.999, config.adamEpsilon);
+  return { config, module, tasks, train, test, sigma, model, optimizer, datasetName: `${dataset.name} (${dataDir})` };
+}
+
+/** The images [B * V, H, W, C] and outputs [T, B] of a batch of pair indices. */
+export function gatherBatch(split: Split, pairs: readonly number[]): { images: tf.Tensor4D; y: tf.Tensor2D } {
+  const { numInputs: V, height: H, width: W, channels: C, numTasks: T, numPairs: N } = split;
+  const perPair = V * H * W * C;
+  const images = new Float32Array(pairs.length * perPair);
+  const y = new Float32Array(T * pairs.length);
+  pairs.forEach((i, b) => {
+    images.set(split.images.subarray(i * perPair, (i + 1) * perPair), b * perPair);
+    for (let t = 0; t < T; t++) y[t * pairs.length + b] = split.outputs[t * N + i];
+  });
+  return {
+    images: tf.tensor4d(images, [pairs.length * V, H, W, C]),
+    y: tf.tensor2d(y, [T, pairs.length]),
+  };
+}
+
+/** Pair indices of global step `step`: a function of (seed, step) alone, so a resumed run draws the same. */
+export function batchPairs(config: TrainConfig, numPairs: number, step: number): number[] {
+  const rng = createRng(deriveSeed(config.seed, 1_000_003 + step));
+  return Array.from({ length: Math.min(config.batch, numPairs) }, () => rng.int(numPairs));
+}
+
+export interface StepResult {
+  readonly loss: number;
+  readonly finite: boolean;
+}
+
+/** 2. One training step: forward (Fig. 2), objective (Eq. 3), clipped Adam update unless non-finite. */
+export function trainStep(run: RunContext, epoch: number, step: number): StepResult {
+  const { config, model, optimizer } = run;
+  const pairs = batchPairs(config, run.train.numPairs, step);
+  const lambda = lengthWeightAt(epoch, scheduleOf(run));
+  const { value, grads } = tf.tidy(() => {
+    const { images, y } = gatherBatch(run.train, pairs);
+    return tf.variableGrads(() => {
+      const out = forward(model, images, y, {
+        sharpness: sharpnessAt(epoch, scheduleOf(run)),
+        gumbel: config.gumbel,
+        seed: deriveSeed(config.seed, step),
+      });
+      const reconstruction = reconstructionLoss(y, out.yHat, run.sigma);
+      return objective(reconstruction, lambda > 0 ? model.module.expectedLength(out.z) : tf.zeros([1]), lambda);
+    }, model.variables);
+  });
+  const loss = value.dataSync()[0];
+  value.dispose();
+  const names = Object.keys(grads);
+  const norm = tf.tidy(() => Math.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n])))).dataSync()[0]));
+  const finite = Number.isFinite(loss) && Number.isFinite(norm);
+  if (finite) {
+    const scale = config.clipNorm > 0 && norm > config.clipNorm ? config.clipNorm / norm : 1;
+    const clipped = scale === 1 ? grads : tf.tidy(() => Object.fromEntries(names.map((n) => [n, tf.mul(grads[n], scale)])));
+    optimizer.applyGradients(clipped as Record<string, tf.Variable>);
+    if (clipped !== grads) Object.values(clipped).forEach((t) => t.dispose());
+  }
+  Object.values(grads).forEach((t) => t.dispose());
+  return { loss, finite };
+}
+
+function scheduleOf(run: RunContext) {
+  const c = run.config;
+  return {
+    sharpness: c.sharpness,
+    lateSharpness: c.lateSharpness,
+    lateEpoch: c.lateEpoch,
+    priorEpoch: c.priorEpoch,
+    lengthPrior: c.lengthPrior ?? run.module.sketch.lengthPrior,
+  };
+}
+
+/** 3. Evaluation on the test split: amortized inference, then the metrics of Sec. 4.1. */
+export function evaluateRun(run: RunContext): { metrics: Metrics; programs: unknown[] } {
+  const grounded = groundSplit(run.model, run.test);
+  const programs = inferPrograms<unknown>(run.model, grounded, run.test, Math.min(run.config.batch * 2, run.test.numPairs));
+  const metrics = computeMetrics(run.module as never, programs, grounded, run.test);
+  return { metrics, programs };
+}
+
+/** Model and optimizer state as named arrays, for checkpoints. */
+async function saveTensors(run: RunContext): Promise<NamedArray[]> {
+  const snap = run.model.save();
+  const opt = await run.optimizer.getWeights();
+  return [
+    ...snapshotToArrays("grounder", snap.grounder),
+    ...snapshotToArrays("recognizer", snap.recognizer),
+    ...opt.map((w, i) => ({ name: `optimizer/${i}`, shape: w.tensor.shape, data: w.tensor.dataSync() as Float32Array })),
+  ];
+}
+
+async function loadTensors(run: RunContext, arrays: readonly NamedArray[]): Promise<void> {
+  run.model.load({ grounder: arraysToSnapshot("grounder", arrays), recognizer: arraysToSnapshot("recognizer", arrays) });
+  const opt = arrays
+    .filter((a) => a.name.startsWith("optimizer/"))
+    .sort((a, b) => Number(a.name.split("/")[1]) - Number(b.name.split("/")[1]));
+  if (opt.length > 0) {
+    await run.optimizer.setWeights(opt.map((a, i) => ({ name: i === 0 ? "iter" : `w${i}`, tensor: tf.tensor(a.data, [...a.shape]) })));
+  }
+}
+
+export async function saveRun(run: RunContext, epoch: number, wallSeconds: number): Promise<void> {
+  const state: RunState = { config: run.config, epoch, wallSeconds };
+  writeCheckpoint(path.join(run.config.out, CHECKPOINT_FILE), { state, tensors: await saveTensors(run) });
+}
+
+/** Loads the run folder's checkpoint into `run`; returns the epochs done and time spent, or undefined. */
+export async function resumeRun(run: RunContext): Promise<{ epoch: number; wallSeconds: number } | undefined> {
+  const file = path.join(run.config.out, CHECKPOINT_FILE);
+  if (!fs.existsSync(file)) return undefined;
+  const ckpt = readCheckpoint<RunState>(file);
+  await loadTensors(run, ckpt.tensors);
+  return { epoch: ckpt.state.epoch, wallSeconds: ckpt.state.wallSeconds };
+}
+
+function appendLog(out: string, record: object): void {
+  fs.appendFileSync(path.join(out, "log.jsonl"), JSON.stringify(record) + "\n");
+}
+
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
+}
+
+/** programs.txt: per task, the gold formula, the learned program and whether it is solved. */
+export function formatPrograms(run: RunContext, programs: readonly unknown[]): string {
+  const m = run.module as SketchModule<unknown>;
+  const gold = run.test.symbols;
+  const V = run.test.numInputs;
+  return run.tasks
+    .map((task, t) => {
+      const p = programs[t];
+      let solved = true;
+      for (let i = 0; i < run.test.numPairs && solved; i++) {
+        const y = run.test.outputs[t * run.test.numPairs + i];
+        const got = m.evaluate(p, Array.from(gold.subarray(i * V, (i + 1) * V)));
+        solved = Math.abs(got - y) <= 1e-4 * Math.max(1, Math.abs(y));
+      }
+      return [
+        `# task ${t + 1}: gold y = ${task.text}  [${solved ? "solved" : "not solved"}]`,
+        `learned y = ${m.formula(p)}  (length ${m.length(p)})`,
+        m.format(p),
+        "",
+      ].join("\n");
+    })
+    .join("\n");
+}
+
+export interface TrainOptions {
+  readonly progress?: Progress;
+  /** Continue from the run folder's checkpoint when there is one (default true). */
+  readonly resume?: boolean;
+  /** Stop after this many epochs of this call (for tests); the run can be resumed later. */
+  readonly maxEpochs?: number;
+}
+
+/** Trains a sketch end to end and writes the run folder. The library entry point. */
+export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
+  const progress = options.progress ?? createProgress();
+  const backend = await selectBackend(config.backend);
+  fs.mkdirSync(config.out, { recursive: true });
+  const run = await createRun(config);
+  progress.line(
+    `sketchc train: ${config.sketch} on ${run.datasetName}, ${run.tasks.length} tasks, backend ${backend.description}`,
+  );
+  let startEpoch = 0;
+  let spent = 0;
+  if (options.resume !== false) {
+    const resumed = await resumeRun(run);
+    if (resumed) {
+      startEpoch = resumed.epoch;
+      spent = resumed.wallSeconds;
+      progress.line(`resumed from ${path.join(config.out, CHECKPOINT_FILE)} after epoch ${startEpoch}`);
+    }
+  }
+  const started = performance.now();
+  const elapsed = () => spent + (performance.now() - started) / 1000;
+  let metrics: Metrics | undefined;
+  let programs: unknown[] = [];
+  const lastEpoch = Math.min(config.epochs, startEpoch + (options.maxEpochs ?? Infinity));
+  for (let epoch = startEpoch; epoch < lastEpoch; epoch++) {
+    let lossSum = 0;
+    let lossCount = 0;
+    let skipped = 0;
+    for (let i = 0; i < config.stepsPerEpoch; i++) {
+      const step = epoch * config.stepsPerEpoch + i;
+      const r = trainStep(run, epoch, step);
+      if (r.finite) {
+        lossSum += r.loss;
+        lossCount++;
+      } else {
+        skipped++;
+        progress.line(`warning: step ${step}: the loss or a gradient is NaN/Inf; the update was skipped`);
+        if (skipped >= 3) {
+          // Recover from the last checkpoint (the paper lost runs to overflow).
+          const back = await resumeRun(run);
+          progress.line(`warning: ${skipped} non-finite steps in epoch ${epoch + 1}: restored the checkpoint of epoch ${back?.epoch ?? 0}`);
+          skipped = 0;
+        }
+      }
+      progress.update({ epoch, epochs: config.epochs, step: i + 1, steps: config.stepsPerEpoch, loss: lossSum / Math.max(1, lossCount) });
+    }
+    const record: Record<string, unknown> = {
+      epoch: epoch + 1,
+      loss: lossSum / Math.max(1, lossCount),
+      skippedSteps: config.stepsPerEpoch - lossCount,
+      wallSeconds: elapsed(),
+    };
+    const isLast = epoch + 1 === config.epochs;
+    if (isLast || (epoch + 1) % config.evalEvery === 0) {
+      ({ metrics, programs } = evaluateRun(run));
+      Object.assign(record, { ...metrics, programSuccess: metrics.programSuccess.count });
+    }
+    appendLog(config.out, record);
+    const m = metrics && record.programSuccess !== undefined ? metrics : undefined;
+    progress.line(
+      `epoch ${epoch + 1}/${config.epochs}  loss ${(record.loss as number).toFixed(4)}` +
+        (m ? `  solved ${m.programSuccess.count}/${m.programSuccess.total}  sym ${m.symbolicLoss.toExponential(2)}  ground ${(100 * m.groundingAccuracy).toFixed(1)}%` : "") +
+        `  ${elapsed().toFixed(0)} s`,
+    );
+    await saveRun(run, epoch + 1, elapsed());
+  }
+  if (!metrics || lastEpoch !== config.epochs) ({ metrics, programs } = evaluateRun(run));
+  const result: TrainResult = { metrics, wallSeconds: elapsed(), backend: backend.name, epochs: lastEpoch };
+  writeAtomic(path.join(config.out, "metrics.json"), JSON.stringify({ ...metrics, wallSeconds: result.wallSeconds, backend: backend.description, epochs: lastEpoch, config }, null, 2) + "\n");
+  writeAtomic(path.join(config.out, "programs.txt"), formatPrograms(run, programs));
+  run.model.dispose();
+  run.optimizer.dispose();
+  run.sigma.dispose();
+  return result;
+}
