@@ -21,6 +21,7 @@ Options (defaults are the CPU preset, see docs/results.md):
   --epochs N           epochs (${DEFAULT_CONFIG.epochs})
   --steps N            steps per epoch (${DEFAULT_CONFIG.stepsPerEpoch})
   --batch N            pairs per step, shared by all tasks (${DEFAULT_CONFIG.batch})
+  --task-batch N       tasks per step, drawn at random (${DEFAULT_CONFIG.taskBatch})
   --train-pairs N      training pairs (${DEFAULT_CONFIG.trainPairs})
   --test-pairs N       test pairs for the metrics (${DEFAULT_CONFIG.testPairs})
   --lr X               Adam learning rate (${DEFAULT_CONFIG.learningRate})
@@ -39,22 +40,40 @@ Options (defaults are the CPU preset, see docs/results.md):
   --quiet              no progress output
 `;
 
-function intFlag(name: string, value: string | undefined, fallback: number, min = 1): number {
+function intFlag(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min = 1,
+): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new CliError(`--${name} must be an integer >= ${min}, got '${value}'`);
+  if (!Number.isInteger(n) || n < min)
+    throw new CliError(
+      `--${name} must be an integer >= ${min}, got '${value}'`,
+    );
   return n;
 }
 
-function numFlag(name: string, value: string | undefined, fallback: number | undefined): number | undefined {
+function numFlag(
+  name: string,
+  value: string | undefined,
+  fallback: number | undefined,
+): number | undefined {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new CliError(`--${name} must be a number >= 0, got '${value}'`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new CliError(`--${name} must be a number >= 0, got '${value}'`);
   return n;
 }
 
 /** Parses `sketchc train` arguments into a TrainConfig. */
-export function parseTrainArgs(args: readonly string[]): { config: TrainConfig; fresh: boolean; quiet: boolean; help: boolean } {
+export function parseTrainArgs(args: readonly string[]): {
+  config: TrainConfig;
+  fresh: boolean;
+  quiet: boolean;
+  help: boolean;
+} {
   let parsed;
   try {
     parsed = parseArgs({
@@ -66,6 +85,7 @@ export function parseTrainArgs(args: readonly string[]): { config: TrainConfig; 
         epochs: { type: "string" },
         steps: { type: "string" },
         batch: { type: "string" },
+        "task-batch": { type: "string" },
         "train-pairs": { type: "string" },
         "test-pairs": { type: "string" },
         lr: { type: "string" },
@@ -90,12 +110,22 @@ export function parseTrainArgs(args: readonly string[]): { config: TrainConfig; 
   }
   const v = parsed.values;
   const help = v.help === true;
-  if (!help && parsed.positionals.length !== 1) throw new CliError("sketchc train takes one SKETCH file (try 'sketchc train --help')");
+  if (!help && parsed.positionals.length !== 1)
+    throw new CliError(
+      "sketchc train takes one SKETCH file (try 'sketchc train --help')",
+    );
   const backend = (v.backend ?? DEFAULT_CONFIG.backend) as BackendName;
-  if (!BACKEND_NAMES.includes(backend)) throw new CliError(`--backend must be one of ${BACKEND_NAMES.join(", ")}, got '${v.backend}'`);
+  if (!BACKEND_NAMES.includes(backend))
+    throw new CliError(
+      `--backend must be one of ${BACKEND_NAMES.join(", ")}, got '${v.backend}'`,
+    );
   const grounder = v.grounder ?? DEFAULT_CONFIG.grounder;
-  if (grounder !== "small-cnn" && grounder !== "resnet18") throw new CliError(`--grounder must be small-cnn or resnet18, got '${grounder}'`);
-  if (v.data !== undefined && !fs.existsSync(v.data)) throw new CliError(`--data: no such folder '${v.data}'`);
+  if (grounder !== "small-cnn" && grounder !== "resnet18")
+    throw new CliError(
+      `--grounder must be small-cnn or resnet18, got '${grounder}'`,
+    );
+  if (v.data !== undefined && !fs.existsSync(v.data))
+    throw new CliError(`--data: no such folder '${v.data}'`);
   const config: TrainConfig = {
     ...DEFAULT_CONFIG,
     sketch: parsed.positionals[0] ?? "",
@@ -104,19 +134,42 @@ export function parseTrainArgs(args: readonly string[]): { config: TrainConfig; 
     seed: intFlag("seed", v.seed, DEFAULT_CONFIG.seed, 0),
     backend,
     tasks: intFlag("tasks", v.tasks, DEFAULT_CONFIG.tasks),
-    trainPairs: intFlag("train-pairs", v["train-pairs"], DEFAULT_CONFIG.trainPairs),
+    taskBatch: intFlag("task-batch", v["task-batch"], DEFAULT_CONFIG.taskBatch),
+    trainPairs: intFlag(
+      "train-pairs",
+      v["train-pairs"],
+      DEFAULT_CONFIG.trainPairs,
+    ),
     testPairs: intFlag("test-pairs", v["test-pairs"], DEFAULT_CONFIG.testPairs),
     epochs: intFlag("epochs", v.epochs, DEFAULT_CONFIG.epochs),
     stepsPerEpoch: intFlag("steps", v.steps, DEFAULT_CONFIG.stepsPerEpoch),
     batch: intFlag("batch", v.batch, DEFAULT_CONFIG.batch),
     learningRate: numFlag("lr", v.lr, DEFAULT_CONFIG.learningRate)!,
     lengthPrior: numFlag("prior", v.prior, DEFAULT_CONFIG.lengthPrior),
-    priorEpoch: intFlag("prior-epoch", v["prior-epoch"], DEFAULT_CONFIG.priorEpoch, 0),
-    lateEpoch: intFlag("late-epoch", v["late-epoch"], DEFAULT_CONFIG.lateEpoch, 0),
-    lateSharpness: numFlag("late-sharpness", v["late-sharpness"], DEFAULT_CONFIG.lateSharpness)!,
+    priorEpoch: intFlag(
+      "prior-epoch",
+      v["prior-epoch"],
+      DEFAULT_CONFIG.priorEpoch,
+      0,
+    ),
+    lateEpoch: intFlag(
+      "late-epoch",
+      v["late-epoch"],
+      DEFAULT_CONFIG.lateEpoch,
+      0,
+    ),
+    lateSharpness: numFlag(
+      "late-sharpness",
+      v["late-sharpness"],
+      DEFAULT_CONFIG.lateSharpness,
+    )!,
     gumbel: v["no-gumbel"] !== true,
     grounder,
-    recognizerHidden: intFlag("hidden", v.hidden, DEFAULT_CONFIG.recognizerHidden),
+    recognizerHidden: intFlag(
+      "hidden",
+      v.hidden,
+      DEFAULT_CONFIG.recognizerHidden,
+    ),
     evalEvery: intFlag("eval-every", v["eval-every"], DEFAULT_CONFIG.evalEvery),
   };
   return { config, fresh: v.fresh === true, quiet: v.quiet === true, help };
@@ -125,7 +178,10 @@ export function parseTrainArgs(args: readonly string[]): { config: TrainConfig; 
 /** The metrics as a small table. */
 export function formatMetrics(m: Metrics, wallSeconds: number): string {
   const rows: [string, string][] = [
-    ["program success", `${m.programSuccess.count} / ${m.programSuccess.total} (${(100 * m.programSuccess.rate).toFixed(1)}%)`],
+    [
+      "program success",
+      `${m.programSuccess.count} / ${m.programSuccess.total} (${(100 * m.programSuccess.rate).toFixed(1)}%)`,
+    ],
     ["symbolic loss", m.symbolicLoss.toExponential(3)],
     ["test loss", m.testLoss.toExponential(3)],
     ["grounding accuracy", `${(100 * m.groundingAccuracy).toFixed(2)}%`],
@@ -136,11 +192,15 @@ export function formatMetrics(m: Metrics, wallSeconds: number): string {
   return rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join("\n") + "\n";
 }
 
-export async function runTrainCommand(command: "train" | "eval", args: readonly string[]): Promise<number> {
+export async function runTrainCommand(
+  command: "train" | "eval",
+  args: readonly string[],
+): Promise<number> {
   const { train, evaluateSaved } = await import("../runtime/index.js");
   try {
     if (command === "eval") {
-      if (args.length !== 1 || args[0].startsWith("-")) throw new CliError("usage: sketchc eval RUN_DIR");
+      if (args.length !== 1 || args[0].startsWith("-"))
+        throw new CliError("usage: sketchc eval RUN_DIR");
       const { metrics, wallSeconds } = await evaluateSaved(args[0]);
       process.stdout.write(formatMetrics(metrics, wallSeconds));
       return 0;
@@ -150,10 +210,15 @@ export async function runTrainCommand(command: "train" | "eval", args: readonly 
       process.stdout.write(TRAIN_HELP);
       return 0;
     }
-    if (fresh) fs.rmSync(path.join(config.out, "checkpoint.ckpt"), { force: true });
+    if (fresh)
+      fs.rmSync(path.join(config.out, "checkpoint.ckpt"), { force: true });
     const { createProgress } = await import("../runtime/progress.js");
-    const result = await train(config, { progress: createProgress(process.stderr, quiet) });
-    process.stdout.write(`\nROAP on ${config.sketch}: metrics on the test pairs (${config.out}/metrics.json)\n`);
+    const result = await train(config, {
+      progress: createProgress(process.stderr, quiet),
+    });
+    process.stdout.write(
+      `\nROAP on ${config.sketch}: metrics on the test pairs (${config.out}/metrics.json)\n`,
+    );
     process.stdout.write(formatMetrics(result.metrics, result.wallSeconds));
     return 0;
   } catch (e) {
@@ -163,7 +228,10 @@ export async function runTrainCommand(command: "train" | "eval", args: readonly 
     }
     if (e instanceof CliError) throw e;
     const name = (e as Error)?.constructor?.name;
-    if (name === "DataError" || (e as Error).message?.includes("not a valid sketchc checkpoint")) {
+    if (
+      name === "DataError" ||
+      (e as Error).message?.includes("not a valid sketchc checkpoint")
+    ) {
       throw new CliError((e as Error).message, 1);
     }
     throw e;

@@ -26,6 +26,8 @@ export interface TrainConfig {
   readonly stepsPerEpoch: number;
   /** B: pairs per step, shared by all tasks. */
   readonly batch: number;
+  /** Tasks per step, drawn at random (>= tasks: every task every step, as the paper). */
+  readonly taskBatch: number;
   /** Adam (paper: lr 3e-4, eps 1e-5). */
   readonly learningRate: number;
   readonly adamEpsilon: number;
@@ -40,6 +42,9 @@ export interface TrainConfig {
   readonly priorEpoch: number;
   /** lambda of Eq. 6; undefined: the sketch's `prior length`. */
   readonly lengthPrior: number | undefined;
+
+  /** Weight of the symbol-statistics prior (objective.ts); 0 disables (the paper has none). */
+  readonly symbolPrior: number;
 
   // Nets.
   readonly grounder: "small-cnn" | "resnet18";
@@ -62,6 +67,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   epochs: 20,
   stepsPerEpoch: 50,
   batch: 32,
+  taskBatch: 100,
   learningRate: 3e-4,
   adamEpsilon: 1e-5,
   clipNorm: 10,
@@ -71,6 +77,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   lateEpoch: 15,
   priorEpoch: 10,
   lengthPrior: undefined,
+  symbolPrior: 1,
   grounder: "small-cnn",
   recognizerHidden: 128,
   reference: false,

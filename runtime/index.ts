@@ -8,18 +8,34 @@ import type { TrainConfig } from "./config.js";
 import type { Metrics } from "./metrics.js";
 import { CHECKPOINT_FILE, createRun, evaluateRun, resumeRun } from "./train.js";
 
-export { train, createRun, trainStep, evaluateRun, type TrainResult, type RunContext } from "./train.js";
+export {
+  train,
+  createRun,
+  trainStep,
+  evaluateRun,
+  type TrainResult,
+  type RunContext,
+} from "./train.js";
 export { DEFAULT_CONFIG, type TrainConfig } from "./config.js";
 export { selectBackend, type BackendName } from "./backend.js";
 export { loadSketch } from "./load-sketch.js";
 export { computeMetrics, type Metrics } from "./metrics.js";
 export { createModel, forward, type RoapModel } from "./model.js";
 export { sampleRelaxed, sharpnessAt, lengthWeightAt } from "./relaxation.js";
-export type { SketchModule, SketchInfo, HeadInfo, ProgramParams } from "./sketch-module.js";
+export type {
+  SketchModule,
+  SketchInfo,
+  HeadInfo,
+  ProgramParams,
+} from "./sketch-module.js";
 
 /** Recomputes the metrics of a run folder from its checkpoint (`sketchc eval`). */
-export async function evaluateSaved(runDir: string): Promise<{ metrics: Metrics; wallSeconds: number }> {
-  const ckpt = readCheckpoint<{ config: TrainConfig; wallSeconds: number }>(path.join(runDir, CHECKPOINT_FILE));
+export async function evaluateSaved(
+  runDir: string,
+): Promise<{ metrics: Metrics; wallSeconds: number }> {
+  const ckpt = readCheckpoint<{ config: TrainConfig; wallSeconds: number }>(
+    path.join(runDir, CHECKPOINT_FILE),
+  );
   const config = { ...ckpt.state.config, out: runDir };
   await selectBackend(config.backend);
   const run = await createRun(config);

@@ -62,16 +62,24 @@ export function createModel(args: ModelArgs): RoapModel {
   };
 }
 
-/** g: images [N * V, H, W, C] -> symbols [N, V]. */
+/**
+ * Symbols live in (0, SYMBOL_MAX): the gold ones are 0.1..1.0 (Sec. 4.1 divides by 10 for
+ * stability). A bounded grounder keeps a 30-line program of products from overflowing while g
+ * is still untrained (the paper's footnote 4 lost runs to exactly that).
+ */
+export const SYMBOL_MAX = 1.5;
+
+/** g: images [N * V, H, W, C] -> symbols [N, V], squashed into (0, SYMBOL_MAX). */
 export function groundSymbols(
   model: RoapModel,
   images: tf.Tensor4D,
   numInputs: number,
 ): tf.Tensor2D {
-  return tf.tidy(
-    () =>
-      tf.reshape(model.grounder.call(images), [-1, numInputs]) as tf.Tensor2D,
-  );
+  return tf.tidy(() => {
+    const raw = model.grounder.call(images); // [N * V]
+    const s = tf.mul(SYMBOL_MAX, tf.sigmoid(raw));
+    return tf.reshape(s, [-1, numInputs]) as tf.Tensor2D; // [N, V]
+  });
 }
 
 export interface ForwardOptions {

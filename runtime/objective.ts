@@ -61,3 +61,25 @@ export function objective(
       : reconstruction.clone(),
   );
 }
+
+/**
+ * A prior on the grounded symbols' batch statistics (beyond the paper): their mean and variance
+ * should match the symbol alphabet's (uniform on 0.1..1.0: mean 0.55, variance 0.0825). It only
+ * constrains the marginal, never which image is which symbol, and it stops the collapse of all
+ * symbols to one value that an untrained recognizer otherwise rewards. s: [B, V].
+ */
+export function symbolPrior(
+  s: tf.Tensor2D,
+  target: { mean: number; variance: number },
+): tf.Scalar {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(s);
+    return tf.add(
+      tf.square(tf.sub(mean, target.mean)),
+      tf.square(tf.sub(variance, target.variance)),
+    ) as tf.Scalar;
+  });
+}
+
+/** Mean and variance of the gold alphabet 0.1, 0.2, ..., 1.0. */
+export const SYMBOL_ALPHABET_STATS = { mean: 0.55, variance: 0.0825 };

@@ -22,7 +22,10 @@ export interface SketchInfo {
   /** V: grounded symbols per example. */
   readonly numInputs: number;
   /** Named constants, readable as slots after the inputs. */
-  readonly constants: readonly { readonly name: string; readonly value: number }[];
+  readonly constants: readonly {
+    readonly name: string;
+    readonly value: number;
+  }[];
   /** L for straight-line code; D for a syntax tree. */
   readonly size: number;
   readonly operators: readonly {
@@ -43,6 +46,13 @@ export interface SketchModule<Program = unknown> {
   readonly sketch: SketchInfo;
   /** Soft interpreter: z [T, ...], s [B, V] or [T, B, V] -> [T, B]. */
   execute(z: ProgramParams, s: tf.Tensor2D | tf.Tensor3D): tf.Tensor2D;
+  /**
+   * The same soft interpreter fused into plain typed-array loops, with a backward pass derived
+   * at compile time (tf.customGrad): the values and gradients of `execute`, much faster on the
+   * CPU backends (wasm, cpu), since it reads z and s with dataSync. Absent in modules compiled
+   * before it existed; syntax-tree modules alias it to `execute`.
+   */
+  executeFused?(z: ProgramParams, s: tf.Tensor2D | tf.Tensor3D): tf.Tensor2D;
   /** Differentiable expected program length (Eq. 6): z -> [T]. */
   expectedLength(z: ProgramParams): tf.Tensor1D;
   /** Argmax z to one discrete program per task, pruned to what the output reaches. */

@@ -7,15 +7,32 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { selectBackend } from "./backend.js";
-import { arraysToSnapshot, readCheckpoint, snapshotToArrays, writeCheckpoint, type NamedArray } from "./checkpoint.js";
+import {
+  arraysToSnapshot,
+  readCheckpoint,
+  snapshotToArrays,
+  writeCheckpoint,
+  type NamedArray,
+} from "./checkpoint.js";
 import type { TrainConfig } from "./config.js";
 import { loadImageDataset, resolveDefaultDataset } from "./data/images.js";
 import { makeSplits, type Split } from "./data/pairs.js";
 import { sampleTasks, type Task } from "./data/tasks.js";
 import { loadSketch } from "./load-sketch.js";
-import { computeMetrics, groundSplit, inferPrograms, type Metrics } from "./metrics.js";
+import {
+  computeMetrics,
+  groundSplit,
+  inferPrograms,
+  type Metrics,
+} from "./metrics.js";
 import { createModel, forward, type RoapModel } from "./model.js";
-import { objective, outputSigma, reconstructionLoss } from "./objective.js";
+import {
+  objective,
+  outputSigma,
+  reconstructionLoss,
+  SYMBOL_ALPHABET_STATS,
+  symbolPrior,
+} from "./objective.js";
 import { createProgress, type Progress } from "./progress.js";
 import { createRng, deriveSeed } from "./random.js";
 import { lengthWeightAt, sharpnessAt } from "./relaxation.js";
@@ -43,7 +60,8 @@ export interface RunContext {
   readonly tasks: readonly Task[];
   readonly train: Split;
   readonly test: Split;
-  readonly sigma: tf.Tensor1D;
+  /** sigma^t of Eq. 4 per task. */
+  readonly sigma: Float32Array;
   readonly model: RoapModel;
   readonly optimizer: tf.AdamOptimizer;
   readonly datasetName: string;
@@ -53,12 +71,17 @@ export const CHECKPOINT_FILE = "checkpoint.ckpt";
 
 /** 1. Set-up: sketch module, data, nets and optimizer (no backend selection, no resume). */
 export async function createRun(config: TrainConfig): Promise<RunContext> {
-  const module = await loadSketch(config.sketch, path.join(config.out, "module"));
+  const module = await loadSketch(
+    config.sketch,
+    path.join(config.out, "module"),
+  );
   const dataDir = config.data ?? resolveDefaultDataset().dir;
   const dataset = loadImageDataset(dataDir);
   const tasks = sampleTasks(config.tasks, config.seed);
   if (module.sketch.numInputs !== 3) {
-    throw new Error(`${config.sketch}: the arithmetic tasks have 3 symbols, but the sketch declares 'inputs ${module.sketch.numInputs}'`);
+    throw new Error(
+      `${config.sketch}: the arithmetic tasks have 3 symbols, but the sketch declares 'inputs ${module.sketch.numInputs}'`,
+    );
   }
   const { train, test } = makeSplits({
     dataset,
@@ -68,7 +91,7 @@ export async function createRun(config: TrainConfig): Promise<RunContext> {
     numInputs: 3,
     seed: config.seed,
   });
-  const sigma = tf.tensor1d(outputSigma(train.outputs, train.numTasks, train.numPairs));
+  const sigma = outputSigma(train.outputs, train.numTasks, train.numPairs);
   const model = createModel({
     module,
     grounder: config.grounder,
@@ -76,30 +99,73 @@ export async function createRun(config: TrainConfig): Promise<RunContext> {
     recognizerHidden: config.recognizerHidden,
     seed: config.seed,
   });
-  const optimizer = tf.train.adam(config.learningRate, 0.9, 0.999, config.adamEpsilon);
-  return { config, module, tasks, train, test, sigma, model, optimizer, datasetName: `${dataset.name} (${dataDir})` };
-}
-
-/** The images [B * V, H, W, C] and outputs [T, B] of a batch of pair indices. */
-export function gatherBatch(split: Split, pairs: readonly number[]): { images: tf.Tensor4D; y: tf.Tensor2D } {
-  const { numInputs: V, height: H, width: W, channels: C, numTasks: T, numPairs: N } = split;
-  const perPair = V * H * W * C;
-  const images = new Float32Array(pairs.length * perPair);
-  const y = new Float32Array(T * pairs.length);
-  pairs.forEach((i, b) => {
-    images.set(split.images.subarray(i * perPair, (i + 1) * perPair), b * perPair);
-    for (let t = 0; t < T; t++) y[t * pairs.length + b] = split.outputs[t * N + i];
-  });
+  const optimizer = tf.train.adam(
+    config.learningRate,
+    0.9,
+    0.999,
+    config.adamEpsilon,
+  );
   return {
-    images: tf.tensor4d(images, [pairs.length * V, H, W, C]),
-    y: tf.tensor2d(y, [T, pairs.length]),
+    config,
+    module,
+    tasks,
+    train,
+    test,
+    sigma,
+    model,
+    optimizer,
+    datasetName: `${dataset.name} (${dataDir})`,
   };
 }
 
-/** Pair indices of global step `step`: a function of (seed, step) alone, so a resumed run draws the same. */
-export function batchPairs(config: TrainConfig, numPairs: number, step: number): number[] {
+/** The images [B * V, H, W, C] and outputs [T', B] of a batch of pairs and a subset of tasks. */
+export function gatherBatch(
+  split: Split,
+  pairs: readonly number[],
+  tasks: readonly number[],
+): { images: tf.Tensor4D; y: tf.Tensor2D } {
+  const { numInputs: V, height: H, width: W, channels: C, numPairs: N } = split;
+  const perPair = V * H * W * C;
+  const images = new Float32Array(pairs.length * perPair);
+  const y = new Float32Array(tasks.length * pairs.length);
+  pairs.forEach((i, b) => {
+    images.set(
+      split.images.subarray(i * perPair, (i + 1) * perPair),
+      b * perPair,
+    );
+    tasks.forEach(
+      (t, k) => (y[k * pairs.length + b] = split.outputs[t * N + i]),
+    );
+  });
+  return {
+    images: tf.tensor4d(images, [pairs.length * V, H, W, C]),
+    y: tf.tensor2d(y, [tasks.length, pairs.length]),
+  };
+}
+
+/**
+ * The pairs and tasks of global step `step`: a function of (seed, step) alone, so a resumed run
+ * draws the same batches. All tasks share the pairs (and so the grounded images), as in Sec. 4.1.
+ */
+export function batchIndices(
+  config: TrainConfig,
+  numPairs: number,
+  numTasks: number,
+  step: number,
+): { pairs: number[]; tasks: number[] } {
   const rng = createRng(deriveSeed(config.seed, 1_000_003 + step));
-  return Array.from({ length: Math.min(config.batch, numPairs) }, () => rng.int(numPairs));
+  const pairs = Array.from({ length: Math.min(config.batch, numPairs) }, () =>
+    rng.int(numPairs),
+  );
+  const all = Array.from({ length: numTasks }, (_, t) => t);
+  if (config.taskBatch >= numTasks) return { pairs, tasks: all };
+  return {
+    pairs,
+    tasks: rng
+      .shuffle(all)
+      .slice(0, config.taskBatch)
+      .sort((a, b) => a - b),
+  };
 }
 
 export interface StepResult {
@@ -108,30 +174,59 @@ export interface StepResult {
 }
 
 /** 2. One training step: forward (Fig. 2), objective (Eq. 3), clipped Adam update unless non-finite. */
-export function trainStep(run: RunContext, epoch: number, step: number): StepResult {
+export function trainStep(
+  run: RunContext,
+  epoch: number,
+  step: number,
+): StepResult {
   const { config, model, optimizer } = run;
-  const pairs = batchPairs(config, run.train.numPairs, step);
+  const { pairs, tasks } = batchIndices(
+    config,
+    run.train.numPairs,
+    run.train.numTasks,
+    step,
+  );
   const lambda = lengthWeightAt(epoch, scheduleOf(run));
   const { value, grads } = tf.tidy(() => {
-    const { images, y } = gatherBatch(run.train, pairs);
+    const { images, y } = gatherBatch(run.train, pairs, tasks);
+    const sigma = tf.tensor1d(tasks.map((t) => run.sigma[t]));
     return tf.variableGrads(() => {
       const out = forward(model, images, y, {
         sharpness: sharpnessAt(epoch, scheduleOf(run)),
         gumbel: config.gumbel,
         seed: deriveSeed(config.seed, step),
       });
-      const reconstruction = reconstructionLoss(y, out.yHat, run.sigma);
-      return objective(reconstruction, lambda > 0 ? model.module.expectedLength(out.z) : tf.zeros([1]), lambda);
+      const reconstruction = reconstructionLoss(y, out.yHat, sigma);
+      const loss = objective(
+        reconstruction,
+        lambda > 0 ? model.module.expectedLength(out.z) : tf.zeros([1]),
+        lambda,
+      );
+      if (config.symbolPrior <= 0) return loss;
+      const prior = symbolPrior(out.s, SYMBOL_ALPHABET_STATS);
+      return tf.add(loss, tf.mul(config.symbolPrior, prior)) as tf.Scalar;
     }, model.variables);
   });
   const loss = value.dataSync()[0];
   value.dispose();
   const names = Object.keys(grads);
-  const norm = tf.tidy(() => Math.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n])))).dataSync()[0]));
+  const norm = tf.tidy(() =>
+    Math.sqrt(
+      tf.addN(names.map((n) => tf.sum(tf.square(grads[n])))).dataSync()[0],
+    ),
+  );
   const finite = Number.isFinite(loss) && Number.isFinite(norm);
   if (finite) {
-    const scale = config.clipNorm > 0 && norm > config.clipNorm ? config.clipNorm / norm : 1;
-    const clipped = scale === 1 ? grads : tf.tidy(() => Object.fromEntries(names.map((n) => [n, tf.mul(grads[n], scale)])));
+    const scale =
+      config.clipNorm > 0 && norm > config.clipNorm
+        ? config.clipNorm / norm
+        : 1;
+    const clipped =
+      scale === 1
+        ? grads
+        : tf.tidy(() =>
+            Object.fromEntries(names.map((n) => [n, tf.mul(grads[n], scale)])),
+          );
     optimizer.applyGradients(clipped as Record<string, tf.Variable>);
     if (clipped !== grads) Object.values(clipped).forEach((t) => t.dispose());
   }
@@ -151,10 +246,23 @@ function scheduleOf(run: RunContext) {
 }
 
 /** 3. Evaluation on the test split: amortized inference, then the metrics of Sec. 4.1. */
-export function evaluateRun(run: RunContext): { metrics: Metrics; programs: unknown[] } {
+export function evaluateRun(run: RunContext): {
+  metrics: Metrics;
+  programs: unknown[];
+} {
   const grounded = groundSplit(run.model, run.test);
-  const programs = inferPrograms<unknown>(run.model, grounded, run.test, Math.min(run.config.batch * 2, run.test.numPairs));
-  const metrics = computeMetrics(run.module as never, programs, grounded, run.test);
+  const programs = inferPrograms<unknown>(
+    run.model,
+    grounded,
+    run.test,
+    Math.min(run.config.batch * 2, run.test.numPairs),
+  );
+  const metrics = computeMetrics(
+    run.module as never,
+    programs,
+    grounded,
+    run.test,
+  );
   return { metrics, programs };
 }
 
@@ -165,27 +273,53 @@ async function saveTensors(run: RunContext): Promise<NamedArray[]> {
   return [
     ...snapshotToArrays("grounder", snap.grounder),
     ...snapshotToArrays("recognizer", snap.recognizer),
-    ...opt.map((w, i) => ({ name: `optimizer/${i}`, shape: w.tensor.shape, data: w.tensor.dataSync() as Float32Array })),
+    ...opt.map((w, i) => ({
+      name: `optimizer/${i}`,
+      shape: w.tensor.shape,
+      data: w.tensor.dataSync() as Float32Array,
+    })),
   ];
 }
 
-async function loadTensors(run: RunContext, arrays: readonly NamedArray[]): Promise<void> {
-  run.model.load({ grounder: arraysToSnapshot("grounder", arrays), recognizer: arraysToSnapshot("recognizer", arrays) });
+async function loadTensors(
+  run: RunContext,
+  arrays: readonly NamedArray[],
+): Promise<void> {
+  run.model.load({
+    grounder: arraysToSnapshot("grounder", arrays),
+    recognizer: arraysToSnapshot("recognizer", arrays),
+  });
   const opt = arrays
     .filter((a) => a.name.startsWith("optimizer/"))
-    .sort((a, b) => Number(a.name.split("/")[1]) - Number(b.name.split("/")[1]));
+    .sort(
+      (a, b) => Number(a.name.split("/")[1]) - Number(b.name.split("/")[1]),
+    );
   if (opt.length > 0) {
-    await run.optimizer.setWeights(opt.map((a, i) => ({ name: i === 0 ? "iter" : `w${i}`, tensor: tf.tensor(a.data, [...a.shape]) })));
+    await run.optimizer.setWeights(
+      opt.map((a, i) => ({
+        name: i === 0 ? "iter" : `w${i}`,
+        tensor: tf.tensor(a.data, [...a.shape]),
+      })),
+    );
   }
 }
 
-export async function saveRun(run: RunContext, epoch: number, wallSeconds: number): Promise<void> {
+export async function saveRun(
+  run: RunContext,
+  epoch: number,
+  wallSeconds: number,
+): Promise<void> {
   const state: RunState = { config: run.config, epoch, wallSeconds };
-  writeCheckpoint(path.join(run.config.out, CHECKPOINT_FILE), { state, tensors: await saveTensors(run) });
+  writeCheckpoint(path.join(run.config.out, CHECKPOINT_FILE), {
+    state,
+    tensors: await saveTensors(run),
+  });
 }
 
 /** Loads the run folder's checkpoint into `run`; returns the epochs done and time spent, or undefined. */
-export async function resumeRun(run: RunContext): Promise<{ epoch: number; wallSeconds: number } | undefined> {
+export async function resumeRun(
+  run: RunContext,
+): Promise<{ epoch: number; wallSeconds: number } | undefined> {
   const file = path.join(run.config.out, CHECKPOINT_FILE);
   if (!fs.existsSync(file)) return undefined;
   const ckpt = readCheckpoint<RunState>(file);
@@ -204,7 +338,10 @@ function writeAtomic(file: string, text: string): void {
 }
 
 /** programs.txt: per task, the gold formula, the learned program and whether it is solved. */
-export function formatPrograms(run: RunContext, programs: readonly unknown[]): string {
+export function formatPrograms(
+  run: RunContext,
+  programs: readonly unknown[],
+): string {
   const m = run.module as SketchModule<unknown>;
   const gold = run.test.symbols;
   const V = run.test.numInputs;
@@ -214,7 +351,10 @@ export function formatPrograms(run: RunContext, programs: readonly unknown[]): s
       let solved = true;
       for (let i = 0; i < run.test.numPairs && solved; i++) {
         const y = run.test.outputs[t * run.test.numPairs + i];
-        const got = m.evaluate(p, Array.from(gold.subarray(i * V, (i + 1) * V)));
+        const got = m.evaluate(
+          p,
+          Array.from(gold.subarray(i * V, (i + 1) * V)),
+        );
         solved = Math.abs(got - y) <= 1e-4 * Math.max(1, Math.abs(y));
       }
       return [
@@ -236,7 +376,10 @@ export interface TrainOptions {
 }
 
 /** Trains a sketch end to end and writes the run folder. The library entry point. */
-export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
+export async function train(
+  config: TrainConfig,
+  options: TrainOptions = {},
+): Promise<TrainResult> {
   const progress = options.progress ?? createProgress();
   const backend = await selectBackend(config.backend);
   fs.mkdirSync(config.out, { recursive: true });
@@ -251,14 +394,19 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     if (resumed) {
       startEpoch = resumed.epoch;
       spent = resumed.wallSeconds;
-      progress.line(`resumed from ${path.join(config.out, CHECKPOINT_FILE)} after epoch ${startEpoch}`);
+      progress.line(
+        `resumed from ${path.join(config.out, CHECKPOINT_FILE)} after epoch ${startEpoch}`,
+      );
     }
   }
   const started = performance.now();
   const elapsed = () => spent + (performance.now() - started) / 1000;
   let metrics: Metrics | undefined;
   let programs: unknown[] = [];
-  const lastEpoch = Math.min(config.epochs, startEpoch + (options.maxEpochs ?? Infinity));
+  const lastEpoch = Math.min(
+    config.epochs,
+    startEpoch + (options.maxEpochs ?? Infinity),
+  );
   for (let epoch = startEpoch; epoch < lastEpoch; epoch++) {
     let lossSum = 0;
     let lossCount = 0;
@@ -271,15 +419,25 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         lossCount++;
       } else {
         skipped++;
-        progress.line(`warning: step ${step}: the loss or a gradient is NaN/Inf; the update was skipped`);
+        progress.line(
+          `warning: step ${step}: the loss or a gradient is NaN/Inf; the update was skipped`,
+        );
         if (skipped >= 3) {
           // Recover from the last checkpoint (the paper lost runs to overflow).
           const back = await resumeRun(run);
-          progress.line(`warning: ${skipped} non-finite steps in epoch ${epoch + 1}: restored the checkpoint of epoch ${back?.epoch ?? 0}`);
+          progress.line(
+            `warning: ${skipped} non-finite steps in epoch ${epoch + 1}: restored the checkpoint of epoch ${back?.epoch ?? 0}`,
+          );
           skipped = 0;
         }
       }
-      progress.update({ epoch, epochs: config.epochs, step: i + 1, steps: config.stepsPerEpoch, loss: lossSum / Math.max(1, lossCount) });
+      progress.update({
+        epoch,
+        epochs: config.epochs,
+        step: i + 1,
+        steps: config.stepsPerEpoch,
+        loss: lossSum / Math.max(1, lossCount),
+      });
     }
     const record: Record<string, unknown> = {
       epoch: epoch + 1,
@@ -290,23 +448,50 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     const isLast = epoch + 1 === config.epochs;
     if (isLast || (epoch + 1) % config.evalEvery === 0) {
       ({ metrics, programs } = evaluateRun(run));
-      Object.assign(record, { ...metrics, programSuccess: metrics.programSuccess.count });
+      Object.assign(record, {
+        ...metrics,
+        programSuccess: metrics.programSuccess.count,
+      });
     }
     appendLog(config.out, record);
-    const m = metrics && record.programSuccess !== undefined ? metrics : undefined;
+    const m =
+      metrics && record.programSuccess !== undefined ? metrics : undefined;
     progress.line(
       `epoch ${epoch + 1}/${config.epochs}  loss ${(record.loss as number).toFixed(4)}` +
-        (m ? `  solved ${m.programSuccess.count}/${m.programSuccess.total}  sym ${m.symbolicLoss.toExponential(2)}  ground ${(100 * m.groundingAccuracy).toFixed(1)}%` : "") +
+        (m
+          ? `  solved ${m.programSuccess.count}/${m.programSuccess.total}  sym ${m.symbolicLoss.toExponential(2)}  ground ${(100 * m.groundingAccuracy).toFixed(1)}%`
+          : "") +
         `  ${elapsed().toFixed(0)} s`,
     );
     await saveRun(run, epoch + 1, elapsed());
   }
-  if (!metrics || lastEpoch !== config.epochs) ({ metrics, programs } = evaluateRun(run));
-  const result: TrainResult = { metrics, wallSeconds: elapsed(), backend: backend.name, epochs: lastEpoch };
-  writeAtomic(path.join(config.out, "metrics.json"), JSON.stringify({ ...metrics, wallSeconds: result.wallSeconds, backend: backend.description, epochs: lastEpoch, config }, null, 2) + "\n");
-  writeAtomic(path.join(config.out, "programs.txt"), formatPrograms(run, programs));
+  if (!metrics || lastEpoch !== config.epochs)
+    ({ metrics, programs } = evaluateRun(run));
+  const result: TrainResult = {
+    metrics,
+    wallSeconds: elapsed(),
+    backend: backend.name,
+    epochs: lastEpoch,
+  };
+  writeAtomic(
+    path.join(config.out, "metrics.json"),
+    JSON.stringify(
+      {
+        ...metrics,
+        wallSeconds: result.wallSeconds,
+        backend: backend.description,
+        epochs: lastEpoch,
+        config,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  writeAtomic(
+    path.join(config.out, "programs.txt"),
+    formatPrograms(run, programs),
+  );
   run.model.dispose();
   run.optimizer.dispose();
-  run.sigma.dispose();
   return result;
 }

@@ -1,0 +1,78 @@
+// Gumbel-softmax (Eq. 5): samples are distributions over the allowed choices, their argmax
+// follows softmax(logits) (the Gumbel-max trick), and the schedules switch at the right epochs.
+
+import * as tf from "@tensorflow/tfjs-core";
+import { beforeAll, describe, expect, it } from "vitest";
+import { selectBackend } from "../../runtime/backend.js";
+import {
+  lengthWeightAt,
+  sampleRelaxed,
+  sharpnessAt,
+} from "../../runtime/relaxation.js";
+
+beforeAll(async () => {
+  await selectBackend("cpu");
+});
+
+const logitsRow = [2, 0.5, -1, -1e9]; // the last choice is masked
+
+describe("sampleRelaxed", () => {
+  it("gives rows that sum to 1 with masked entries at 0", () => {
+    const logits = { op: tf.tensor3d([[logitsRow, logitsRow]]) };
+    const z = sampleRelaxed(logits, { sharpness: 1, gumbel: true, seed: 3 });
+    const rows = z.op.arraySync()[0];
+    for (const row of rows) {
+      expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+      expect(row[3]).toBe(0);
+    }
+  });
+
+  it("samples each choice as often as softmax(logits) says (Gumbel-max)", () => {
+    const n = 4000;
+    const logits = {
+      op: tf.tensor3d(Array.from({ length: n }, () => [logitsRow])),
+    };
+    // High sharpness: every sample is nearly one-hot at argmax(logits + g).
+    const z = sampleRelaxed(logits, {
+      sharpness: 1000,
+      gumbel: true,
+      seed: 11,
+    });
+    const counts = [0, 0, 0, 0];
+    for (const [row] of z.op.arraySync())
+      counts[row.indexOf(Math.max(...row))]++;
+    const p = tf.softmax(tf.tensor1d(logitsRow)).arraySync() as number[];
+    counts.forEach((c, i) => expect(c / n).toBeCloseTo(p[i], 1));
+    expect(counts[3]).toBe(0);
+  });
+
+  it("is reproducible from its seed and is plain softmax without gumbel", () => {
+    const logits = { op: tf.tensor3d([[logitsRow]]) };
+    const a = sampleRelaxed(logits, { sharpness: 1, gumbel: true, seed: 5 });
+    const b = sampleRelaxed(logits, { sharpness: 1, gumbel: true, seed: 5 });
+    expect(a.op.arraySync()).toEqual(b.op.arraySync());
+    const plain = sampleRelaxed(logits, {
+      sharpness: 2,
+      gumbel: false,
+      seed: 5,
+    });
+    const expected = tf.softmax(tf.mul(tf.tensor1d(logitsRow), 2)).arraySync();
+    (plain.op.arraySync()[0][0] as number[]).forEach((v, i) =>
+      expect(v).toBeCloseTo((expected as number[])[i], 6),
+    );
+  });
+});
+
+describe("schedules (Sec. 4.1)", () => {
+  const c = {
+    sharpness: 1,
+    lateSharpness: 3,
+    lateEpoch: 15,
+    priorEpoch: 10,
+    lengthPrior: 2e-4,
+  };
+  it("switches the sharpness at lateEpoch and the prior at priorEpoch", () => {
+    expect([14, 15].map((e) => sharpnessAt(e, c))).toEqual([1, 3]);
+    expect([9, 10].map((e) => lengthWeightAt(e, c))).toEqual([0, 2e-4]);
+  });
+});
