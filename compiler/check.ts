@@ -33,7 +33,7 @@ const JS_RESERVED = new Set(
 );
 /** Identifiers the emitted module uses itself, or that would hit Object.prototype as keys. */
 const GENERATED = new Set(
-  "tf Math Number Object Array __proto__ constructor prototype toString valueOf hasOwnProperty".split(
+  "tf Math Number Object Array scalar tensor fmt SAFE __proto__ constructor prototype toString valueOf hasOwnProperty".split(
     " ",
   ),
 );

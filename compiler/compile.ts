@@ -101,10 +101,7 @@ export function typeCheckModule(typescript: string, name: string): string[] {
   return project
     .getPreEmitDiagnostics()
     .map((d) =>
-      ts.flattenDiagnosticMessageText(
-        d.getMessageText() as string | ts.DiagnosticMessageChain,
-        "\n",
-      ),
+      ts.flattenDiagnosticMessageText(d.compilerObject.messageText, "\n"),
     );
 }
 

@@ -92,8 +92,10 @@ export function lowerSketch(
       arity: params.length,
       cost: op.cost?.value ?? 1,
       body: lowerExpr(op.body, params, constantValues),
+      // Comments are dropped: a `*/` inside the body would end the doc comment it is printed in.
       bodyText: source
         .slice(op.body.span.start, op.body.span.end)
+        .replace(/\/\*[\s\S]*?\*\/|\/\/[^\n\r]*/g, " ")
         .replace(/\s+/g, " "),
     };
   });

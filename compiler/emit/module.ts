@@ -6,6 +6,7 @@ import * as prettier from "prettier";
 import { assertNever } from "../ast.js";
 import type { SketchIR } from "../ir.js";
 import { genMetadata, genOperators, genSizes } from "./common.js";
+import { genFused, genFusedAlias } from "./fused.js";
 import { genPrelude } from "./prelude.js";
 import { genStraight } from "./straight.js";
 import { genTree } from "./tree.js";
@@ -15,9 +16,9 @@ export const SKETCHC_VERSION = "0.1.0";
 function genModelStatements(ir: SketchIR): StatementStructures[] {
   switch (ir.model.kind) {
     case "straight":
-      return genStraight(ir, ir.model);
+      return [...genStraight(ir, ir.model), ...genFused(ir, ir.model)];
     case "tree":
-      return genTree(ir, ir.model);
+      return [...genTree(ir, ir.model), ...genFusedAlias()];
     default:
       return assertNever(ir.model);
   }

@@ -9,7 +9,7 @@ import { constStatement, scopeConstName } from "./common.js";
 function genExecute(m: TreeIR): StatementStructures {
   const body: string[] = [
     "const T = z.node.shape[0];",
-    "const inputs = tf.stack(loadSlots(s, T), 2); // [T, B, BASE]",
+    "const inputs = tf.stack(loadSlots(s, T), 2) as tf.Tensor3D; // [T, B, BASE]",
     "const B = inputs.shape[1];",
     "// Leaves: each loads the z-weighted mix of the inputs.",
     "let values = tf.matMul(inputs, tf.transpose(z.leaf, [0, 2, 1])); // [T, B, NUM_LEAVES]",
