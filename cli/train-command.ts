@@ -30,6 +30,7 @@ Options (defaults are the CPU preset, see docs/results.md):
   --late-epoch N       epoch the sharpness rises to --late-sharpness (${DEFAULT_CONFIG.lateEpoch})
   --late-sharpness X   (${DEFAULT_CONFIG.lateSharpness})
   --no-gumbel          plain softmax instead of gumbel-softmax samples (ablation)
+  --oracle-symbols     train the recognizer on the gold symbols (upper bound; no grounder)
   --grounder NAME      small-cnn | resnet18 (${DEFAULT_CONFIG.grounder})
   --hidden N           recognizer MLP width (${DEFAULT_CONFIG.recognizerHidden}; paper 256)
   --eval-every N       compute the metrics every N epochs (${DEFAULT_CONFIG.evalEvery})
@@ -94,6 +95,7 @@ export function parseTrainArgs(args: readonly string[]): {
         "late-epoch": { type: "string" },
         "late-sharpness": { type: "string" },
         "no-gumbel": { type: "boolean" },
+        "oracle-symbols": { type: "boolean" },
         grounder: { type: "string" },
         hidden: { type: "string" },
         "eval-every": { type: "string" },
@@ -164,6 +166,7 @@ export function parseTrainArgs(args: readonly string[]): {
       DEFAULT_CONFIG.lateSharpness,
     )!,
     gumbel: v["no-gumbel"] !== true,
+    oracleSymbols: v["oracle-symbols"] === true,
     grounder,
     recognizerHidden: intFlag(
       "hidden",

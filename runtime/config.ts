@@ -46,6 +46,9 @@ export interface TrainConfig {
   /** Weight of the symbol-statistics prior (objective.ts); 0 disables (the paper has none). */
   readonly symbolPrior: number;
 
+  /** Feed the gold symbols instead of g(x): trains the recognizer alone (an upper bound). */
+  readonly oracleSymbols: boolean;
+
   // Nets.
   readonly grounder: "small-cnn" | "resnet18";
   /** Hidden width of the recognizer's MLPs (paper: 256). */
@@ -78,6 +81,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   priorEpoch: 10,
   lengthPrior: undefined,
   symbolPrior: 1,
+  oracleSymbols: false,
   grounder: "small-cnn",
   recognizerHidden: 128,
   reference: false,

@@ -86,6 +86,13 @@ export interface ForwardOptions {
   readonly sharpness: number;
   readonly gumbel: boolean;
   readonly seed: number;
+  /**
+   * Use the module's fused interpreter (typed-array loops with a compile-time derivative) when
+   * it has one. Right on CPU backends (cpu, wasm); on GPU backends it would read z back.
+   */
+  readonly fused: boolean;
+  /** Gold symbols [B, V] to use instead of g(x): the oracle-grounding upper bound. */
+  readonly symbols?: tf.Tensor2D;
 }
 
 /**
@@ -98,10 +105,16 @@ export function forward(
   y: tf.Tensor2D,
   options: ForwardOptions,
 ): { s: tf.Tensor2D; z: ProgramParams; yHat: tf.Tensor2D } {
-  const s = groundSymbols(model, images, model.module.sketch.numInputs); // [B, V]
+  const s =
+    options.symbols ??
+    groundSymbols(model, images, model.module.sketch.numInputs); // [B, V]
   const logits = model.recognizer.call(s, y); // per head [T, rows, choices]
   const z = sampleRelaxed(logits, options);
   Object.values(logits).forEach((t) => t.dispose());
-  const yHat = model.module.execute(z, s); // [T, B]
+  const execute =
+    options.fused && model.module.executeFused
+      ? model.module.executeFused
+      : model.module.execute;
+  const yHat = execute(z, s); // [T, B]
   return { s, z, yHat };
 }

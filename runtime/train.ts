@@ -118,6 +118,26 @@ export async function createRun(config: TrainConfig): Promise<RunContext> {
   };
 }
 
+/** Gold symbols [B, V] of a batch of pairs (for the oracle-grounding runs). */
+export function gatherSymbols(split: Split, pairs: readonly number[]): tf.Tensor2D {
+  const V = split.numInputs;
+  const s = new Float32Array(pairs.length * V);
+  pairs.forEach((i, b) => s.set(split.symbols.subarray(i * V, (i + 1) * V), b * V));
+  return tf.tensor2d(s, [pairs.length, V]);
+}
+
+/** With oracle symbols the grounder is not used, so only the recognizer trains. */
+function trainableVariables(run: RunContext): tf.Variable[] {
+  return run.config.oracleSymbols
+    ? run.model.recognizer.variables
+    : run.model.variables;
+}
+
+/** The fused interpreter runs on the CPU; on a GPU backend the op-based one stays on the GPU. */
+export function usesFusedInterpreter(): boolean {
+  return tf.getBackend() === "wasm" || tf.getBackend() === "cpu";
+}
+
 /** The images [B * V, H, W, C] and outputs [T', B] of a batch of pairs and a subset of tasks. */
 export function gatherBatch(
   split: Split,
@@ -195,6 +215,10 @@ export function trainStep(
         sharpness: sharpnessAt(epoch, scheduleOf(run)),
         gumbel: config.gumbel,
         seed: deriveSeed(config.seed, step),
+        fused: usesFusedInterpreter(),
+        symbols: config.oracleSymbols
+          ? gatherSymbols(run.train, pairs)
+          : undefined,
       });
       const reconstruction = reconstructionLoss(y, out.yHat, sigma);
       const loss = objective(
@@ -205,7 +229,7 @@ export function trainStep(
       if (config.symbolPrior <= 0) return loss;
       const prior = symbolPrior(out.s, SYMBOL_ALPHABET_STATS);
       return tf.add(loss, tf.mul(config.symbolPrior, prior)) as tf.Scalar;
-    }, model.variables);
+    }, trainableVariables(run));
   });
   const loss = value.dataSync()[0];
   value.dispose();
@@ -250,7 +274,9 @@ export function evaluateRun(run: RunContext): {
   metrics: Metrics;
   programs: unknown[];
 } {
-  const grounded = groundSplit(run.model, run.test);
+  const grounded = run.config.oracleSymbols
+    ? run.test.symbols
+    : groundSplit(run.model, run.test);
   const programs = inferPrograms<unknown>(
     run.model,
     grounded,
