@@ -30,7 +30,9 @@ Options (defaults are the CPU preset, see docs/results.md):
   --late-epoch N       epoch the sharpness rises to --late-sharpness (${DEFAULT_CONFIG.lateEpoch})
   --late-sharpness X   (${DEFAULT_CONFIG.lateSharpness})
   --no-gumbel          plain softmax instead of gumbel-softmax samples (ablation)
+  --straight-through   one-hot samples forward, soft gradients backward
   --oracle-symbols     train the recognizer on the gold symbols (upper bound; no grounder)
+  --reference          also train the grounder on the labels: the grounding-accuracy reference
   --grounder NAME      small-cnn | resnet18 (${DEFAULT_CONFIG.grounder})
   --hidden N           recognizer MLP width (${DEFAULT_CONFIG.recognizerHidden}; paper 256)
   --eval-every N       compute the metrics every N epochs (${DEFAULT_CONFIG.evalEvery})
@@ -95,7 +97,9 @@ export function parseTrainArgs(args: readonly string[]): {
         "late-epoch": { type: "string" },
         "late-sharpness": { type: "string" },
         "no-gumbel": { type: "boolean" },
+        "straight-through": { type: "boolean" },
         "oracle-symbols": { type: "boolean" },
+        reference: { type: "boolean" },
         grounder: { type: "string" },
         hidden: { type: "string" },
         "eval-every": { type: "string" },
@@ -166,7 +170,9 @@ export function parseTrainArgs(args: readonly string[]): {
       DEFAULT_CONFIG.lateSharpness,
     )!,
     gumbel: v["no-gumbel"] !== true,
+    straightThrough: v["straight-through"] === true,
     oracleSymbols: v["oracle-symbols"] === true,
+    reference: v.reference === true,
     grounder,
     recognizerHidden: intFlag(
       "hidden",
@@ -179,7 +185,11 @@ export function parseTrainArgs(args: readonly string[]): {
 }
 
 /** The metrics as a small table. */
-export function formatMetrics(m: Metrics, wallSeconds: number): string {
+export function formatMetrics(
+  m: Metrics,
+  wallSeconds: number,
+  referenceAccuracy?: number,
+): string {
   const rows: [string, string][] = [
     [
       "program success",
@@ -188,6 +198,11 @@ export function formatMetrics(m: Metrics, wallSeconds: number): string {
     ["symbolic loss", m.symbolicLoss.toExponential(3)],
     ["test loss", m.testLoss.toExponential(3)],
     ["grounding accuracy", `${(100 * m.groundingAccuracy).toFixed(2)}%`],
+    ...(referenceAccuracy === undefined
+      ? []
+      : ([
+          ["supervised reference", `${(100 * referenceAccuracy).toFixed(2)}%`],
+        ] as [string, string][])),
     ["mean program length", m.meanProgramLength.toFixed(2)],
     ["wall time", `${wallSeconds.toFixed(1)} s`],
   ];
@@ -222,7 +237,13 @@ export async function runTrainCommand(
     process.stdout.write(
       `\nROAP on ${config.sketch}: metrics on the test pairs (${config.out}/metrics.json)\n`,
     );
-    process.stdout.write(formatMetrics(result.metrics, result.wallSeconds));
+    process.stdout.write(
+      formatMetrics(
+        result.metrics,
+        result.wallSeconds,
+        result.referenceAccuracy,
+      ),
+    );
     return 0;
   } catch (e) {
     if (e instanceof SketchCompileError) {

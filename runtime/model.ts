@@ -91,6 +91,8 @@ export interface ForwardOptions {
    * it has one. Right on CPU backends (cpu, wasm); on GPU backends it would read z back.
    */
   readonly fused: boolean;
+  /** Straight-through one-hot samples (see relaxation.ts). */
+  readonly hard?: boolean;
   /** Gold symbols [B, V] to use instead of g(x): the oracle-grounding upper bound. */
   readonly symbols?: tf.Tensor2D;
 }

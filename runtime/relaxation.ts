@@ -11,7 +11,13 @@ import type { ProgramParams } from "./sketch-module.js";
  */
 export function sampleRelaxed(
   logits: Readonly<Record<string, tf.Tensor3D>>,
-  options: { sharpness: number; gumbel: boolean; seed: number },
+  options: {
+    sharpness: number;
+    gumbel: boolean;
+    seed: number;
+    /** Straight-through: one-hot samples forward, the soft sample's gradient backward. */
+    hard?: boolean;
+  },
 ): ProgramParams {
   return tf.tidy(() => {
     const out: Record<string, tf.Tensor3D> = {};
@@ -31,9 +37,10 @@ export function sampleRelaxed(
           );
           perturbed = tf.sub(x, tf.log(tf.neg(tf.log(u))));
         }
-        out[name] = tf.softmax(
+        const soft = tf.softmax(
           tf.mul(perturbed, options.sharpness),
         ) as tf.Tensor3D;
+        out[name] = options.hard ? straightThrough(soft) : soft;
       });
     return out;
   });
@@ -61,4 +68,16 @@ export function sharpnessAt(epoch: number, c: ScheduleConfig): number {
 /** lambda of Eq. 6 at `epoch` (0-based): 0 before the prior is switched on. */
 export function lengthWeightAt(epoch: number, c: ScheduleConfig): number {
   return epoch >= c.priorEpoch ? c.lengthPrior : 0;
+}
+
+/** One-hot argmax of each row forward; identity gradient backward (straight-through estimator). */
+export function straightThrough(soft: tf.Tensor3D): tf.Tensor3D {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = args[0] as tf.Tensor;
+    const choices = x.shape[x.rank - 1];
+    // An int oneHot cast to float: a float oneHot is wrong on wasm.
+    const hard = tf.cast(tf.oneHot(tf.argMax(x, -1), choices), "float32");
+    return { value: hard, gradFunc: (dy: tf.Tensor | tf.Tensor[]) => dy };
+  });
+  return op(soft) as tf.Tensor3D;
 }

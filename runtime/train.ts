@@ -36,6 +36,7 @@ import {
 import { createProgress, type Progress } from "./progress.js";
 import { createRng, deriveSeed } from "./random.js";
 import { lengthWeightAt, sharpnessAt } from "./relaxation.js";
+import { trainSupervisedReference } from "./reference.js";
 import type { SketchModule } from "./sketch-module.js";
 
 /** What a checkpoint remembers besides the tensors. */
@@ -51,6 +52,8 @@ export interface TrainResult {
   readonly wallSeconds: number;
   readonly backend: string;
   readonly epochs: number;
+  /** Test accuracy of the same grounder trained on the labels (`reference: true` only). */
+  readonly referenceAccuracy?: number;
 }
 
 /** Everything a run needs, built once. */
@@ -119,10 +122,15 @@ export async function createRun(config: TrainConfig): Promise<RunContext> {
 }
 
 /** Gold symbols [B, V] of a batch of pairs (for the oracle-grounding runs). */
-export function gatherSymbols(split: Split, pairs: readonly number[]): tf.Tensor2D {
+export function gatherSymbols(
+  split: Split,
+  pairs: readonly number[],
+): tf.Tensor2D {
   const V = split.numInputs;
   const s = new Float32Array(pairs.length * V);
-  pairs.forEach((i, b) => s.set(split.symbols.subarray(i * V, (i + 1) * V), b * V));
+  pairs.forEach((i, b) =>
+    s.set(split.symbols.subarray(i * V, (i + 1) * V), b * V),
+  );
   return tf.tensor2d(s, [pairs.length, V]);
 }
 
@@ -216,6 +224,7 @@ export function trainStep(
         gumbel: config.gumbel,
         seed: deriveSeed(config.seed, step),
         fused: usesFusedInterpreter(),
+        hard: config.straightThrough,
         symbols: config.oracleSymbols
           ? gatherSymbols(run.train, pairs)
           : undefined,
@@ -493,17 +502,27 @@ export async function train(
   }
   if (!metrics || lastEpoch !== config.epochs)
     ({ metrics, programs } = evaluateRun(run));
+  const wallSeconds = elapsed();
+  let referenceAccuracy: number | undefined;
+  if (config.reference) {
+    progress.line(
+      "training the supervised reference grounder on the labels...",
+    );
+    referenceAccuracy = trainSupervisedReference(config, run.train, run.test);
+  }
   const result: TrainResult = {
     metrics,
-    wallSeconds: elapsed(),
+    wallSeconds,
     backend: backend.name,
     epochs: lastEpoch,
+    referenceAccuracy,
   };
   writeAtomic(
     path.join(config.out, "metrics.json"),
     JSON.stringify(
       {
         ...metrics,
+        referenceAccuracy,
         wallSeconds: result.wallSeconds,
         backend: backend.description,
         epochs: lastEpoch,

@@ -1,8 +1,13 @@
 // Building blocks for the nets, in the tfjs layer shape: typed Args, weights created once in
-// `create*` (registered in a ParamStore under `name/...`), and a pure `call`. Only standard
-// tfjs-core ops are used, so backends may swap in their own Conv2D / MatMul gradients.
+// `create*` (registered in a ParamStore under `name/...`), and a pure `call`. Dense, LayerNorm
+// and the set max-pool have hand-written gradients (runtime/kernels) that avoid the reductions
+// and broadcasts that are slow on wasm; the rest are standard tfjs-core ops.
 
 import * as tf from "@tensorflow/tfjs-core";
+
+import { layerNorm } from "../kernels/layer-norm.js";
+import { linear } from "../kernels/linear.js";
+import { maxOverMiddle, meanOverMiddle } from "../kernels/outer-reduce.js";
 
 import {
   glorotUniform,
@@ -33,7 +38,7 @@ export interface DenseArgs {
 export interface Dense {
   readonly kernel: tf.Variable; // [in, units]
   readonly bias: tf.Variable | null; // [units]
-  /** [..., in] -> [..., units] */
+  /** [..., in] -> [..., units], as one [rows, in] @ [in, units] matMul. */
   call(x: tf.Tensor): tf.Tensor;
 }
 
@@ -57,9 +62,12 @@ export function createDense(
     call: (x) =>
       tf.tidy(() => {
         const lead = x.shape.slice(0, -1);
-        const flat = tf.reshape(x, [-1, args.inputDim]); // [M, in]
-        let out: tf.Tensor = tf.matMul(flat, kernel); // [M, units]
-        if (bias !== null) out = tf.add(out, bias);
+        const flat = tf.reshape(x, [-1, args.inputDim]) as tf.Tensor2D; // [M, in]
+        const out = linear(
+          flat,
+          kernel as tf.Tensor2D,
+          bias as tf.Tensor1D | null,
+        ); // [M, units]
         return tf.reshape(out, [...lead, args.units]); // [..., units]
       }),
   };
@@ -77,6 +85,8 @@ export interface LayerNorm {
   readonly bias: tf.Variable; // [dim]
   /** [..., dim] -> [..., dim] */
   call(x: tf.Tensor): tf.Tensor;
+  /** relu(call(x)), fused: [..., dim] -> [..., dim] */
+  callRelu(x: tf.Tensor): tf.Tensor;
 }
 
 export function createLayerNorm(
@@ -86,18 +96,20 @@ export function createLayerNorm(
 ): LayerNorm {
   const gain = store.create(`${name}/gain`, [args.dim], onesInit);
   const bias = store.create(`${name}/bias`, [args.dim], zerosInit);
+  const apply = (x: tf.Tensor, relu: boolean): tf.Tensor =>
+    tf.tidy(() => {
+      const rows = tf.reshape(x, [-1, args.dim]) as tf.Tensor2D; // [M, dim]
+      const out = layerNorm(rows, gain as tf.Tensor1D, bias as tf.Tensor1D, {
+        epsilon: NORM_EPSILON,
+        relu,
+      }); // [M, dim]
+      return tf.reshape(out, x.shape); // [..., dim]
+    });
   return {
     gain,
     bias,
-    call: (x) =>
-      tf.tidy(() => {
-        const { mean, variance } = tf.moments(x, -1, true); // [..., 1]
-        const normed = tf.mul(
-          tf.sub(x, mean),
-          tf.rsqrt(tf.add(variance, NORM_EPSILON)),
-        ); // [..., dim]
-        return tf.add(tf.mul(normed, gain), bias);
-      }),
+    call: (x) => apply(x, false),
+    callRelu: (x) => apply(x, true),
   };
 }
 
@@ -257,10 +269,10 @@ export function createMlp(store: ParamStore, name: string, args: MlpArgs): Mlp {
 
   const callAfterFirstLinear = (pre: tf.Tensor): tf.Tensor =>
     tf.tidy(() => {
-      let h = tf.relu(norms[0].call(pre));
+      let h = norms[0].callRelu(pre);
       for (let i = 1; i < linears.length; i++) {
         h = linears[i].call(h);
-        if (i < norms.length) h = tf.relu(norms[i].call(h));
+        if (i < norms.length) h = norms[i].callRelu(h);
       }
       return h;
     });
@@ -280,22 +292,33 @@ export function createMlp(store: ParamStore, name: string, args: MlpArgs): Mlp {
  * The symmetric max over the set axis of a PointNet: [..., B, ...] -> [...] without `axis`.
  * Tied maxima (e.g. a duplicated symbol-output pair) share the gradient evenly, as torch.amax
  * does. tfjs's own Max gradient gives every tied entry the full gradient, which would scale the
- * gradient by the number of duplicates in the set.
+ * gradient by the number of duplicates in the set. Fastest on wasm with the set axis first.
  */
 export function setMax(x: tf.Tensor, axis: number): tf.Tensor {
+  const shape = x.shape;
+  const setSize = shape[axis]; // B
+  const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1); // P
   const pool = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, save] = args as [tf.Tensor, tf.GradSaveFunc];
-    const maxKeep = tf.max(input, axis, true); // [..., 1, ...]
-    save([input, maxKeep]);
+    const grouped = tf.reshape(input, [outer, setSize, -1]) as tf.Tensor3D; // [P, B, Q]
+    const maxKeep = maxOverMiddle(grouped); // [P, 1, Q]
+    save([grouped, maxKeep]);
     return {
-      value: tf.squeeze(maxKeep, [axis]),
+      value: tf.reshape(maxKeep, [
+        ...shape.slice(0, axis),
+        ...shape.slice(axis + 1),
+      ]),
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [savedInput, savedMax] = saved;
-        // Broadcast the max explicitly: a broadcasting tf.equal is ~20x slower on wasm.
-        const maxFull = tf.broadcastTo(savedMax, savedInput.shape);
-        const isMax = tf.cast(tf.equal(savedInput, maxFull), "float32"); // [..., B, ...]
-        const share = tf.div(isMax, tf.sum(isMax, axis, true)); // 1 / ties at each maximum
-        return tf.mul(tf.expandDims(dy as tf.Tensor, axis), share);
+        const [savedX, savedMax] = saved as [tf.Tensor3D, tf.Tensor3D];
+        // x <= max, so step(max - x) is 0 exactly at the maxima and 1 elsewhere: only
+        // broadcasting sub and mul, as a broadcasting tf.equal or tf.broadcastTo is ~20x slower.
+        const isMax = tf.sub(
+          1,
+          tf.step(tf.sub(savedMax, savedX)),
+        ) as tf.Tensor3D; // [P, B, Q]
+        const ties = tf.round(tf.mul(meanOverMiddle(isMax), setSize)); // [P, 1, Q]
+        const share = tf.div(tf.reshape(dy as tf.Tensor, savedMax.shape), ties); // [P, 1, Q]
+        return tf.reshape(tf.mul(isMax, share), shape); // [..., B, ...]
       },
     };
   });

@@ -4,7 +4,7 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 
-import { createMlp, setMax, type Dense, type Mlp } from "./layers.js";
+import { createMlp, setMax, type Mlp } from "./layers.js";
 import { createParamStore, type ParamStore } from "./params.js";
 import type { HeadInfo, SketchInfo } from "../sketch-module.js";
 
@@ -70,43 +70,38 @@ export function createRecognizer(args: RecognizerArgs): Recognizer {
           `Recognizer: s has shape [${s.shape}], expected [(T,) ${batch}, ${numInputs}]`,
         );
       }
-      const yCol = tf.expandDims(y, 2); // [T, B, 1]
+      // The set axis goes first ([B, T, ...]): every MLP sees rows, and the max-pool then
+      // reduces the outer axis, whose gradient needs no strided reduction.
+      const yCol = tf.reshape(tf.transpose(y), [batch, numTasks, 1]); // [B, T, 1]
+      const sCol = shared
+        ? tf.reshape(s, [batch, 1, numInputs]) // [B, 1, V]
+        : tf.transpose(s, [1, 0, 2]); // [B, T, V]
+      const sFull = broadcastSmall(sCol, [batch, numTasks, numInputs]); // [B, T, V]
 
       // 1. h_out = max_i MLP_out(y^i)
-      const hOut = setMax(mlpOut.call(yCol), 1); // [T, F]
-
-      // The first Linear of MLP_rel and MLP_io is applied by input part, [y; s] W = y W_y + s W_s,
-      // so shared symbols go through W_s once ([B, ...]) and broadcast over the T tasks.
-      const yPart = (first: Dense): tf.Tensor =>
-        tf.add(
-          tf.mul(yCol, tf.reshape(kernelRows(first.kernel, 0, 1), [hidden])),
-          first.bias!,
-        ); // [T, B, H]
+      const hOut = setMax(mlpOut.call(yCol), 0); // [T, F]
 
       // 2. h_rel[j] = max_i MLP_rel([y^i; s^i_j]) for every j, one MLP shared over j
-      const firstRel = mlpRel.linears[0];
-      const relY = tf.expandDims(yPart(firstRel), 2); // [T, B, 1, H]
-      const relWeightOfS = tf.reshape(kernelRows(firstRel.kernel, 1, 1), [
-        hidden,
-      ]); // [H]
-      const relS = tf.mul(tf.expandDims(s, -1), relWeightOfS); // [(T,) B, V, H]
-      const relFeatures = mlpRel.callAfterFirstLinear(tf.add(relY, relS)); // [T, B, V, F]
-      const hRel = tf.reshape(setMax(relFeatures, 1), [
+      const relIn = tf.concat(
+        [
+          broadcastSmall(tf.expandDims(yCol, 3), [
+            batch,
+            numTasks,
+            numInputs,
+            1,
+          ]),
+          tf.expandDims(sFull, 3),
+        ],
+        3,
+      ); // [B, T, V, 2]
+      const hRel = tf.reshape(setMax(mlpRel.call(relIn), 0), [
         numTasks,
         numInputs * featureSize,
       ]); // [T, V * F]
 
       // 3. h_io = max_i MLP_io([y^i; s^i])
-      const firstIo = mlpIo.linears[0];
-      const ioWeightOfS = kernelRows(firstIo.kernel, 1, numInputs); // [V, H]
-      const ioS = shared
-        ? tf.matMul(s as tf.Tensor2D, ioWeightOfS) // [B, H]
-        : tf.matMul(tf.reshape(s, [-1, numInputs]), ioWeightOfS); // [T * B, H]
-      const ioPre = tf.add(
-        yPart(firstIo),
-        shared ? ioS : tf.reshape(ioS, [numTasks, batch, hidden]),
-      ); // [T, B, H]
-      const hIo = setMax(mlpIo.callAfterFirstLinear(ioPre), 1); // [T, F]
+      const ioIn = tf.concat([yCol, sFull], 2); // [B, T, 1 + V]
+      const hIo = setMax(mlpIo.call(ioIn), 0); // [T, F]
 
       // 4. MLP_prog([h_out; h_io; h_rel[1..V]]) -> all logits, split into heads, then masked.
       const logits = mlpProg.call(tf.concat([hOut, hIo, hRel], 1)); // [T, sum rows * choices]
@@ -138,14 +133,12 @@ export function createRecognizer(args: RecognizerArgs): Recognizer {
   };
 }
 
-/** Rows [start, start + count) of a Linear kernel [in, H]: the weights of one input part. */
-function kernelRows(
-  kernel: tf.Tensor,
-  start: number,
-  count: number,
-): tf.Tensor2D {
-  const [, width] = kernel.shape as [number, number];
-  return tf.slice(kernel, [start, 0], [count, width]) as tf.Tensor2D; // [count, H]
+/**
+ * Broadcasts a small tensor (the inputs, not the features) to `shape` with a broadcasting add,
+ * whose gradient sums back over the broadcast axes. tf.broadcastTo (Tile) is slow on wasm.
+ */
+function broadcastSmall(x: tf.Tensor, shape: number[]): tf.Tensor {
+  return tf.add(x, tf.zeros(shape));
 }
 
 interface CheckedHead {

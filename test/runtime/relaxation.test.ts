@@ -8,6 +8,7 @@ import {
   lengthWeightAt,
   sampleRelaxed,
   sharpnessAt,
+  straightThrough,
 } from "../../runtime/relaxation.js";
 
 beforeAll(async () => {
@@ -60,6 +61,18 @@ describe("sampleRelaxed", () => {
     (plain.op.arraySync()[0][0] as number[]).forEach((v, i) =>
       expect(v).toBeCloseTo((expected as number[])[i], 6),
     );
+  });
+});
+
+describe("straightThrough", () => {
+  it("is one-hot forward and passes the gradient through unchanged", () => {
+    const soft = tf.tensor3d([[[0.2, 0.5, 0.3]]]);
+    expect(straightThrough(soft).arraySync()).toEqual([[[0, 1, 0]]]);
+    const w = tf.tensor3d([[[1, 2, 3]]]);
+    const g = tf.grad((x: tf.Tensor) =>
+      tf.sum(tf.mul(straightThrough(x as tf.Tensor3D), w)),
+    )(soft);
+    expect(g.arraySync()).toEqual(w.arraySync());
   });
 });
 

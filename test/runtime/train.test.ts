@@ -17,6 +17,7 @@ import {
   type RunContext,
 } from "../../runtime/train.js";
 import { createProgress } from "../../runtime/progress.js";
+import { trainSupervisedReference } from "../../runtime/reference.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "sketchc-train-"));
 
@@ -92,6 +93,21 @@ describe("trainStep", () => {
     const got = trainStep(b, 1, 3).loss;
     dispose(b);
     expect(got).toBeCloseTo(expected, 5);
+  });
+});
+
+describe("trainSupervisedReference", () => {
+  it("learns the labels well above chance", async () => {
+    const config = tinyConfig("ref", {
+      epochs: 1,
+      stepsPerEpoch: 40,
+      batch: 16,
+      testPairs: 40,
+    });
+    const run = await createRun(config);
+    const accuracy = trainSupervisedReference(config, run.train, run.test);
+    dispose(run);
+    expect(accuracy).toBeGreaterThan(0.4); // chance is 0.1
   });
 });
 
