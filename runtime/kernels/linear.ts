@@ -1,14 +1,15 @@
-// A Linear layer on rows, x W + b, with a hand-written gradient built only from fast wasm
-// kernels: flag-free 2-D matMuls, explicit transposes, and the bias gradient as a pooled sum.
-// Autodiff of matMul + add would sum it with a transposing reduction instead.
+// A Linear layer on rows, x W + b, with a hand-written gradient built only from kernels that are
+// fast on wasm: flag-free 2-D matMuls, explicit transposes, and pooled column sums for the bias
+// (and for the kernel of a narrow input). Autodiff of matMul + add would sum the bias gradient
+// with a transposing reduction.
 
 import * as tf from "@tensorflow/tfjs-core";
 
 import { sumRows } from "./outer-reduce.js";
 
 /**
- * x [N, in] @ kernel [in, out] + bias [out] -> [N, out], differentiable in all three. The
- * gradient is dx = dy kernel^T, dkernel = x^T dy, dbias = 1^T dy.
+ * x [N, in] @ kernel [in, out] + bias [out] -> [N, out], differentiable in all three:
+ * dx = dy kernel^T, dkernel = x^T dy, dbias = 1^T dy.
  */
 export function linear(
   x: tf.Tensor2D,
@@ -61,14 +62,36 @@ const linearNoBias = tf.customGrad(
   },
 );
 
+/** Inputs up to this wide get dkernel from pooled column sums rather than a matMul. */
+const NARROW_INPUTS = 8;
+
 /** [dx, dkernel] of x kernel, with explicit transposes: matMul's transpose flags are slow on wasm. */
 function linearGrads(
   dy: tf.Tensor2D,
   x: tf.Tensor2D,
   kernel: tf.Tensor2D,
 ): [tf.Tensor2D, tf.Tensor2D] {
+  const [rows, inputs] = x.shape;
+  const units = dy.shape[1];
+  // x^T dy packs all of dy as matMul weights; for a narrow x the outer products
+  // x[n, i] dy[n, :] summed over rows are cheaper.
+  const dKernel =
+    inputs <= NARROW_INPUTS
+      ? tf.reshape(
+          sumRows(
+            tf.reshape(
+              tf.mul(
+                tf.reshape(x, [rows, inputs, 1]),
+                tf.reshape(dy, [rows, 1, units]),
+              ),
+              [rows, inputs * units],
+            ) as tf.Tensor2D,
+          ),
+          [inputs, units],
+        )
+      : tf.matMul(tf.transpose(x), dy); // [in, out]
   return [
     tf.matMul(dy, tf.transpose(kernel)), // [N, in]
-    tf.matMul(tf.transpose(x), dy), // [in, out]
+    dKernel as tf.Tensor2D,
   ];
 }

@@ -5,7 +5,10 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 
-/** Pool channels at most this wide (the rest of an axis becomes the pool's width). */
+/**
+ * Pool channels at most this wide (the rest of an axis becomes the pool's width): wasm pools of
+ * ~50000 channels fail with "memory access out of bounds" in tfjs-backend-wasm 4.22.
+ */
 const MAX_CHANNELS = 1024;
 
 /** x [P, B, Q] as an NHWC batch [P, B, Q / C, C] whose channel count C divides Q. */

@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { layerNorm } from "../kernels/layer-norm.js";
 import { linear } from "../kernels/linear.js";
 import { maxOverMiddle, meanOverMiddle } from "../kernels/outer-reduce.js";
+import { reshapeNoCopy } from "../kernels/reshape.js";
 
 import {
   glorotUniform,
@@ -62,13 +63,16 @@ export function createDense(
     call: (x) =>
       tf.tidy(() => {
         const lead = x.shape.slice(0, -1);
-        const flat = tf.reshape(x, [-1, args.inputDim]) as tf.Tensor2D; // [M, in]
+        const flat = reshapeNoCopy<tf.Rank.R2>(x, [
+          x.size / args.inputDim,
+          args.inputDim,
+        ]); // [M, in]
         const out = linear(
           flat,
           kernel as tf.Tensor2D,
           bias as tf.Tensor1D | null,
         ); // [M, units]
-        return tf.reshape(out, [...lead, args.units]); // [..., units]
+        return reshapeNoCopy(out, [...lead, args.units]); // [..., units]
       }),
   };
 }
@@ -98,12 +102,12 @@ export function createLayerNorm(
   const bias = store.create(`${name}/bias`, [args.dim], zerosInit);
   const apply = (x: tf.Tensor, relu: boolean): tf.Tensor =>
     tf.tidy(() => {
-      const rows = tf.reshape(x, [-1, args.dim]) as tf.Tensor2D; // [M, dim]
+      const rows = reshapeNoCopy<tf.Rank.R2>(x, [x.size / args.dim, args.dim]); // [M, dim]
       const out = layerNorm(rows, gain as tf.Tensor1D, bias as tf.Tensor1D, {
         epsilon: NORM_EPSILON,
         relu,
       }); // [M, dim]
-      return tf.reshape(out, x.shape); // [..., dim]
+      return reshapeNoCopy(out, x.shape); // [..., dim]
     });
   return {
     gain,
@@ -292,7 +296,8 @@ export function createMlp(store: ParamStore, name: string, args: MlpArgs): Mlp {
  * The symmetric max over the set axis of a PointNet: [..., B, ...] -> [...] without `axis`.
  * Tied maxima (e.g. a duplicated symbol-output pair) share the gradient evenly, as torch.amax
  * does. tfjs's own Max gradient gives every tied entry the full gradient, which would scale the
- * gradient by the number of duplicates in the set. Fastest on wasm with the set axis first.
+ * gradient by the number of duplicates in the set. Max and tie counts are pooling windows
+ * (runtime/kernels/outer-reduce.ts), fast on wasm for any axis.
  */
 export function setMax(x: tf.Tensor, axis: number): tf.Tensor {
   const shape = x.shape;
@@ -311,7 +316,8 @@ export function setMax(x: tf.Tensor, axis: number): tf.Tensor {
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [savedX, savedMax] = saved as [tf.Tensor3D, tf.Tensor3D];
         // x <= max, so step(max - x) is 0 exactly at the maxima and 1 elsewhere: only
-        // broadcasting sub and mul, as a broadcasting tf.equal or tf.broadcastTo is ~20x slower.
+        // broadcasting sub and mul, as a broadcasting tf.equal or tf.broadcastTo (Tile) is
+        // 20-100x slower on wasm.
         const isMax = tf.sub(
           1,
           tf.step(tf.sub(savedMax, savedX)),

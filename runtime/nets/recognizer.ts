@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs-core";
 
 import { createMlp, setMax, type Mlp } from "./layers.js";
 import { createParamStore, type ParamStore } from "./params.js";
+import { reshapeNoCopy } from "../kernels/reshape.js";
 import type { HeadInfo, SketchInfo } from "../sketch-module.js";
 
 /**
@@ -54,11 +55,12 @@ export function createRecognizer(args: RecognizerArgs): Recognizer {
   const logitCount = heads.reduce((n, h) => n + h.rows * h.choices, 0);
   const mlpProg = mlp("mlp_prog", (2 + numInputs) * featureSize, logitCount);
 
-  // Per head, mask m and bias (1 - m) * MASKED_LOGIT: logits * m + bias is the masked logit.
-  // Constants of the sketch, uploaded per call (tiny) so the net holds no tensors but its weights.
-  const maskValues = heads.map((h) => Float32Array.from(h.mask.flat()));
-  const maskBiasValues = maskValues.map((m) =>
-    m.map((allowed) => (1 - allowed) * MASKED_LOGIT),
+  // Mask m and bias (1 - m) * MASKED_LOGIT over all heads' logits, in MLP_prog's output order:
+  // logits * m + bias is the masked logit. Constants of the sketch, uploaded per call (tiny) so
+  // the net holds no tensors but its weights.
+  const maskValues = Float32Array.from(heads.flatMap((h) => h.mask.flat()));
+  const maskBiasValues = maskValues.map(
+    (allowed) => (1 - allowed) * MASKED_LOGIT,
   );
 
   const call = (s: tf.Tensor2D | tf.Tensor3D, y: tf.Tensor2D): ProgramLogits =>
@@ -71,54 +73,76 @@ export function createRecognizer(args: RecognizerArgs): Recognizer {
         );
       }
       // The set axis goes first ([B, T, ...]): every MLP sees rows, and the max-pool then
-      // reduces the outer axis, whose gradient needs no strided reduction.
-      const yCol = tf.reshape(tf.transpose(y), [batch, numTasks, 1]); // [B, T, 1]
-      const sCol = shared
-        ? tf.reshape(s, [batch, 1, numInputs]) // [B, 1, V]
-        : tf.transpose(s, [1, 0, 2]); // [B, T, V]
-      const sFull = broadcastSmall(sCol, [batch, numTasks, numInputs]); // [B, T, V]
+      // reduces the outer axis. Inputs are built feature-major ([features, B, T, ...]), where
+      // concatenation is contiguous, then transposed to rows (they are small).
+      const yRows = tf.reshape(tf.transpose(y), [1, batch, numTasks]); // [1, B, T]
+      const sRows = shared
+        ? tf.reshape(tf.transpose(s), [numInputs, batch, 1]) // [V, B, 1]
+        : tf.transpose(s, [2, 1, 0]); // [V, B, T]
+      const rows = (features: tf.Tensor): tf.Tensor2D => {
+        const width = features.shape[0];
+        return tf.transpose(tf.reshape(features, [width, -1])) as tf.Tensor2D; // [rows, width]
+      };
+      const pool = (features: tf.Tensor): tf.Tensor =>
+        setMax(reshapeNoCopy(features, [batch, features.size / batch]), 0); // [T * ... * F]
 
       // 1. h_out = max_i MLP_out(y^i)
-      const hOut = setMax(mlpOut.call(yCol), 0); // [T, F]
+      const hOut = tf.reshape(pool(mlpOut.call(rows(yRows))), [
+        numTasks,
+        featureSize,
+      ]); // [T, F]
 
       // 2. h_rel[j] = max_i MLP_rel([y^i; s^i_j]) for every j, one MLP shared over j
+      const relShape = [1, batch, numTasks, numInputs];
       const relIn = tf.concat(
         [
-          broadcastSmall(tf.expandDims(yCol, 3), [
-            batch,
-            numTasks,
-            numInputs,
-            1,
-          ]),
-          tf.expandDims(sFull, 3),
+          broadcastSmall(tf.reshape(yRows, [1, batch, numTasks, 1]), relShape),
+          broadcastSmall(
+            tf.reshape(tf.transpose(sRows, [1, 2, 0]), [
+              1,
+              batch,
+              shared ? 1 : numTasks,
+              numInputs,
+            ]),
+            relShape,
+          ),
         ],
-        3,
-      ); // [B, T, V, 2]
-      const hRel = tf.reshape(setMax(mlpRel.call(relIn), 0), [
+        0,
+      ); // [2, B, T, V]
+      const hRel = tf.reshape(pool(mlpRel.call(rows(relIn))), [
         numTasks,
         numInputs * featureSize,
       ]); // [T, V * F]
 
       // 3. h_io = max_i MLP_io([y^i; s^i])
-      const ioIn = tf.concat([yCol, sFull], 2); // [B, T, 1 + V]
-      const hIo = setMax(mlpIo.call(ioIn), 0); // [T, F]
+      const ioIn = tf.concat(
+        [yRows, broadcastSmall(sRows, [numInputs, batch, numTasks])],
+        0,
+      ); // [1 + V, B, T]
+      const hIo = tf.reshape(pool(mlpIo.call(rows(ioIn))), [
+        numTasks,
+        featureSize,
+      ]); // [T, F]
 
-      // 4. MLP_prog([h_out; h_io; h_rel[1..V]]) -> all logits, split into heads, then masked.
+      // 4. MLP_prog([h_out; h_io; h_rel[1..V]]) -> all logits, masked, then split into heads.
+      // Masking before the split broadcasts along the last axis only (fast on wasm).
       const logits = mlpProg.call(tf.concat([hOut, hIo, hRel], 1)); // [T, sum rows * choices]
+      const masked = tf.add(
+        tf.mul(logits, tf.tensor1d(maskValues)),
+        tf.tensor1d(maskBiasValues),
+      ); // exactly MASKED_LOGIT, and no gradient, where masked
       const parts = tf.split(
-        logits,
+        masked,
         heads.map((h) => h.rows * h.choices),
         1,
       );
       const out: ProgramLogits = {};
       heads.forEach((h, k) => {
-        const shape: [number, number, number] = [1, h.rows, h.choices];
-        const headLogits = tf.reshape(parts[k], [numTasks, h.rows, h.choices]); // [T, rows, choices]
-        const masked = tf.add(
-          tf.mul(headLogits, tf.tensor3d(maskValues[k], shape)),
-          tf.tensor3d(maskBiasValues[k], shape),
-        );
-        out[h.name] = masked as tf.Tensor3D; // exactly MASKED_LOGIT, and no gradient, where masked
+        out[h.name] = reshapeNoCopy<tf.Rank.R3>(parts[k], [
+          numTasks,
+          h.rows,
+          h.choices,
+        ]); // [T, rows, choices]
       });
       return out;
     });
