@@ -6,12 +6,12 @@ import {
   VariableDeclarationKind,
   type StatementStructures,
 } from "ts-morph";
-import { assertNever } from "../ast.js";
-import type { ExprIR, HeadIR, SketchIR } from "../ir.js";
+import type { HeadIR, SketchIR } from "../ir.js";
 import {
   formulaExpr,
   numberLiteral,
   readsParams,
+  renameParams,
   scalarExpr,
   tensorExpr,
 } from "./expr.js";
@@ -202,24 +202,6 @@ export function genMetadata(ir: SketchIR, size: number): StatementStructures[] {
     ),
   );
   return out;
-}
-
-/** The body with parameter i renamed to x{i+1}, the names applyOperators uses. */
-function renameParams(e: ExprIR): ExprIR {
-  switch (e.kind) {
-    case "param":
-      return { ...e, name: `x${e.index + 1}` };
-    case "number":
-      return e;
-    case "neg":
-      return { ...e, operand: renameParams(e.operand) };
-    case "binary":
-      return { ...e, left: renameParams(e.left), right: renameParams(e.right) };
-    case "call":
-      return { ...e, args: e.args.map(renameParams) };
-    default:
-      return assertNever(e);
-  }
 }
 
 /** `operators` (plain scalar functions), `applyOperators` (tensor bodies) and `FORMULAS`. */

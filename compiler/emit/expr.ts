@@ -127,3 +127,22 @@ export function readsParams(e: ExprIR): boolean {
       return assertNever(e);
   }
 }
+
+/** The body with parameter i renamed to x{i+1}: the argument names of applyOperators and the
+ * fused interpreter, which take the arguments positionally. */
+export function renameParams(e: ExprIR): ExprIR {
+  switch (e.kind) {
+    case "param":
+      return { ...e, name: `x${e.index + 1}` };
+    case "number":
+      return e;
+    case "neg":
+      return { ...e, operand: renameParams(e.operand) };
+    case "binary":
+      return { ...e, left: renameParams(e.left), right: renameParams(e.right) };
+    case "call":
+      return { ...e, args: e.args.map(renameParams) };
+    default:
+      return assertNever(e);
+  }
+}

@@ -6,27 +6,9 @@
 import { StructureKind, type StatementStructures } from "ts-morph";
 import { assertNever } from "../ast.js";
 import { differentiate, isZero, type DerivIR } from "../derivative.js";
-import type { ExprIR, OperatorIR, SketchIR, StraightIR } from "../ir.js";
+import type { OperatorIR, SketchIR, StraightIR } from "../ir.js";
 import { constStatement, scopeConstName } from "./common.js";
-import { numberLiteral, scalarExpr } from "./expr.js";
-
-/** The body with parameter i renamed to x{i+1}, the argument names of the fused functions. */
-function renameParams(e: ExprIR): ExprIR {
-  switch (e.kind) {
-    case "param":
-      return { ...e, name: `x${e.index + 1}` };
-    case "number":
-      return e;
-    case "neg":
-      return { ...e, operand: renameParams(e.operand) };
-    case "binary":
-      return { ...e, left: renameParams(e.left), right: renameParams(e.right) };
-    case "call":
-      return { ...e, args: e.args.map(renameParams) };
-    default:
-      return assertNever(e);
-  }
-}
+import { numberLiteral, renameParams, scalarExpr } from "./expr.js";
 
 /** A derivative as plain arithmetic on numbers (a leaf string of the emitted code). */
 export function derivativeExpr(d: DerivIR): string {
