@@ -18,6 +18,7 @@ import {
 } from "../../runtime/train.js";
 import { createProgress } from "../../runtime/progress.js";
 import { trainSupervisedReference } from "../../runtime/reference.js";
+import { evaluateSaved } from "../../runtime/index.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "sketchc-train-"));
 
@@ -145,5 +146,10 @@ describe("train", () => {
       "utf8",
     );
     expect(programs.match(/^# task \d+: gold y = /gm)).toHaveLength(8);
+
+    // `sketchc eval` recomputes the same metrics from the checkpoint.
+    const again = await evaluateSaved(config.out);
+    expect(again.metrics.programSuccess).toEqual(metrics.programSuccess);
+    expect(again.metrics.symbolicLoss).toBeCloseTo(metrics.symbolicLoss, 6);
   });
 });
