@@ -76,22 +76,37 @@ function addModule(project: Project, typescript: string, name: string) {
   return project.createSourceFile(virtualPath, typescript, { overwrite: true });
 }
 
-/** TypeScript module text -> { js, dts }. */
+/**
+ * TypeScript module text -> { js, dts }, file by file: the emitted module annotates every export,
+ * so neither output needs a type-checked program (isolatedDeclarations). Tests type-check the
+ * modules in full with `typeCheckModule`.
+ */
 export function transpileModule(
   typescript: string,
   name: string,
 ): { js: string; dts: string } {
-  const out = addModule(
-    createModuleProject(),
-    typescript,
-    name,
-  ).getEmitOutput();
-  const find = (ext: string) =>
-    out
-      .getOutputFiles()
-      .find((f) => f.getFilePath().endsWith(ext))
-      ?.getText() ?? "";
-  return { js: find(".js"), dts: find(".d.ts") };
+  const fileName = `${name}.ts`;
+  // ES module output: NodeNext alone would pick CommonJS for a file outside any package.
+  const js = ts.transpileModule(typescript, {
+    fileName,
+    compilerOptions: { ...EMIT_OPTIONS, module: ts.ModuleKind.ES2022 },
+  }).outputText;
+  const declaration = ts.transpileDeclaration(typescript, {
+    fileName,
+    compilerOptions: { ...EMIT_OPTIONS, isolatedDeclarations: true },
+    reportDiagnostics: true,
+  });
+  const problems = declaration.diagnostics ?? [];
+  if (problems.length > 0) {
+    const first = ts.flattenDiagnosticMessageText(
+      problems[0].messageText,
+      "\n",
+    );
+    throw new Error(
+      `internal error: ${fileName} needs type inference for its declarations: ${first}`,
+    );
+  }
+  return { js, dts: declaration.outputText };
 }
 
 /** Type errors of an emitted module against the installed @tensorflow/tfjs-core (tests assert none). */

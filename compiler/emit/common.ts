@@ -184,13 +184,44 @@ export function genMetadata(ir: SketchIR, size: number): StatementStructures[] {
         `{ name: ${json(h.name)}, shape: [${h.rows}, ${h.choices}] as const, mask: maskFromIntervals(${scopeConstName(h)}, ${h.choices}) }`,
     )
     .join(",\n");
+  out.push({
+    kind: StructureKind.Interface,
+    isExported: true,
+    docs: [
+      "The static description of a sketch; the runtime's SketchInfo (runtime/sketch-module.ts), spelled\nout so the module's declarations need no type inference.",
+    ],
+    name: "SketchInfo",
+    properties: [
+      { name: "name", type: "string", isReadonly: true },
+      { name: "source", type: "string", isReadonly: true },
+      { name: "model", type: '"straight" | "tree"', isReadonly: true },
+      { name: "numInputs", type: "number", isReadonly: true },
+      {
+        name: "constants",
+        type: "readonly { readonly name: string; readonly value: number }[]",
+        isReadonly: true,
+      },
+      { name: "size", type: "number", isReadonly: true },
+      {
+        name: "operators",
+        type: "readonly { readonly name: OpName; readonly arity: number; readonly cost: number }[]",
+        isReadonly: true,
+      },
+      {
+        name: "heads",
+        type: "readonly { readonly name: HeadName; readonly shape: readonly [number, number]; readonly mask: readonly (readonly number[])[] }[]",
+        isReadonly: true,
+      },
+      { name: "lengthPrior", type: "number", isReadonly: true },
+    ],
+  });
   out.push(
     constStatement(
       "sketch",
       `{
   name: ${json(ir.name)},
   source: ${json(ir.sourceFile)},
-  model: ${json(ir.model.kind)} as const,
+  model: ${json(ir.model.kind)},
   numInputs: NUM_INPUTS,
   constants: CONSTANTS,
   size: ${size},
@@ -199,6 +230,8 @@ export function genMetadata(ir: SketchIR, size: number): StatementStructures[] {
   lengthPrior: LENGTH_PRIOR,
 }`,
       "What the runtime needs to know about this sketch: sizes, operators and the heads of z.",
+      true,
+      "SketchInfo",
     ),
   );
   return out;

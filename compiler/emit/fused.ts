@@ -293,6 +293,8 @@ export function genFusedAlias(): StatementStructures[] {
       "executeFused",
       "execute",
       "The same as `execute`: this execution model has no fused interpreter yet.",
+      true,
+      "typeof execute",
     ),
   ];
 }

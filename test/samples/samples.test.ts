@@ -60,7 +60,7 @@ describe("targeted assertions", () => {
     ]) {
       expect(ts).toMatch(new RegExp(`^export function ${fn}\\(`, "m"));
     }
-    expect(ts).toMatch(/^export const sketch = \{/m);
+    expect(ts).toMatch(/^export const sketch: SketchInfo = \{/m);
     expect(unrolledLines(ts)).toEqual([1, 2, 3]);
   });
 

@@ -59,11 +59,35 @@ export type HeadName = "op" | "arg1" | "arg2" | "arg3";
 /** z: per head, probabilities [T, rows, choices], each row summing to 1 over its allowed choices. */
 export type ProgramParams = Readonly<Record<HeadName, tf.Tensor3D>>;
 
+/**
+ * The static description of a sketch; the runtime's SketchInfo (runtime/sketch-module.ts), spelled
+ * out so the module's declarations need no type inference.
+ */
+export interface SketchInfo {
+  readonly name: string;
+  readonly source: string;
+  readonly model: "straight" | "tree";
+  readonly numInputs: number;
+  readonly constants: readonly { readonly name: string; readonly value: number }[];
+  readonly size: number;
+  readonly operators: readonly {
+    readonly name: OpName;
+    readonly arity: number;
+    readonly cost: number;
+  }[];
+  readonly heads: readonly {
+    readonly name: HeadName;
+    readonly shape: readonly [number, number];
+    readonly mask: readonly (readonly number[])[];
+  }[];
+  readonly lengthPrior: number;
+}
+
 /** What the runtime needs to know about this sketch: sizes, operators and the heads of z. */
-export const sketch = {
+export const sketch: SketchInfo = {
   name: "restricted",
   source: "input.sketch",
-  model: "straight" as const,
+  model: "straight",
   numInputs: NUM_INPUTS,
   constants: CONSTANTS,
   size: 5,
