@@ -7,6 +7,9 @@ import { parseArgs } from "node:util";
 import { BACKEND_NAMES, type BackendName } from "../runtime/backend.js";
 import { DEFAULT_CONFIG, type TrainConfig } from "../runtime/config.js";
 import { SketchCompileError } from "../runtime/load-sketch.js";
+import { DataError } from "../runtime/data/errors.js";
+import { RunError } from "../runtime/train.js";
+import { CheckpointError } from "../runtime/checkpoint.js";
 import type { Metrics } from "../runtime/metrics.js";
 import { CliError } from "./main.js";
 
@@ -251,12 +254,13 @@ export async function runTrainCommand(
       return 1;
     }
     if (e instanceof CliError) throw e;
-    const name = (e as Error)?.constructor?.name;
+    // Bad data, a damaged or foreign checkpoint: the user's to fix, so one line, no stack.
     if (
-      name === "DataError" ||
-      (e as Error).message?.includes("not a valid sketchc checkpoint")
+      e instanceof DataError ||
+      e instanceof RunError ||
+      e instanceof CheckpointError
     ) {
-      throw new CliError((e as Error).message, 1);
+      throw new CliError(e.message, 1);
     }
     throw e;
   }

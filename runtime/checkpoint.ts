@@ -19,6 +19,9 @@ export interface Checkpoint<State> {
 
 const MAGIC = "sketchc-checkpoint-1";
 
+/** A checkpoint file that cannot be read: truncated, foreign or damaged. */
+export class CheckpointError extends Error {}
+
 export function writeCheckpoint<State>(
   file: string,
   checkpoint: Checkpoint<State>,
@@ -52,9 +55,16 @@ export function writeCheckpoint<State>(
 
 /** Reads a checkpoint; a truncated or foreign file gets an error naming the file. */
 export function readCheckpoint<State>(file: string): Checkpoint<State> {
+  if (!fs.existsSync(file)) {
+    throw new CheckpointError(
+      `${file}: no checkpoint (is this a run folder of sketchc train?)`,
+    );
+  }
   const bytes = fs.readFileSync(file);
   const fail = (why: string): never => {
-    throw new Error(`${file}: not a valid sketchc checkpoint (${why})`);
+    throw new CheckpointError(
+      `${file}: not a valid sketchc checkpoint (${why})`,
+    );
   };
   if (bytes.length < 4) fail("file too short");
   const headerLength = bytes.readUInt32LE(0);

@@ -72,6 +72,9 @@ export interface RunContext {
 
 export const CHECKPOINT_FILE = "checkpoint.ckpt";
 
+/** A run that cannot go on for a reason the user can fix (printed without a stack trace). */
+export class RunError extends Error {}
+
 /** 1. Set-up: sketch module, data, nets and optimizer (no backend selection, no resume). */
 export async function createRun(config: TrainConfig): Promise<RunContext> {
   const module = await loadSketch(
@@ -358,7 +361,14 @@ export async function resumeRun(
   const file = path.join(run.config.out, CHECKPOINT_FILE);
   if (!fs.existsSync(file)) return undefined;
   const ckpt = readCheckpoint<RunState>(file);
-  await loadTensors(run, ckpt.tensors);
+  try {
+    await loadTensors(run, ckpt.tensors);
+  } catch (e) {
+    throw new RunError(
+      `${file}: cannot resume: ${(e as Error).message}. The checkpoint was written by a ` +
+        `different configuration (sketch, nets or sizes); pass --fresh or another --out.`,
+    );
+  }
   return { epoch: ckpt.state.epoch, wallSeconds: ckpt.state.wallSeconds };
 }
 

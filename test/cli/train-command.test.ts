@@ -65,3 +65,15 @@ describe("formatMetrics", () => {
     expect(text).toContain("grounding accuracy   97.00%");
   });
 });
+
+describe("runTrainCommand", () => {
+  it("reports a folder without a checkpoint as one user error", async () => {
+    const { runTrainCommand } = await import("../../cli/train-command.js");
+    await expect(runTrainCommand("eval", ["/nonexistent/run"])).rejects.toThrow(
+      /no checkpoint \(is this a run folder/,
+    );
+    await expect(
+      runTrainCommand("eval", ["/nonexistent/run"]),
+    ).rejects.toBeInstanceOf(CliError);
+  });
+});
