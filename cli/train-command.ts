@@ -38,6 +38,8 @@ Options (defaults are the CPU preset, see docs/results.md):
   --reference          also train the grounder on the labels: the grounding-accuracy reference
   --grounder NAME      small-cnn | resnet18 (${DEFAULT_CONFIG.grounder})
   --hidden N           recognizer MLP width (${DEFAULT_CONFIG.recognizerHidden}; paper 256)
+  --decode-samples N   programs sampled from q per task at evaluation, best on the inference pairs
+                       kept (${DEFAULT_CONFIG.decodeSamples}; 0: the paper's argmax decoding)
   --eval-every N       compute the metrics every N epochs (${DEFAULT_CONFIG.evalEvery})
   --seed N             (${DEFAULT_CONFIG.seed})
   --backend B          ${BACKEND_NAMES.join(" | ")} (${DEFAULT_CONFIG.backend})
@@ -106,6 +108,7 @@ export function parseTrainArgs(args: readonly string[]): {
         grounder: { type: "string" },
         hidden: { type: "string" },
         "eval-every": { type: "string" },
+        "decode-samples": { type: "string" },
         seed: { type: "string" },
         backend: { type: "string" },
         out: { type: "string" },
@@ -182,6 +185,12 @@ export function parseTrainArgs(args: readonly string[]): {
       v.hidden,
       DEFAULT_CONFIG.recognizerHidden,
     ),
+    decodeSamples: intFlag(
+      "decode-samples",
+      v["decode-samples"],
+      DEFAULT_CONFIG.decodeSamples,
+      0,
+    ),
     evalEvery: intFlag("eval-every", v["eval-every"], DEFAULT_CONFIG.evalEvery),
   };
   return { config, fresh: v.fresh === true, quiet: v.quiet === true, help };
@@ -198,6 +207,14 @@ export function formatMetrics(
       "program success",
       `${m.programSuccess.count} / ${m.programSuccess.total} (${(100 * m.programSuccess.rate).toFixed(1)}%)`,
     ],
+    ...(m.argmaxProgramSuccess === undefined
+      ? []
+      : ([
+          [
+            "  with argmax decoding",
+            `${m.argmaxProgramSuccess.count} / ${m.argmaxProgramSuccess.total} (${(100 * m.argmaxProgramSuccess.rate).toFixed(1)}%)`,
+          ],
+        ] as [string, string][])),
     ["symbolic loss", m.symbolicLoss.toExponential(3)],
     ["test loss", m.testLoss.toExponential(3)],
     ["grounding accuracy", `${(100 * m.groundingAccuracy).toFixed(2)}%`],

@@ -57,6 +57,11 @@ export interface TrainConfig {
   readonly recognizerHidden: number;
   /** Train the same grounder on the labels too, for the grounding-accuracy reference. */
   readonly reference: boolean;
+  /**
+   * Programs sampled from q per task at evaluation, beyond the argmax (beyond the paper): the one
+   * with the lowest error on the inference pairs is kept. 0 is the paper's argmax decoding.
+   */
+  readonly decodeSamples: number;
   /** Evaluate the metrics every this many epochs (and always at the end). */
   readonly evalEvery: number;
 }
@@ -88,5 +93,6 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   grounder: "small-cnn",
   recognizerHidden: 128,
   reference: false,
+  decodeSamples: 16,
   evalEvery: 5,
 };

@@ -5,6 +5,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { Split } from "./data/pairs.js";
 import { SYMBOL_SCALE } from "./data/pairs.js";
 import { groundSymbols, type RoapModel } from "./model.js";
+import { sampleRelaxed } from "./relaxation.js";
+import type { SketchModule } from "./sketch-module.js";
 
 export interface Metrics {
   /** Tasks whose decoded program gives the gold output on every test pair, run on gold symbols. */
@@ -21,6 +23,12 @@ export interface Metrics {
   readonly groundingAccuracy: number;
   /** Mean discrete length of the decoded programs. */
   readonly meanProgramLength: number;
+  /** Program success of the argmax programs, when `programSuccess` used sampled decoding. */
+  readonly argmaxProgramSuccess?: {
+    readonly count: number;
+    readonly total: number;
+    readonly rate: number;
+  };
 }
 
 /** Symbols of every pair of a split, grounded in chunks: [N * V] row-major [N, V]. */
@@ -48,18 +56,27 @@ export function groundSplit(
 }
 
 /**
- * Amortized inference: the decoded program of every task, from r given the first `inferencePairs`
- * pairs (grounded symbols and outputs), in chunks of `taskChunk` tasks.
+ * Amortized inference: the program of every task from r, given the first `inferencePairs` pairs
+ * (grounded symbols and outputs), in chunks of `taskChunk` tasks. With `samples` = 0 it is the
+ * paper's decoding, the argmax of q. With `samples` > 0 (beyond the paper) it also draws that many
+ * programs from q (Gumbel-max on the logits) and keeps, per task, the candidate with the lowest
+ * squared error on those same inference pairs (ties: the shorter one, then the argmax): a small
+ * search guided by q that sees nothing the recognizer did not see.
  */
 export function inferPrograms<P>(
   model: RoapModel,
   symbols: Float32Array,
   split: Split,
   inferencePairs: number,
-  taskChunk = 50,
+  options: { samples?: number; seed?: number; taskChunk?: number } = {},
 ): P[] {
   const { numTasks, numPairs, numInputs } = split;
+  const { samples = 0, seed = 0, taskChunk = 50 } = options;
+  const module = model.module as SketchModule<P>;
   const b = Math.min(inferencePairs, numPairs);
+  const inputs = Array.from({ length: b }, (_, i) =>
+    Array.from(symbols.subarray(i * numInputs, (i + 1) * numInputs)),
+  );
   const programs: P[] = [];
   for (let t0 = 0; t0 < numTasks; t0 += taskChunk) {
     const tn = Math.min(taskChunk, numTasks - t0);
@@ -75,7 +92,39 @@ export function inferPrograms<P>(
         tf.tensor2d(ys, [tn, b]),
       ),
     );
-    programs.push(...(model.module.decode(logits) as P[]));
+    const best = module.decode(logits);
+    if (samples > 0) {
+      const score = (p: P, t: number): number => {
+        let e = 0;
+        for (let i = 0; i < b; i++) {
+          const d = module.evaluate(p, inputs[i]) - ys[t * b + i];
+          e += Number.isFinite(d) ? d * d : Infinity;
+        }
+        return e;
+      };
+      const bestScore = best.map(score);
+      for (let k = 0; k < samples; k++) {
+        const sampled = sampleRelaxed(logits, {
+          sharpness: 1,
+          gumbel: true,
+          seed: seed * 7919 + t0 * 131 + k,
+        });
+        const candidates = module.decode(sampled);
+        Object.values(sampled).forEach((x) => x.dispose());
+        candidates.forEach((p, t) => {
+          const e = score(p, t);
+          const better =
+            e < bestScore[t] - 1e-12 ||
+            (Math.abs(e - bestScore[t]) <= 1e-12 &&
+              module.length(p) < module.length(best[t]));
+          if (better) {
+            best[t] = p;
+            bestScore[t] = e;
+          }
+        });
+      }
+    }
+    programs.push(...best);
     Object.values(logits).forEach((t) => t.dispose());
   }
   return programs;

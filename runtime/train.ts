@@ -289,18 +289,24 @@ export function evaluateRun(run: RunContext): {
   const grounded = run.config.oracleSymbols
     ? run.test.symbols
     : groundSplit(run.model, run.test);
-  const programs = inferPrograms<unknown>(
-    run.model,
-    grounded,
-    run.test,
-    Math.min(run.config.batch * 2, run.test.numPairs),
-  );
-  const metrics = computeMetrics(
-    run.module as never,
-    programs,
-    grounded,
-    run.test,
-  );
+  const pairs = Math.min(run.config.batch * 2, run.test.numPairs);
+  const infer = (samples: number) =>
+    inferPrograms<unknown>(run.model, grounded, run.test, pairs, {
+      samples,
+      seed: run.config.seed,
+    });
+  const score = (programs: unknown[]) =>
+    computeMetrics(run.module as never, programs, grounded, run.test);
+  const argmax = infer(0);
+  if (run.config.decodeSamples === 0) {
+    return { metrics: score(argmax), programs: argmax };
+  }
+  // Report the paper's argmax decoding next to the sampled search, so both stay visible.
+  const programs = infer(run.config.decodeSamples);
+  const metrics = {
+    ...score(programs),
+    argmaxProgramSuccess: score(argmax).programSuccess,
+  };
   return { metrics, programs };
 }
 
@@ -496,6 +502,7 @@ export async function train(
       Object.assign(record, {
         ...metrics,
         programSuccess: metrics.programSuccess.count,
+        argmaxProgramSuccess: metrics.argmaxProgramSuccess?.count,
       });
     }
     appendLog(config.out, record);

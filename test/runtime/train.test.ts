@@ -10,6 +10,7 @@ import { selectBackend } from "../../runtime/backend.js";
 import { DEFAULT_CONFIG, type TrainConfig } from "../../runtime/config.js";
 import {
   createRun,
+  evaluateRun,
   resumeRun,
   saveRun,
   train,
@@ -94,6 +95,24 @@ describe("trainStep", () => {
     const got = trainStep(b, 1, 3).loss;
     dispose(b);
     expect(got).toBeCloseTo(expected, 5);
+  });
+});
+
+describe("evaluateRun", () => {
+  it("keeps the argmax program unless a sample from q fits the inference pairs better", async () => {
+    const config = tinyConfig("decode", {
+      oracleSymbols: true,
+      decodeSamples: 8,
+    });
+    const run = await createRun(config);
+    for (let step = 0; step < 10; step++) trainStep(run, 0, step);
+    const { metrics } = evaluateRun(run);
+    dispose(run);
+    expect(metrics.argmaxProgramSuccess).toBeDefined();
+    expect(metrics.programSuccess.count).toBeGreaterThanOrEqual(
+      metrics.argmaxProgramSuccess!.count,
+    );
+    expect(metrics.groundingAccuracy).toBe(1); // oracle symbols
   });
 });
 
