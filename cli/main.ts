@@ -23,7 +23,7 @@ Usage:
   sketchc FILE.sketch... -o DIR     compile: write DIR/NAME.ts, NAME.js and NAME.d.ts per sketch
   sketchc check FILE.sketch...      parse and check only
   sketchc train SKETCH [options]    train ROAP on images (sketchc train --help)
-  sketchc eval RUN_DIR              recompute the metrics of a trained run
+  sketchc eval RUN_DIR [--decode-samples N]  recompute the metrics of a trained run
   sketchc --help | --version
 
 Exit status: 0 on success, 1 when a sketch has errors, 2 on bad usage.

@@ -196,6 +196,36 @@ export function parseTrainArgs(args: readonly string[]): {
   return { config, fresh: v.fresh === true, quiet: v.quiet === true, help };
 }
 
+/** `sketchc eval RUN_DIR [--decode-samples N]`. */
+export function parseEvalArgs(args: readonly string[]): {
+  dir: string;
+  decodeSamples: number | undefined;
+} {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      allowPositionals: true,
+      options: { "decode-samples": { type: "string" } },
+    });
+  } catch (e) {
+    throw new CliError(
+      `${(e as Error).message} (usage: sketchc eval RUN_DIR [--decode-samples N])`,
+    );
+  }
+  if (parsed.positionals.length !== 1) {
+    throw new CliError("usage: sketchc eval RUN_DIR [--decode-samples N]");
+  }
+  const samples = parsed.values["decode-samples"];
+  return {
+    dir: parsed.positionals[0],
+    decodeSamples:
+      samples === undefined
+        ? undefined
+        : intFlag("decode-samples", samples, 0, 0),
+  };
+}
+
 /** The metrics as a small table. */
 export function formatMetrics(
   m: Metrics,
@@ -237,9 +267,11 @@ export async function runTrainCommand(
   const { train, evaluateSaved } = await import("../runtime/index.js");
   try {
     if (command === "eval") {
-      if (args.length !== 1 || args[0].startsWith("-"))
-        throw new CliError("usage: sketchc eval RUN_DIR");
-      const { metrics, wallSeconds } = await evaluateSaved(args[0]);
+      const { dir, decodeSamples } = parseEvalArgs(args);
+      const { metrics, wallSeconds } = await evaluateSaved(
+        dir,
+        decodeSamples === undefined ? {} : { decodeSamples },
+      );
       process.stdout.write(formatMetrics(metrics, wallSeconds));
       return 0;
     }

@@ -4,7 +4,7 @@
 import * as path from "node:path";
 import { selectBackend } from "./backend.js";
 import { readCheckpoint } from "./checkpoint.js";
-import type { TrainConfig } from "./config.js";
+import { DEFAULT_CONFIG, type TrainConfig } from "./config.js";
 import type { Metrics } from "./metrics.js";
 import { CHECKPOINT_FILE, createRun, evaluateRun, resumeRun } from "./train.js";
 
@@ -32,11 +32,18 @@ export type {
 /** Recomputes the metrics of a run folder from its checkpoint (`sketchc eval`). */
 export async function evaluateSaved(
   runDir: string,
+  overrides: Partial<Pick<TrainConfig, "decodeSamples" | "backend">> = {},
 ): Promise<{ metrics: Metrics; wallSeconds: number }> {
   const ckpt = readCheckpoint<{ config: TrainConfig; wallSeconds: number }>(
     path.join(runDir, CHECKPOINT_FILE),
   );
-  const config = { ...ckpt.state.config, out: runDir };
+  // Defaults first: a checkpoint from an older sketchc lacks the newer fields.
+  const config: TrainConfig = {
+    ...DEFAULT_CONFIG,
+    ...ckpt.state.config,
+    out: runDir,
+    ...overrides,
+  };
   await selectBackend(config.backend);
   const run = await createRun(config);
   await resumeRun(run);

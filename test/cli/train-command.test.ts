@@ -77,3 +77,20 @@ describe("runTrainCommand", () => {
     ).rejects.toBeInstanceOf(CliError);
   });
 });
+
+describe("parseEvalArgs", () => {
+  it("takes a run folder and an optional --decode-samples", () => {
+    expect(parseEvalArgs(["runs/a"])).toEqual({
+      dir: "runs/a",
+      decodeSamples: undefined,
+    });
+    expect(parseEvalArgs(["runs/a", "--decode-samples", "0"])).toEqual({
+      dir: "runs/a",
+      decodeSamples: 0,
+    });
+    expect(() => parseEvalArgs([])).toThrow(/usage: sketchc eval RUN_DIR/);
+    expect(() => parseEvalArgs(["a", "--decode-samples", "-1"])).toThrow(
+      /--decode-samples must be an integer >= 0/,
+    );
+  });
+});
