@@ -2,7 +2,11 @@
 
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../runtime/config.js";
-import { formatMetrics, parseTrainArgs } from "../../cli/train-command.js";
+import {
+  formatMetrics,
+  parseEvalArgs,
+  parseTrainArgs,
+} from "../../cli/train-command.js";
 import { CliError } from "../../cli/main.js";
 
 describe("parseTrainArgs", () => {
