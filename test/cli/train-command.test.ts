@@ -93,7 +93,7 @@ describe("parseEvalArgs", () => {
       decodeSamples: 0,
     });
     expect(() => parseEvalArgs([])).toThrow(/usage: sketchc eval RUN_DIR/);
-    expect(() => parseEvalArgs(["a", "--decode-samples", "-1"])).toThrow(
+    expect(() => parseEvalArgs(["a", "--decode-samples", "many"])).toThrow(
       /--decode-samples must be an integer >= 0/,
     );
   });
