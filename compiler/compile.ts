@@ -121,7 +121,7 @@ export function typeCheckModule(typescript: string, name: string): string[] {
 }
 
 /** Writes a file atomically: a temp file in the same folder, then a rename over the target. */
-export function writeFileAtomic(file: string, data: string): void {
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   fs.writeFileSync(tmp, data);

@@ -3,7 +3,7 @@
 // (run state and, per tensor, name, shape and offset), then every tensor's float32 values.
 
 import * as fs from "node:fs";
-import * as path from "node:path";
+import { writeFileAtomic } from "../compiler/compile.js";
 import type { ParamSnapshot } from "./nets/params.js";
 
 export interface NamedArray {
@@ -47,10 +47,7 @@ export function writeCheckpoint<State>(
     );
     at += t.data.byteLength;
   }
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, body);
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, body);
 }
 
 /** Reads a checkpoint; a truncated or foreign file gets an error naming the file. */

@@ -61,7 +61,8 @@ export function groundSplit(
  * paper's decoding, the argmax of q. With `samples` > 0 (beyond the paper) it also draws that many
  * programs from q (Gumbel-max on the logits) and keeps, per task, the candidate with the lowest
  * squared error on those same inference pairs (ties: the shorter one, then the argmax): a small
- * search guided by q that sees nothing the recognizer did not see.
+ * search guided by q that sees nothing the recognizer did not see. Returns the chosen programs and
+ * the argmax ones (the same when `samples` is 0).
  */
 export function inferPrograms<P>(
   model: RoapModel,
@@ -69,7 +70,7 @@ export function inferPrograms<P>(
   split: Split,
   inferencePairs: number,
   options: { samples?: number; seed?: number; taskChunk?: number } = {},
-): P[] {
+): { programs: P[]; argmax: P[] } {
   const { numTasks, numPairs, numInputs } = split;
   const { samples = 0, seed = 0, taskChunk = 50 } = options;
   const module = model.module as SketchModule<P>;
@@ -78,6 +79,7 @@ export function inferPrograms<P>(
     Array.from(symbols.subarray(i * numInputs, (i + 1) * numInputs)),
   );
   const programs: P[] = [];
+  const argmax: P[] = [];
   for (let t0 = 0; t0 < numTasks; t0 += taskChunk) {
     const tn = Math.min(taskChunk, numTasks - t0);
     const ys = new Float32Array(tn * b);
@@ -92,7 +94,9 @@ export function inferPrograms<P>(
         tf.tensor2d(ys, [tn, b]),
       ),
     );
-    const best = module.decode(logits);
+    const decoded = module.decode(logits);
+    argmax.push(...decoded);
+    const best = [...decoded];
     if (samples > 0) {
       const score = (p: P, t: number): number => {
         let e = 0;
@@ -127,7 +131,7 @@ export function inferPrograms<P>(
     programs.push(...best);
     Object.values(logits).forEach((t) => t.dispose());
   }
-  return programs;
+  return { programs, argmax };
 }
 
 /** Whether a program output matches the gold output (float32 outputs, so a relative tolerance). */

@@ -18,11 +18,13 @@ import type { TrainConfig } from "./config.js";
 import { loadImageDataset, resolveDefaultDataset } from "./data/images.js";
 import { makeSplits, type Split } from "./data/pairs.js";
 import { sampleTasks, type Task } from "./data/tasks.js";
+import { writeFileAtomic } from "../compiler/compile.js";
 import { loadSketch } from "./load-sketch.js";
 import {
   computeMetrics,
   groundSplit,
   inferPrograms,
+  sameOutput,
   type Metrics,
 } from "./metrics.js";
 import { createModel, forward, type RoapModel } from "./model.js";
@@ -290,19 +292,19 @@ export function evaluateRun(run: RunContext): {
     ? run.test.symbols
     : groundSplit(run.model, run.test);
   const pairs = Math.min(run.config.batch * 2, run.test.numPairs);
-  const infer = (samples: number) =>
-    inferPrograms<unknown>(run.model, grounded, run.test, pairs, {
-      samples,
-      seed: run.config.seed,
-    });
-  const score = (programs: unknown[]) =>
-    computeMetrics(run.module as never, programs, grounded, run.test);
-  const argmax = infer(0);
+  const { programs, argmax } = inferPrograms<unknown>(
+    run.model,
+    grounded,
+    run.test,
+    pairs,
+    { samples: run.config.decodeSamples, seed: run.config.seed },
+  );
+  const score = (p: unknown[]) =>
+    computeMetrics(run.module as never, p, grounded, run.test);
   if (run.config.decodeSamples === 0) {
-    return { metrics: score(argmax), programs: argmax };
+    return { metrics: score(programs), programs };
   }
   // Report the paper's argmax decoding next to the sampled search, so both stay visible.
-  const programs = infer(run.config.decodeSamples);
   const metrics = {
     ...score(programs),
     argmaxProgramSuccess: score(argmax).programSuccess,
@@ -382,12 +384,6 @@ function appendLog(out: string, record: object): void {
   fs.appendFileSync(path.join(out, "log.jsonl"), JSON.stringify(record) + "\n");
 }
 
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
-}
-
 /** programs.txt: per task, the gold formula, the learned program and whether it is solved. */
 export function formatPrograms(
   run: RunContext,
@@ -406,7 +402,7 @@ export function formatPrograms(
           p,
           Array.from(gold.subarray(i * V, (i + 1) * V)),
         );
-        solved = Math.abs(got - y) <= 1e-4 * Math.max(1, Math.abs(y));
+        solved = sameOutput(got, y);
       }
       return [
         `# task ${t + 1}: gold y = ${task.text}  [${solved ? "solved" : "not solved"}]`,
@@ -534,7 +530,7 @@ export async function train(
     epochs: lastEpoch,
     referenceAccuracy,
   };
-  writeAtomic(
+  writeFileAtomic(
     path.join(config.out, "metrics.json"),
     JSON.stringify(
       {
@@ -549,7 +545,7 @@ export async function train(
       2,
     ) + "\n",
   );
-  writeAtomic(
+  writeFileAtomic(
     path.join(config.out, "programs.txt"),
     formatPrograms(run, programs),
   );
