@@ -36,20 +36,29 @@ function seedToState(seed: number): number {
   return mix32(lo ^ mix32(hi));
 }
 
-/**
- * Creates a generator from an integer seed; equal seeds give equal streams.
- * @param seed any safe integer
- */
-export function createRng(seed: number): Rng {
-  let state = seedToState(seed);
-
-  // mulberry32 (Tommy Ettinger): one 32-bit state, period 2^32.
-  const nextUint32 = (): number => {
+/** mulberry32 (Tommy Ettinger) over a raw 32-bit state: one state, period 2^32. */
+function mulberry32Uint32(initial: number): () => number {
+  let state = initial >>> 0;
+  return () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = Math.imul(state ^ (state >>> 15), state | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return (t ^ (t >>> 14)) >>> 0;
   };
+}
+
+/** mulberry32 floats in [0, 1) from a raw 32-bit state (no seed mixing, unlike createRng). */
+export function mulberry32(state: number): () => number {
+  const nextUint32 = mulberry32Uint32(state);
+  return () => nextUint32() / TWO_POW_32;
+}
+
+/**
+ * Creates a generator from an integer seed; equal seeds give equal streams.
+ * @param seed any safe integer
+ */
+export function createRng(seed: number): Rng {
+  const nextUint32 = mulberry32Uint32(seedToState(seed));
 
   const next = (): number => nextUint32() / TWO_POW_32;
 

@@ -4,6 +4,7 @@
 // initial values of the others.
 
 import * as tf from "@tensorflow/tfjs-core";
+import { mulberry32 } from "../random.js";
 
 /** A checkpoint: every variable by name, values in row-major order. */
 export type ParamSnapshot = Record<
@@ -162,19 +163,7 @@ export const zerosInit: Initializer = constantInit(0);
 export const onesInit: Initializer = constantInit(1);
 
 // ---------------------------------------------------------------------------------------------
-// Seeded randomness (local so the nets depend on nothing but tfjs-core)
-
-/** mulberry32: a small, fast 32-bit PRNG; returns uniforms in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Seeded randomness: mulberry32 from runtime/random.ts, on a per-variable 32-bit state.
 
 /** FNV-1a hash of `name`, mixed with `seed`: one independent stream per variable. */
 function mixSeed(seed: number, name: string): number {

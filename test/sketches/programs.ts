@@ -4,6 +4,7 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 import type { SketchModule } from "../../runtime/sketch-module.js";
+import { mulberry32 } from "../../runtime/random.js";
 
 export interface StraightProgram {
   readonly lines: readonly ({
@@ -26,17 +27,8 @@ export interface CompiledModule extends SketchModule<Program> {
   readonly NUM_NODES?: number;
 }
 
-/** mulberry32: a small seeded generator of floats in [0, 1). */
-export function createRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded generator of floats in [0, 1) (mulberry32 on the raw seed). */
+export const createRandom = mulberry32;
 
 /** One of the allowed (mask 1) columns of a mask row, picked by `pick` in [0, 1). */
 function allowedChoice(row: readonly number[], pick: number): number {
