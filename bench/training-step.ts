@@ -341,6 +341,10 @@ async function main(): Promise<void> {
     recognizerHidden: HIDDEN,
     trainPairs: 2000,
     testPairs: 200,
+    // The paper's step, which the PyTorch reference computes: no program memory, no abduction.
+    imitation: 0,
+    memorySamples: 0,
+    abduction: 0,
   };
   // Every task in every step, as the paper, also where the runtime can subsample tasks per step.
   const config = (

@@ -34,6 +34,13 @@ Options (defaults are the CPU preset, see docs/results.md):
   --late-sharpness X   (${DEFAULT_CONFIG.lateSharpness})
   --no-gumbel          plain softmax instead of gumbel-softmax samples (ablation)
   --straight-through   one-hot samples forward, soft gradients backward
+  --imitation X        weight of the program memory's imitation loss (${DEFAULT_CONFIG.imitation}; 0: off)
+  --imitation-threshold X
+                       normalized error under which a stored program is imitated (${DEFAULT_CONFIG.imitationThreshold})
+  --memory-samples N   proposals per task and step for the memory: samples of q recombined with the
+                       stored program (${DEFAULT_CONFIG.memorySamples})
+  --abduction X        weight of abduced symbols as targets for g, with the memory (${DEFAULT_CONFIG.abduction})
+  --mutation-rate X    chance a stored row takes the sample's choice in a proposal (${DEFAULT_CONFIG.mutationRate})
   --oracle-symbols     train the recognizer on the gold symbols (upper bound; no grounder)
   --reference          also train the grounder on the labels: the grounding-accuracy reference
   --grounder NAME      small-cnn | resnet18 (${DEFAULT_CONFIG.grounder})
@@ -103,6 +110,11 @@ export function parseTrainArgs(args: readonly string[]): {
         "late-sharpness": { type: "string" },
         "no-gumbel": { type: "boolean" },
         "straight-through": { type: "boolean" },
+        imitation: { type: "string" },
+        "imitation-threshold": { type: "string" },
+        "memory-samples": { type: "string" },
+        "mutation-rate": { type: "string" },
+        abduction: { type: "string" },
         "oracle-symbols": { type: "boolean" },
         reference: { type: "boolean" },
         grounder: { type: "string" },
@@ -138,6 +150,12 @@ export function parseTrainArgs(args: readonly string[]): {
     );
   if (v.data !== undefined && !fs.existsSync(v.data))
     throw new CliError(`--data: no such folder '${v.data}'`);
+  if (
+    v.out !== undefined &&
+    fs.existsSync(v.out) &&
+    !fs.statSync(v.out).isDirectory()
+  )
+    throw new CliError(`--out: '${v.out}' exists and is not a folder`);
   const config: TrainConfig = {
     ...DEFAULT_CONFIG,
     sketch: parsed.positionals[0] ?? "",
@@ -177,6 +195,24 @@ export function parseTrainArgs(args: readonly string[]): {
     )!,
     gumbel: v["no-gumbel"] !== true,
     straightThrough: v["straight-through"] === true,
+    imitation: numFlag("imitation", v.imitation, DEFAULT_CONFIG.imitation)!,
+    imitationThreshold: numFlag(
+      "imitation-threshold",
+      v["imitation-threshold"],
+      DEFAULT_CONFIG.imitationThreshold,
+    )!,
+    memorySamples: intFlag(
+      "memory-samples",
+      v["memory-samples"],
+      DEFAULT_CONFIG.memorySamples,
+      0,
+    ),
+    mutationRate: numFlag(
+      "mutation-rate",
+      v["mutation-rate"],
+      DEFAULT_CONFIG.mutationRate,
+    )!,
+    abduction: numFlag("abduction", v.abduction, DEFAULT_CONFIG.abduction)!,
     oracleSymbols: v["oracle-symbols"] === true,
     reference: v.reference === true,
     grounder,
@@ -232,19 +268,16 @@ export function formatMetrics(
   wallSeconds: number,
   referenceAccuracy?: number,
 ): string {
+  const count = (c: Metrics["programSuccess"]) =>
+    `${c.count} / ${c.total} (${(100 * c.rate).toFixed(1)}%)`;
+  const optional = (
+    label: string,
+    c: Metrics["programSuccess"] | undefined,
+  ): [string, string][] => (c === undefined ? [] : [[label, count(c)]]);
   const rows: [string, string][] = [
-    [
-      "program success",
-      `${m.programSuccess.count} / ${m.programSuccess.total} (${(100 * m.programSuccess.rate).toFixed(1)}%)`,
-    ],
-    ...(m.argmaxProgramSuccess === undefined
-      ? []
-      : ([
-          [
-            "  with argmax decoding",
-            `${m.argmaxProgramSuccess.count} / ${m.argmaxProgramSuccess.total} (${(100 * m.argmaxProgramSuccess.rate).toFixed(1)}%)`,
-          ],
-        ] as [string, string][])),
+    ["program success", count(m.programSuccess)],
+    ...optional("  with argmax decoding", m.argmaxProgramSuccess),
+    ...optional("  memory alone", m.memoryProgramSuccess),
     ["symbolic loss", m.symbolicLoss.toExponential(3)],
     ["test loss", m.testLoss.toExponential(3)],
     ["grounding accuracy", `${(100 * m.groundingAccuracy).toFixed(2)}%`],

@@ -48,6 +48,26 @@ export interface TrainConfig {
   /** Weight of the symbol-statistics prior (objective.ts); 0 disables (the paper has none). */
   readonly symbolPrior: number;
 
+  /**
+   * Weight of the program memory's imitation loss (memory.ts, beyond the paper): -log q of each
+   * task's best program found so far, for tasks whose best program explains the outputs. 0: off.
+   */
+  readonly imitation: number;
+  /** A stored program is imitated when its normalized error (memory.ts) is at most this. */
+  readonly imitationThreshold: number;
+  /**
+   * Proposals per task and step for the memory, beyond the training sample and the argmax: samples
+   * of q recombined with the stored program (memory.ts `proposeAround`).
+   */
+  readonly memorySamples: number;
+  /**
+   * Weight of abduction (memory.ts `abduceSymbols`, beyond the paper): g(x) is pulled towards the
+   * alphabet symbols that the imitated stored programs explain best. 0: off; needs the memory.
+   */
+  readonly abduction: number;
+  /** In a proposal, the chance that a live row of the stored program takes the sample's choice. */
+  readonly mutationRate: number;
+
   /** Feed the gold symbols instead of g(x): trains the recognizer alone (an upper bound). */
   readonly oracleSymbols: boolean;
 
@@ -89,6 +109,11 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   priorEpoch: 10,
   lengthPrior: undefined,
   symbolPrior: 1,
+  imitation: 0,
+  imitationThreshold: 0.01,
+  memorySamples: 0,
+  mutationRate: 0.2,
+  abduction: 0,
   oracleSymbols: false,
   grounder: "small-cnn",
   recognizerHidden: 128,

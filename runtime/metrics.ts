@@ -23,6 +23,12 @@ export interface Metrics {
   readonly groundingAccuracy: number;
   /** Mean discrete length of the decoded programs. */
   readonly meanProgramLength: number;
+  /** Program success of the program memory's programs alone (runs with a memory). */
+  readonly memoryProgramSuccess?: {
+    readonly count: number;
+    readonly total: number;
+    readonly rate: number;
+  };
   /** Program success of the argmax programs, when `programSuccess` used sampled decoding. */
   readonly argmaxProgramSuccess?: {
     readonly count: number;
@@ -69,10 +75,16 @@ export function inferPrograms<P>(
   symbols: Float32Array,
   split: Split,
   inferencePairs: number,
-  options: { samples?: number; seed?: number; taskChunk?: number } = {},
+  options: {
+    samples?: number;
+    seed?: number;
+    taskChunk?: number;
+    /** One more candidate per task (the program memory's), scored like the samples. */
+    extra?: readonly (P | undefined)[];
+  } = {},
 ): { programs: P[]; argmax: P[] } {
   const { numTasks, numPairs, numInputs } = split;
-  const { samples = 0, seed = 0, taskChunk = 50 } = options;
+  const { samples = 0, seed = 0, taskChunk = 50, extra } = options;
   const module = model.module as SketchModule<P>;
   const b = Math.min(inferencePairs, numPairs);
   const inputs = Array.from({ length: b }, (_, i) =>
@@ -97,7 +109,7 @@ export function inferPrograms<P>(
     const decoded = module.decode(logits);
     argmax.push(...decoded);
     const best = [...decoded];
-    if (samples > 0) {
+    if (samples > 0 || extra) {
       const score = (p: P, t: number): number => {
         let e = 0;
         for (let i = 0; i < b; i++) {
@@ -107,15 +119,21 @@ export function inferPrograms<P>(
         return e;
       };
       const bestScore = best.map(score);
-      for (let k = 0; k < samples; k++) {
-        const sampled = sampleRelaxed(logits, {
-          sharpness: 1,
-          gumbel: true,
-          seed: seed * 7919 + t0 * 131 + k,
-        });
-        const candidates = module.decode(sampled);
-        Object.values(sampled).forEach((x) => x.dispose());
+      for (let k = 0; k < samples + (extra ? 1 : 0); k++) {
+        let candidates: (P | undefined)[];
+        if (k < samples) {
+          const sampled = sampleRelaxed(logits, {
+            sharpness: 1,
+            gumbel: true,
+            seed: seed * 7919 + t0 * 131 + k,
+          });
+          candidates = module.decode(sampled);
+          Object.values(sampled).forEach((x) => x.dispose());
+        } else {
+          candidates = extra!.slice(t0, t0 + tn);
+        }
         candidates.forEach((p, t) => {
+          if (p === undefined) return;
           const e = score(p, t);
           const better =
             e < bestScore[t] - 1e-12 ||

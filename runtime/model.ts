@@ -99,24 +99,28 @@ export interface ForwardOptions {
 
 /**
  * One pass of Fig. 2 for training: s = g(x) (I), z ~ q(z | r({s, y})) relaxed (II, Eq. 5),
- * yHat = [[z]](s) (III). Returns the tensors the objective needs.
+ * yHat = [[z]](s) (III). Returns the tensors the objective needs (call it inside a tidy).
  */
 export function forward(
   model: RoapModel,
   images: tf.Tensor4D,
   y: tf.Tensor2D,
   options: ForwardOptions,
-): { s: tf.Tensor2D; z: ProgramParams; yHat: tf.Tensor2D } {
+): {
+  s: tf.Tensor2D;
+  logits: Record<string, tf.Tensor3D>;
+  z: ProgramParams;
+  yHat: tf.Tensor2D;
+} {
   const s =
     options.symbols ??
     groundSymbols(model, images, model.module.sketch.numInputs); // [B, V]
   const logits = model.recognizer.call(s, y); // per head [T, rows, choices]
   const z = sampleRelaxed(logits, options);
-  Object.values(logits).forEach((t) => t.dispose());
   const execute =
     options.fused && model.module.executeFused
       ? model.module.executeFused
       : model.module.execute;
   const yHat = execute(z, s); // [T, B]
-  return { s, z, yHat };
+  return { s, logits, z, yHat };
 }

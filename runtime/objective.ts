@@ -81,5 +81,11 @@ export function symbolPrior(
   });
 }
 
+/** The gold symbol alphabet of the arithmetic tasks: 0.1, 0.2, ..., 1.0 (Sec. 4.1). */
+export const SYMBOL_ALPHABET: readonly number[] = Array.from(
+  { length: 10 },
+  (_, k) => (k + 1) / 10,
+);
+
 /** Mean and variance of the gold alphabet 0.1, 0.2, ..., 1.0. */
 export const SYMBOL_ALPHABET_STATS = { mean: 0.55, variance: 0.0825 };

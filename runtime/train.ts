@@ -27,17 +27,29 @@ import {
   sameOutput,
   type Metrics,
 } from "./metrics.js";
+import {
+  createMemory,
+  imitationLoss,
+  loadMemory,
+  memoryToArrays,
+  proposeAround,
+  storedPrograms,
+  abduceSymbols,
+  updateMemory,
+  type ProgramMemory,
+} from "./memory.js";
 import { createModel, forward, type RoapModel } from "./model.js";
 import {
   objective,
   outputSigma,
   reconstructionLoss,
+  SYMBOL_ALPHABET,
   SYMBOL_ALPHABET_STATS,
   symbolPrior,
 } from "./objective.js";
 import { createProgress, type Progress } from "./progress.js";
 import { createRng, deriveSeed } from "./random.js";
-import { lengthWeightAt, sharpnessAt } from "./relaxation.js";
+import { lengthWeightAt, sampleRelaxed, sharpnessAt } from "./relaxation.js";
 import { trainSupervisedReference } from "./reference.js";
 import type { SketchModule } from "./sketch-module.js";
 
@@ -69,6 +81,8 @@ export interface RunContext {
   readonly sigma: Float32Array;
   readonly model: RoapModel;
   readonly optimizer: tf.AdamOptimizer;
+  /** The program memory, when `config.imitation` > 0 (memory.ts). */
+  readonly memory: ProgramMemory | undefined;
   readonly datasetName: string;
 }
 
@@ -122,6 +136,8 @@ export async function createRun(config: TrainConfig): Promise<RunContext> {
     sigma,
     model,
     optimizer,
+    memory:
+      config.imitation > 0 ? createMemory(module, tasks.length) : undefined,
     datasetName: `${dataset.name} (${dataDir})`,
   };
 }
@@ -235,11 +251,17 @@ export function trainStep(
           : undefined,
       });
       const reconstruction = reconstructionLoss(y, out.yHat, sigma);
-      const loss = objective(
+      let loss = objective(
         reconstruction,
         lambda > 0 ? model.module.expectedLength(out.z) : tf.zeros([1]),
         lambda,
       );
+      if (run.memory) {
+        loss = tf.add(
+          loss,
+          memoryLosses(run, run.memory, out, y, sigma, pairs, tasks, step),
+        ) as tf.Scalar;
+      }
       if (config.symbolPrior <= 0) return loss;
       const prior = symbolPrior(out.s, SYMBOL_ALPHABET_STATS);
       return tf.add(loss, tf.mul(config.symbolPrior, prior)) as tf.Scalar;
@@ -272,6 +294,146 @@ export function trainStep(
   return { loss, finite };
 }
 
+/**
+ * Offers the memory this step's programs for each task: the argmax of q, the discrete program
+ * behind the training sample z (a sample of q: the argmax of a gumbel-perturbed softmax), and
+ * `memorySamples` proposals; scored on this step's pairs and the symbols `s` ([B * V]).
+ */
+function rememberPrograms(
+  run: RunContext,
+  memory: ProgramMemory,
+  out: ReturnType<typeof forward>,
+  s: Float32Array,
+  pairs: readonly number[],
+  tasks: readonly number[],
+  step: number,
+): void {
+  const module = run.module as SketchModule<unknown>;
+  const V = run.train.numInputs;
+  const symbols = pairs.map((_, b) =>
+    Array.from(s.subarray(b * V, (b + 1) * V)),
+  );
+  const candidates: unknown[][] = tasks.map(() => []);
+  const add = (programs: unknown[]) =>
+    programs.forEach((p, k) => candidates[k].push(p));
+  add(module.decode(out.logits));
+  add(module.decode(out.z));
+  const random = createRng(deriveSeed(run.config.seed, 5_000_011 + step));
+  for (let k = 0; k < run.config.memorySamples; k++) {
+    // A sample of q (Gumbel-max), recombined with the stored programs (memory.ts).
+    const choices = tf.tidy(() => {
+      const sample = sampleRelaxed(out.logits, {
+        sharpness: 1,
+        gumbel: true,
+        seed: deriveSeed(run.config.seed, 7_000_003 + step * 97 + k),
+      });
+      return Object.fromEntries(
+        Object.entries(sample).map(([name, t]) => [
+          name,
+          tf.argMax(t, -1).dataSync() as Int32Array,
+        ]),
+      );
+    });
+    add(
+      proposeAround(
+        memory,
+        module,
+        tasks,
+        choices,
+        run.config.mutationRate,
+        () => random.next(),
+      ),
+    );
+  }
+  const N = run.train.numPairs;
+  tasks.forEach((t, k) => {
+    const y = pairs.map((i) => run.train.outputs[t * N + i]);
+    updateMemory(memory, module, t, candidates[k], symbols, y, run.sigma[t]);
+  });
+}
+
+/**
+ * The program memory's part of the objective (memory.ts, beyond the paper), in this order:
+ * 1. abduction (with `abduction` > 0 and g in use): the symbols the imitated stored programs
+ *    explain best, for this step's pairs;
+ * 2. the step's candidate programs offered to the memory, scored on the abduced symbols where
+ *    some program reads them (they pool the evidence of every imitated task), else on g(x);
+ * 3. imitation: -log q of the stored programs of the tasks under the threshold;
+ * 4. with g in use, the same stored programs run exactly on g(x) (Eq. 4), and g's squared gap
+ *    to the abduced symbols (Eq. 4's scale with sigma = the alphabet's spacing), over the symbols
+ *    some imitated program reads.
+ */
+function memoryLosses(
+  run: RunContext,
+  memory: ProgramMemory,
+  out: ReturnType<typeof forward>,
+  y: tf.Tensor2D,
+  sigma: tf.Tensor1D,
+  pairs: readonly number[],
+  tasks: readonly number[],
+  step: number,
+): tf.Scalar {
+  const { config, model } = run;
+  const module = run.module as SketchModule<unknown>;
+  const grounded = out.s.dataSync() as Float32Array;
+  const threshold = config.imitationThreshold;
+  const abduced =
+    config.abduction > 0 && !config.oracleSymbols
+      ? abduceSymbols(
+          memory,
+          module,
+          tasks,
+          Float32Array.from(tasks, (t) =>
+            memory.errors[t] <= threshold ? 1 : 0,
+          ),
+          grounded,
+          y.dataSync() as Float32Array,
+          Float32Array.from(tasks, (t) => run.sigma[t]),
+          SYMBOL_ALPHABET,
+        )
+      : undefined;
+  const scoring = abduced
+    ? grounded.map((g, i) => (abduced.constrained[i] ? abduced.symbols[i] : g))
+    : grounded;
+  rememberPrograms(run, memory, out, scoring, pairs, tasks, step);
+
+  let loss = tf.mul(
+    config.imitation,
+    imitationLoss(memory, tasks, out.logits, threshold),
+  ) as tf.Scalar;
+  if (config.oracleSymbols) return loss;
+  const stored = storedPrograms(memory, tasks, threshold);
+  const execute = usesFusedInterpreter()
+    ? (model.module.executeFused ?? model.module.execute)
+    : model.module.execute;
+  const yStored = execute(stored.z, out.s); // [T', B]
+  const perTask = tf.mean(
+    tf.div(
+      tf.square(tf.sub(y, yStored)),
+      tf.mul(2, tf.expandDims(tf.square(sigma), 1)),
+    ),
+    1,
+  ); // [T']
+  loss = tf.add(
+    loss,
+    tf.mul(
+      config.imitation,
+      tf.mean(tf.mul(tf.tensor1d(stored.weights), perTask)),
+    ),
+  ) as tf.Scalar;
+  if (abduced) {
+    const spacing = SYMBOL_ALPHABET[1] - SYMBOL_ALPHABET[0];
+    const gap = tf.sub(tf.reshape(out.s, [-1]), tf.tensor1d(abduced.symbols));
+    const mask = tf.tensor1d(Float32Array.from(abduced.constrained));
+    const abduction = tf.div(
+      tf.sum(tf.mul(mask, tf.square(gap))),
+      2 * spacing * spacing * abduced.symbols.length,
+    );
+    loss = tf.add(loss, tf.mul(config.abduction, abduction)) as tf.Scalar;
+  }
+  return loss;
+}
+
 function scheduleOf(run: RunContext) {
   const c = run.config;
   return {
@@ -297,17 +459,28 @@ export function evaluateRun(run: RunContext): {
     grounded,
     run.test,
     pairs,
-    { samples: run.config.decodeSamples, seed: run.config.seed },
+    {
+      samples: run.config.decodeSamples,
+      seed: run.config.seed,
+      extra: run.memory?.programs,
+    },
   );
   const score = (p: unknown[]) =>
     computeMetrics(run.module as never, p, grounded, run.test);
-  if (run.config.decodeSamples === 0) {
+  if (run.config.decodeSamples === 0 && !run.memory) {
     return { metrics: score(programs), programs };
   }
   // Report the paper's argmax decoding next to the sampled search, so both stay visible.
+  const memory = run.memory?.programs;
   const metrics = {
     ...score(programs),
     argmaxProgramSuccess: score(argmax).programSuccess,
+    ...(memory
+      ? {
+          memoryProgramSuccess: score(memory.map((p, t) => p ?? argmax[t]))
+            .programSuccess,
+        }
+      : {}),
   };
   return { metrics, programs };
 }
@@ -324,6 +497,7 @@ async function saveTensors(run: RunContext): Promise<NamedArray[]> {
       shape: w.tensor.shape,
       data: w.tensor.dataSync() as Float32Array,
     })),
+    ...(run.memory ? memoryToArrays(run.memory) : []),
   ];
 }
 
@@ -335,6 +509,7 @@ async function loadTensors(
     grounder: arraysToSnapshot("grounder", arrays),
     recognizer: arraysToSnapshot("recognizer", arrays),
   });
+  if (run.memory) loadMemory(run.memory, run.module, arrays);
   const opt = arrays
     .filter((a) => a.name.startsWith("optimizer/"))
     .sort(
@@ -492,6 +667,12 @@ export async function train(
       skippedSteps: config.stepsPerEpoch - lossCount,
       wallSeconds: elapsed(),
     };
+    if (run.memory) {
+      // Tasks whose stored program explains this epoch's last batch (the ones being imitated).
+      record.remembered = run.memory.errors.filter(
+        (e) => e <= config.imitationThreshold,
+      ).length;
+    }
     const isLast = epoch + 1 === config.epochs;
     if (isLast || (epoch + 1) % config.evalEvery === 0) {
       ({ metrics, programs } = evaluateRun(run));
@@ -499,6 +680,7 @@ export async function train(
         ...metrics,
         programSuccess: metrics.programSuccess.count,
         argmaxProgramSuccess: metrics.argmaxProgramSuccess?.count,
+        memoryProgramSuccess: metrics.memoryProgramSuccess?.count,
       });
     }
     appendLog(config.out, record);

@@ -45,6 +45,18 @@ describe("parseTrainArgs", () => {
       /--grounder must be small-cnn or resnet18/,
     ],
     [["a.sketch", "--data", "/no/such/dir"], /--data: no such folder/],
+    [
+      ["a.sketch", "--out", "package.json"],
+      /--out: 'package.json' exists and is not a folder/,
+    ],
+    [
+      ["a.sketch", "--imitation", "lots"],
+      /--imitation must be a number >= 0, got .lots./,
+    ],
+    [
+      ["a.sketch", "--memory-samples", "1.5"],
+      /--memory-samples must be an integer >= 0/,
+    ],
     [[], /takes one SKETCH file/],
     [["a.sketch", "--bogus"], /Unknown option '--bogus'/],
   ])("rejects %j", (args, message) => {

@@ -98,6 +98,43 @@ describe("trainStep", () => {
   });
 });
 
+describe("trainStep with the program memory", () => {
+  const memoryConfig = (out: string) =>
+    tinyConfig(out, {
+      imitation: 1,
+      imitationThreshold: 10,
+      memorySamples: 2,
+      abduction: 1,
+    });
+
+  it("fills the memory, leaks no tensors, and resumes to the same next step", async () => {
+    const a = await createRun(memoryConfig("memory"));
+    trainStep(a, 0, 0);
+    const before = tf.memory().numTensors;
+    trainStep(a, 0, 1);
+    trainStep(a, 0, 2);
+    expect(tf.memory().numTensors).toBe(before);
+    const stored = a.memory!.programs.filter((p) => p !== undefined).length;
+    expect(stored).toBe(a.tasks.length); // every task of the (full) batch got a program
+    await saveRun(a, 1, 0);
+    const expected = trainStep(a, 1, 3).loss;
+    const errorsAfter = Array.from(a.memory!.errors);
+    dispose(a);
+
+    const b = await createRun(memoryConfig("memory"));
+    await resumeRun(b);
+    const got = trainStep(b, 1, 3).loss;
+    expect(got).toBeCloseTo(expected, 5);
+    expect(Array.from(b.memory!.errors)).toEqual(errorsAfter);
+    const { metrics } = evaluateRun(b);
+    dispose(b);
+    expect(metrics.memoryProgramSuccess).toBeDefined();
+    expect(metrics.programSuccess.count).toBeGreaterThanOrEqual(
+      metrics.argmaxProgramSuccess!.count,
+    );
+  });
+});
+
 describe("evaluateRun", () => {
   it("keeps the argmax program unless a sample from q fits the inference pairs better", async () => {
     const config = tinyConfig("decode", {

@@ -1,0 +1,407 @@
+// A program memory (beyond the paper): per task, the best discrete program seen so far among the
+// samples of q that training draws anyway, and an imitation loss that amortizes it back into r.
+// It is memoised wake-sleep (Hewitt et al., UAI 2020) grafted onto ROAP's objective: the relaxed
+// reconstruction of Eq. 3 still trains g and r; the memory only adds -log q(z_best | task) for
+// tasks whose best program already explains their outputs, so amortized inference keeps what the
+// search has found instead of rediscovering it at every step.
+
+import * as tf from "@tensorflow/tfjs-core";
+import type { NamedArray } from "./checkpoint.js";
+import type { SketchModule } from "./sketch-module.js";
+
+export interface MemoryHead {
+  readonly name: string;
+  readonly rows: number;
+  readonly choices: number;
+}
+
+export interface ProgramMemory<P = unknown> {
+  readonly numTasks: number;
+  readonly heads: readonly MemoryHead[];
+  /** The best program per task, or undefined before the first one. */
+  readonly programs: (P | undefined)[];
+  /** Per head, the choice of every row of the best program's encoding: [T * rows]. */
+  readonly choices: Record<string, Int32Array>;
+  /** Per head, 1 where the row is live in the best program (the output reaches it): [T * rows]. */
+  readonly live: Record<string, Uint8Array>;
+  /** Normalized error of the best program when last scored (Infinity: none). */
+  readonly errors: Float32Array;
+}
+
+export function createMemory<P>(
+  module: SketchModule<P>,
+  numTasks: number,
+): ProgramMemory<P> {
+  const heads = module.sketch.heads.map((h) => ({
+    name: h.name,
+    rows: h.shape[0],
+    choices: h.shape[1],
+  }));
+  return {
+    numTasks,
+    heads,
+    programs: new Array<P | undefined>(numTasks).fill(undefined),
+    choices: Object.fromEntries(
+      heads.map((h) => [h.name, new Int32Array(numTasks * h.rows)]),
+    ),
+    live: Object.fromEntries(
+      heads.map((h) => [h.name, new Uint8Array(numTasks * h.rows)]),
+    ),
+    errors: new Float32Array(numTasks).fill(Infinity),
+  };
+}
+
+/**
+ * Mean over the pairs of (p(s_i) - y_i)^2 / sigma^2 (Eq. 4 without the 1/2): 0 for a program that
+ * reproduces every output, about 1 for one that predicts the mean. Non-finite outputs score Infinity.
+ */
+export function normalizedError<P>(
+  module: SketchModule<P>,
+  program: P,
+  symbols: readonly (readonly number[])[],
+  y: ArrayLike<number>,
+  sigma: number,
+): number {
+  let sum = 0;
+  for (let i = 0; i < symbols.length; i++) {
+    const d = module.evaluate(program, symbols[i]) - y[i];
+    if (!Number.isFinite(d)) return Infinity;
+    sum += d * d;
+  }
+  return sum / (symbols.length * sigma * sigma);
+}
+
+/**
+ * Scores the task's stored program and the candidates on this step's pairs and keeps the best
+ * (ties: the shorter). The stored one is rescored every time, so while g still moves its error
+ * stays that of the current symbols. Returns the kept program's error.
+ */
+export function updateMemory<P>(
+  memory: ProgramMemory<P>,
+  module: SketchModule<P>,
+  task: number,
+  candidates: readonly P[],
+  symbols: readonly (readonly number[])[],
+  y: ArrayLike<number>,
+  sigma: number,
+): number {
+  let best = memory.programs[task];
+  let bestError =
+    best === undefined
+      ? Infinity
+      : normalizedError(module, best, symbols, y, sigma);
+  let changed = false;
+  for (const p of candidates) {
+    const e = normalizedError(module, p, symbols, y, sigma);
+    const better =
+      e < bestError - 1e-9 ||
+      (best !== undefined &&
+        Math.abs(e - bestError) <= 1e-9 &&
+        module.length(p) < module.length(best));
+    if (better) {
+      best = p;
+      bestError = e;
+      changed = true;
+    }
+  }
+  memory.errors[task] = bestError;
+  if (changed && best !== undefined) {
+    memory.programs[task] = best;
+    const encoded = module.encode(best);
+    for (const h of memory.heads) {
+      const idx = tf.tidy(() => tf.argMax(encoded[h.name], -1).dataSync());
+      memory.choices[h.name].set(idx, task * h.rows);
+    }
+    const live = liveRows(module, best);
+    for (const h of memory.heads)
+      memory.live[h.name].set(live[h.name], task * h.rows);
+    Object.values(encoded).forEach((t) => t.dispose());
+  }
+  return bestError;
+}
+
+/**
+ * The imitation loss: mean over `tasks` of w_t * -log q(z_best^t) over the live rows, where w_t is 1 for a
+ * task whose stored program's error is at most `threshold` and 0 otherwise. logits: the
+ * recognizer's masked logits per head, [tasks.length, rows, choices].
+ */
+export function imitationLoss(
+  memory: ProgramMemory,
+  tasks: readonly number[],
+  logits: Readonly<Record<string, tf.Tensor3D>>,
+  threshold: number,
+): tf.Scalar {
+  return tf.tidy(() => {
+    const n = tasks.length;
+    const weights = Float32Array.from(tasks, (t) =>
+      memory.errors[t] <= threshold && memory.programs[t] !== undefined ? 1 : 0,
+    );
+    const terms = memory.heads.map((h) => {
+      const target = new Float32Array(n * h.rows * h.choices);
+      const src = memory.choices[h.name];
+      tasks.forEach((t, k) => {
+        if (weights[k] === 0) return;
+        const live = memory.live[h.name];
+        for (let r = 0; r < h.rows; r++)
+          if (live[t * h.rows + r])
+            target[(k * h.rows + r) * h.choices + src[t * h.rows + r]] = 1;
+      });
+      const logq = tf.logSoftmax(logits[h.name]); // [n, rows, choices]
+      return tf.sum(
+        tf.mul(tf.tensor3d(target, [n, h.rows, h.choices]), logq),
+      ) as tf.Scalar;
+    });
+    return tf.div(tf.neg(tf.addN(terms)), n) as tf.Scalar;
+  });
+}
+
+/** The memory as named arrays for a checkpoint (choices as float32, exact below 2^24). */
+export function memoryToArrays(memory: ProgramMemory): NamedArray[] {
+  return [
+    ...memory.heads.map((h) => ({
+      name: `memory/${h.name}`,
+      shape: [memory.numTasks, h.rows],
+      data: Float32Array.from(memory.choices[h.name]),
+    })),
+    {
+      name: "memory/errors",
+      shape: [memory.numTasks],
+      data: Float32Array.from(memory.errors),
+    },
+  ];
+}
+
+/** Restores a memory from checkpoint arrays; a checkpoint without them leaves it empty. */
+export function loadMemory<P>(
+  memory: ProgramMemory<P>,
+  module: SketchModule<P>,
+  arrays: readonly NamedArray[],
+): void {
+  const byName = new Map(arrays.map((a) => [a.name, a]));
+  const errors = byName.get("memory/errors");
+  if (!errors) return;
+  if (errors.data.length !== memory.numTasks) {
+    throw new Error(
+      `the checkpoint's program memory has ${errors.data.length} tasks, the run ${memory.numTasks}`,
+    );
+  }
+  const z: Record<string, tf.Tensor3D> = {};
+  for (const h of memory.heads) {
+    const a = byName.get(`memory/${h.name}`);
+    if (!a || a.data.length !== memory.numTasks * h.rows) {
+      throw new Error(`the checkpoint's program memory lacks head '${h.name}'`);
+    }
+    memory.choices[h.name].set(Int32Array.from(a.data));
+    z[h.name] = tf.tidy(
+      () =>
+        tf.cast(
+          tf.oneHot(
+            tf.tensor2d(
+              Int32Array.from(a.data),
+              [memory.numTasks, h.rows],
+              "int32",
+            ),
+            h.choices,
+          ),
+          "float32",
+        ) as tf.Tensor3D,
+    );
+  }
+  const decoded = module.decode(z);
+  Object.values(z).forEach((t) => t.dispose());
+  memory.errors.set(errors.data);
+  decoded.forEach((p, t) => {
+    if (!Number.isFinite(errors.data[t])) return;
+    memory.programs[t] = p;
+    const live = liveRows(module, p);
+    for (const h of memory.heads)
+      memory.live[h.name].set(live[h.name], t * h.rows);
+  });
+}
+
+/**
+ * Which rows of each head a pruned program uses: for straight-line code the lines the output
+ * reaches (and, of their argument heads, the arguments their operator takes); for a syntax tree the
+ * nodes and leaves it reaches. Dead rows get no imitation, so they stay free for the
+ * overparameterized sketch to keep other partial programs in.
+ */
+export function liveRows<P>(
+  module: SketchModule<P>,
+  program: P,
+): Record<string, Uint8Array> {
+  const out: Record<string, Uint8Array> = {};
+  const arity = new Map(module.sketch.operators.map((o) => [o.name, o.arity]));
+  const p = program as unknown as {
+    lines?: readonly ({ op: string; args: readonly number[] } | null)[];
+    nodes?: readonly (string | null)[];
+    leaves?: readonly (number | null)[];
+  };
+  for (const h of module.sketch.heads) {
+    const rows = new Uint8Array(h.shape[0]);
+    if (p.lines) {
+      const argIndex = h.name.startsWith("arg")
+        ? Number(h.name.slice(3)) - 1
+        : -1;
+      p.lines.forEach((line, l) => {
+        if (line === null) return;
+        rows[l] = argIndex < 0 || argIndex < (arity.get(line.op) ?? 0) ? 1 : 0;
+      });
+    } else if (h.name === "node" && p.nodes) {
+      p.nodes.forEach((op, n) => (rows[n] = op === null ? 0 : 1));
+    } else if (h.name === "leaf" && p.leaves) {
+      p.leaves.forEach((slot, j) => (rows[j] = slot === null ? 0 : 1));
+    } else {
+      rows.fill(1);
+    }
+    out[h.name] = rows;
+  }
+  return out;
+}
+
+/**
+ * Proposals around the stored programs: for each task, a sample of q (choices per head, [n * rows])
+ * in which every live row of the stored program keeps its stored choice with probability 1 - rate.
+ * Dead rows take the sample's choices, so a proposal can wire in a partial program that q keeps in
+ * the overparameterized lines. Tasks with no stored program get the sample unchanged.
+ */
+export function proposeAround<P>(
+  memory: ProgramMemory<P>,
+  module: SketchModule<P>,
+  tasks: readonly number[],
+  sample: Readonly<Record<string, Int32Array>>,
+  rate: number,
+  random: () => number,
+): P[] {
+  const n = tasks.length;
+  const z: Record<string, tf.Tensor3D> = {};
+  for (const h of memory.heads) {
+    const choice = Int32Array.from(sample[h.name]);
+    const stored = memory.choices[h.name];
+    const live = memory.live[h.name];
+    tasks.forEach((t, k) => {
+      if (memory.programs[t] === undefined) return;
+      for (let r = 0; r < h.rows; r++) {
+        if (live[t * h.rows + r] && random() >= rate)
+          choice[k * h.rows + r] = stored[t * h.rows + r];
+      }
+    });
+    const oneHot = new Float32Array(n * h.rows * h.choices);
+    for (let i = 0; i < n * h.rows; i++) oneHot[i * h.choices + choice[i]] = 1;
+    z[h.name] = tf.tensor3d(oneHot, [n, h.rows, h.choices]);
+  }
+  const programs = module.decode(z);
+  Object.values(z).forEach((t) => t.dispose());
+  return programs;
+}
+
+/**
+ * The stored programs of `tasks` as one-hot z ([tasks.length, rows, choices] per head), and the
+ * weight of each task (1 where its error is at most `threshold`): run through the interpreter on
+ * g(x), they give the grounder the reconstruction error of exact programs.
+ */
+export function storedPrograms(
+  memory: ProgramMemory,
+  tasks: readonly number[],
+  threshold: number,
+): { z: Record<string, tf.Tensor3D>; weights: Float32Array } {
+  const n = tasks.length;
+  const weights = Float32Array.from(tasks, (t) =>
+    memory.errors[t] <= threshold && memory.programs[t] !== undefined ? 1 : 0,
+  );
+  const z: Record<string, tf.Tensor3D> = {};
+  for (const h of memory.heads) {
+    const oneHot = new Float32Array(n * h.rows * h.choices);
+    const src = memory.choices[h.name];
+    tasks.forEach((t, k) => {
+      for (let r = 0; r < h.rows; r++)
+        oneHot[(k * h.rows + r) * h.choices + src[t * h.rows + r]] = 1;
+    });
+    z[h.name] = tf.tensor3d(oneHot, [n, h.rows, h.choices]);
+  }
+  return { z, weights };
+}
+
+/**
+ * Abduction (beyond the paper; abductive learning, Dai et al., NeurIPS 2019): per pair, the tuple
+ * of alphabet symbols that the stored programs of the weighted tasks explain best, as a target for
+ * g. Every tuple of the alphabet is tried (10^3 for the arithmetic tasks): each program is run
+ * once per tuple, then a pair's cost of a tuple is the sum over the tasks of (p_t(tuple) - y_t)^2 /
+ * sigma_t^2, plus |tuple - g(x)|^2 / spacing^2 so that what the programs leave open stays
+ * where g put it. Unlike a gradient step this can move a symbol past its neighbours (a class that
+ * g has put in the wrong place). symbols: [B * V]; y: [tasks.length * B]. Returns the abduced
+ * symbols [B * V] and which of them some weighted program reads (1) and so constrains.
+ */
+export function abduceSymbols<P>(
+  memory: ProgramMemory<P>,
+  module: SketchModule<P>,
+  tasks: readonly number[],
+  weights: Float32Array,
+  symbols: Float32Array,
+  y: Float32Array,
+  sigma: Float32Array,
+  alphabet: readonly number[],
+): { symbols: Float32Array; constrained: Uint8Array } {
+  const V = module.sketch.numInputs;
+  const B = symbols.length / V;
+  const A = alphabet.length;
+  const tuples = A ** V;
+  if (tuples > MAX_ABDUCED_TUPLES) {
+    throw new RangeError(
+      `abduction tries every tuple of symbols: ${A}^${V} is over ${MAX_ABDUCED_TUPLES}`,
+    );
+  }
+  const tuple = (k: number) =>
+    Array.from({ length: V }, (_, j) => alphabet[Math.floor(k / A ** j) % A]);
+  const used = tasks.flatMap((t, k) => (weights[k] > 0 ? [k] : []));
+  // outputs[u * tuples + k]: stored program of task used[u] on tuple k.
+  const outputs = new Float64Array(used.length * tuples);
+  used.forEach((k, u) => {
+    const p = memory.programs[tasks[k]]!;
+    for (let i = 0; i < tuples; i++)
+      outputs[u * tuples + i] = module.evaluate(p, tuple(i));
+  });
+  // A symbol is constrained when some weighted task's program reads it (its output changes
+  // along that symbol's axis somewhere); the others are only rounded, and get no target.
+  const reads = new Uint8Array(V);
+  used.forEach((_, u) => {
+    for (let j = 0; j < V; j++) {
+      const step = A ** j;
+      for (let i = 0; i < tuples && !reads[j]; i++) {
+        if (Math.floor(i / step) % A === A - 1) continue;
+        const a = outputs[u * tuples + i];
+        const b = outputs[u * tuples + i + step];
+        if (a !== b && !(Number.isNaN(a) && Number.isNaN(b))) reads[j] = 1;
+      }
+    }
+  });
+  const constrained = new Uint8Array(symbols.length);
+  for (let b = 0; b < B; b++) constrained.set(reads, b * V);
+  const spacing = A > 1 ? (alphabet[A - 1] - alphabet[0]) / (A - 1) : 1;
+  const out = new Float32Array(symbols.length);
+  for (let b = 0; b < B; b++) {
+    let best = 0;
+    let bestCost = Infinity;
+    for (let i = 0; i < tuples; i++) {
+      let c = 0;
+      for (let j = 0; j < V; j++) {
+        const d =
+          (alphabet[Math.floor(i / A ** j) % A] - symbols[b * V + j]) / spacing;
+        c += d * d;
+      }
+      for (let u = 0; u < used.length && c < bestCost; u++) {
+        const k = used[u];
+        const d = (outputs[u * tuples + i] - y[k * B + b]) / sigma[k];
+        c += Number.isFinite(d) ? d * d : Infinity;
+      }
+      if (c < bestCost) {
+        best = i;
+        bestCost = c;
+      }
+    }
+    out.set(tuple(best), b * V);
+  }
+  return { symbols: out, constrained };
+}
+
+/** The most symbol tuples abduction enumerates per step. */
+export const MAX_ABDUCED_TUPLES = 4096;

@@ -1,0 +1,279 @@
+// The program memory (runtime/memory.ts) on arith-depth3 (3 lines, 4 operators): scoring, keeping
+// the best, imitating only live rows, proposals around the stored program, checkpoint round trip.
+
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { selectBackend } from "../../runtime/backend.js";
+import { loadSketch } from "../../runtime/load-sketch.js";
+import {
+  abduceSymbols,
+  createMemory,
+  imitationLoss,
+  liveRows,
+  loadMemory,
+  memoryToArrays,
+  normalizedError,
+  proposeAround,
+  updateMemory,
+} from "../../runtime/memory.js";
+import { createRng } from "../../runtime/random.js";
+import type { SketchModule } from "../../runtime/sketch-module.js";
+
+interface Line {
+  op: string;
+  args: number[];
+}
+interface Program {
+  lines: (Line | null)[];
+}
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), "sketchc-memory-"));
+let module: SketchModule<Program>;
+
+beforeAll(async () => {
+  await selectBackend("wasm");
+  module = (await loadSketch(
+    "sketches/arith-depth3.sketch",
+    path.join(root, "module"),
+  )) as SketchModule<Program>;
+});
+
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+// Slots: s1, s2, s3 are 0, 1, 2; line l is slot 3 + l. The output is line 3 (slot 5).
+const sum12: Program = {
+  lines: [null, null, { op: "add", args: [0, 1] }],
+};
+const sum12Long: Program = {
+  lines: [{ op: "add", args: [0, 1] }, null, { op: "skip", args: [3] }],
+};
+const sum12Roundabout: Program = {
+  lines: [
+    { op: "add", args: [0, 1] },
+    { op: "sub", args: [3, 2] },
+    { op: "add", args: [4, 2] },
+  ],
+};
+const product12: Program = {
+  lines: [null, null, { op: "mul", args: [0, 1] }],
+};
+
+const symbols = [
+  [0.1, 0.2, 0.3],
+  [0.5, 0.4, 0.9],
+  [1.0, 0.7, 0.2],
+];
+const ySum = symbols.map((s) => s[0] + s[1]);
+
+describe("normalizedError", () => {
+  it("is 0 for a program that reproduces the outputs and positive otherwise", () => {
+    expect(normalizedError(module, sum12, symbols, ySum, 0.5)).toBeCloseTo(
+      0,
+      12,
+    );
+    const e = normalizedError(module, product12, symbols, ySum, 0.5);
+    const expected =
+      symbols.reduce((acc, s, i) => acc + (s[0] * s[1] - ySum[i]) ** 2, 0) /
+      (3 * 0.25);
+    expect(e).toBeCloseTo(expected, 6);
+  });
+});
+
+describe("updateMemory", () => {
+  it("keeps the best candidate, prefers the shorter of equals, and rescores the stored one", () => {
+    const memory = createMemory(module, 2);
+    expect(
+      updateMemory(memory, module, 0, [product12], symbols, ySum, 0.5),
+    ).toBeGreaterThan(0);
+    expect(memory.programs[0]).toEqual(product12);
+    updateMemory(memory, module, 0, [sum12Roundabout], symbols, ySum, 0.5);
+    expect(memory.programs[0]).toEqual(sum12Roundabout);
+    updateMemory(memory, module, 0, [sum12, product12], symbols, ySum, 0.5);
+    expect(memory.programs[0]).toEqual(sum12); // same error, shorter
+    expect(memory.errors[0]).toBeCloseTo(0, 9);
+    // New symbols: the stored program is scored again on them.
+    const yProduct = symbols.map((s) => s[0] * s[1]);
+    updateMemory(memory, module, 0, [], symbols, yProduct, 0.5);
+    expect(memory.errors[0]).toBeGreaterThan(0.01);
+    expect(memory.programs[1]).toBeUndefined();
+    expect(memory.errors[1]).toBe(Infinity);
+  });
+});
+
+describe("liveRows", () => {
+  it("marks the lines the output reaches and the arguments their operators take", () => {
+    const live = liveRows(module, sum12Long);
+    expect(Array.from(live.op)).toEqual([1, 0, 1]);
+    expect(Array.from(live.arg1)).toEqual([1, 0, 1]);
+    expect(Array.from(live.arg2)).toEqual([1, 0, 0]); // skip is unary
+  });
+});
+
+describe("imitationLoss", () => {
+  it("is -log q of the stored program's live rows, and zero above the threshold", () => {
+    const memory = createMemory(module, 2);
+    updateMemory(memory, module, 1, [sum12], symbols, ySum, 0.5);
+    const heads = module.sketch.heads;
+    const logits = Object.fromEntries(
+      heads.map((h, k) => [
+        h.name,
+        tf.tensor3d(
+          Array.from(
+            { length: 2 * h.shape[0] * h.shape[1] },
+            (_, i) => Math.sin(i + 7 * k) * 2,
+          ),
+          [2, h.shape[0], h.shape[1]],
+        ),
+      ]),
+    );
+    const value = imitationLoss(memory, [0, 1], logits, 0.01);
+    // By hand: task 1 (the second row of the batch), line 3: op add, arg1 s1, arg2 s2.
+    const logq = (name: string, row: number, choice: number) => {
+      const l = logits[name].arraySync()[1][row];
+      const max = Math.max(...l);
+      const z = l.reduce((a, x) => a + Math.exp(x - max), 0);
+      return l[choice] - max - Math.log(z);
+    };
+    const add = module.sketch.operators.findIndex((o) => o.name === "add");
+    const expected =
+      -(logq("op", 2, add) + logq("arg1", 2, 0) + logq("arg2", 2, 1)) / 2;
+    expect(value.dataSync()[0]).toBeCloseTo(expected, 4);
+    const none = imitationLoss(memory, [0, 1], logits, -1);
+    expect(none.dataSync()[0]).toBeCloseTo(0, 12);
+    [value, none, ...Object.values(logits)].forEach((t) => t.dispose());
+  });
+});
+
+describe("proposeAround", () => {
+  it("keeps the stored live rows at rate 0 and takes the sample at rate 1", () => {
+    const memory = createMemory(module, 2);
+    updateMemory(memory, module, 0, [sum12Long], symbols, ySum, 0.5);
+    // A sample that computes s3 * s3 on every line.
+    const sample = Object.fromEntries(
+      module.sketch.heads.map((h) => {
+        const choice = new Int32Array(2 * h.shape[0]);
+        if (h.name === "op")
+          choice.fill(
+            module.sketch.operators.findIndex((o) => o.name === "mul"),
+          );
+        else choice.fill(2);
+        return [h.name, choice];
+      }),
+    );
+    const random = createRng(1);
+    const kept = proposeAround(memory, module, [0, 1], sample, 0, () =>
+      random.next(),
+    );
+    expect(module.formula(kept[0])).toBe(module.formula(sum12Long));
+    expect(module.formula(kept[1])).toBe("s3 * s3"); // no stored program
+    const taken = proposeAround(memory, module, [0, 1], sample, 1, () =>
+      random.next(),
+    );
+    expect(module.formula(taken[0])).toBe("s3 * s3");
+  });
+});
+
+describe("abduceSymbols", () => {
+  const alphabet = Array.from({ length: 10 }, (_, k) => (k + 1) / 10);
+  const line = (op: string, args: number[]): Program => ({
+    lines: [null, null, { op, args }],
+  });
+
+  it("moves each symbol to the alphabet value the stored programs explain, even past neighbours", () => {
+    // Programs y = s1, y = s1 + s2, y = s2 * s3 and y = s1 - s3 (tasks 0-3), on two pairs.
+    const programs = [
+      line("skip", [0]),
+      line("add", [0, 1]),
+      line("mul", [1, 2]),
+      line("sub", [0, 2]),
+    ];
+    const gold = [
+      [0.3, 0.7, 0.2],
+      [0.9, 0.1, 0.6],
+    ];
+    const memory = createMemory(module, 4);
+    const y = new Float32Array(4 * 2);
+    programs.forEach((p, t) => {
+      gold.forEach((s, b) => (y[t * 2 + b] = module.evaluate(p, s)));
+      updateMemory(
+        memory,
+        module,
+        t,
+        [p],
+        gold,
+        Array.from(y.subarray(t * 2, t * 2 + 2)),
+        1,
+      );
+    });
+    // g(x) off by up to 3 steps of the alphabet.
+    const grounded = Float32Array.from([0.42, 0.5, 0.24, 0.61, 0.13, 0.83]);
+    const tasks = [0, 1, 2, 3];
+    const abduced = abduceSymbols(
+      memory,
+      module,
+      tasks,
+      new Float32Array(4).fill(1),
+      grounded,
+      y,
+      new Float32Array(4).fill(0.05),
+      alphabet,
+    );
+    expect(Array.from(abduced.symbols)).toEqual(
+      gold.flat().map((v) => Math.fround(v)),
+    );
+    expect(Array.from(abduced.constrained)).toEqual([1, 1, 1, 1, 1, 1]);
+    // With no imitated task it rounds g(x) to the alphabet.
+    const rounded = abduceSymbols(
+      memory,
+      module,
+      tasks,
+      new Float32Array(4),
+      grounded,
+      y,
+      new Float32Array(4).fill(0.5),
+      alphabet,
+    );
+    expect(Array.from(rounded.symbols)).toEqual(
+      [0.4, 0.5, 0.2, 0.6, 0.1, 0.8].map((v) => Math.fround(v)),
+    );
+    expect(Array.from(rounded.constrained)).toEqual([0, 0, 0, 0, 0, 0]);
+    // Only y = s1 imitated: s2 and s3 are unconstrained.
+    const onlyFirst = abduceSymbols(
+      memory,
+      module,
+      tasks,
+      Float32Array.from([1, 0, 0, 0]),
+      grounded,
+      y,
+      new Float32Array(4).fill(0.05),
+      alphabet,
+    );
+    expect(Array.from(onlyFirst.constrained)).toEqual([1, 0, 0, 1, 0, 0]);
+    expect(onlyFirst.symbols[0]).toBeCloseTo(0.3, 6);
+  });
+});
+
+describe("checkpoint arrays", () => {
+  it("restore the programs, their rows and errors", () => {
+    const memory = createMemory(module, 3);
+    updateMemory(memory, module, 0, [sum12Long], symbols, ySum, 0.5);
+    updateMemory(memory, module, 2, [product12], symbols, ySum, 0.5);
+    const restored = createMemory(module, 3);
+    loadMemory(restored, module, memoryToArrays(memory));
+    expect(restored.programs.map((p) => p && module.formula(p))).toEqual(
+      memory.programs.map((p) => p && module.formula(p)),
+    );
+    expect(Array.from(restored.errors)).toEqual(Array.from(memory.errors));
+    for (const h of module.sketch.heads) {
+      expect(Array.from(restored.live[h.name])).toEqual(
+        Array.from(memory.live[h.name]),
+      );
+    }
+    expect(() =>
+      loadMemory(createMemory(module, 2), module, memoryToArrays(memory)),
+    ).toThrow(/3 tasks, the run 2/);
+  });
+});
