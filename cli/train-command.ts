@@ -266,7 +266,7 @@ export function parseEvalArgs(args: readonly string[]): {
 export function formatMetrics(
   m: Metrics,
   wallSeconds: number,
-  referenceAccuracy?: number,
+  reference?: { classes?: number; symbols?: number },
 ): string {
   const count = (c: Metrics["programSuccess"]) =>
     `${c.count} / ${c.total} (${(100 * c.rate).toFixed(1)}%)`;
@@ -274,6 +274,8 @@ export function formatMetrics(
     label: string,
     c: Metrics["programSuccess"] | undefined,
   ): [string, string][] => (c === undefined ? [] : [[label, count(c)]]);
+  const percent = (label: string, v: number | undefined): [string, string][] =>
+    v === undefined ? [] : [[label, `${(100 * v).toFixed(2)}%`]];
   const rows: [string, string][] = [
     ["program success", count(m.programSuccess)],
     ...optional("  with argmax decoding", m.argmaxProgramSuccess),
@@ -281,11 +283,8 @@ export function formatMetrics(
     ["symbolic loss", m.symbolicLoss.toExponential(3)],
     ["test loss", m.testLoss.toExponential(3)],
     ["grounding accuracy", `${(100 * m.groundingAccuracy).toFixed(2)}%`],
-    ...(referenceAccuracy === undefined
-      ? []
-      : ([
-          ["supervised reference", `${(100 * referenceAccuracy).toFixed(2)}%`],
-        ] as [string, string][])),
+    ...percent("  reference: g on the symbols", reference?.symbols),
+    ...percent("  reference: classifier", reference?.classes),
     ["mean program length", m.meanProgramLength.toFixed(2)],
     ["wall time", `${wallSeconds.toFixed(1)} s`],
   ];
@@ -323,11 +322,10 @@ export async function runTrainCommand(
       `\nROAP on ${config.sketch}: metrics on the test pairs (${config.out}/metrics.json)\n`,
     );
     process.stdout.write(
-      formatMetrics(
-        result.metrics,
-        result.wallSeconds,
-        result.referenceAccuracy,
-      ),
+      formatMetrics(result.metrics, result.wallSeconds, {
+        classes: result.referenceAccuracy,
+        symbols: result.referenceSymbolAccuracy,
+      }),
     );
     return 0;
   } catch (e) {

@@ -1,30 +1,55 @@
-// The supervised reference point for grounding accuracy (Sec. 4.1 asks how close the learned
-// symbols come to it): the same grounder architecture trained on the image labels with
-// cross-entropy, for as many steps and images per step as the ROAP run, then scored on the
-// test split's images.
+// The supervised reference points for grounding accuracy (Sec. 4.1 asks how close the learned
+// symbols come to it): the same grounder architecture trained on the image labels, for as many
+// steps and images per step as the ROAP run, then scored on the test split's images; once as a
+// classifier (cross-entropy) and once as g itself, one squashed output regressed on the symbol.
 
 import * as tf from "@tensorflow/tfjs-core";
 import type { TrainConfig } from "./config.js";
 import type { Split } from "./data/pairs.js";
-import { createResNet18, createSmallCnn } from "./nets/grounder.js";
+import { SYMBOL_SCALE } from "./data/pairs.js";
+import { SYMBOL_MAX } from "./model.js";
+import {
+  createResNet18,
+  createSmallCnn,
+  type Grounder,
+} from "./nets/grounder.js";
 import { createRng, deriveSeed } from "./random.js";
 
-/** Test accuracy of the grounder architecture trained on labels. */
+/**
+ * What the supervised reference learns from the labels: `classes`, a classifier (K logits,
+ * cross-entropy; accuracy = argmax is the class), or `symbols`, g itself (one output squashed like
+ * g's, squared error to the gold symbol; accuracy = rounded like the grounding accuracy).
+ */
+export type ReferenceTarget = "classes" | "symbols";
+
+/** Test accuracy of the grounder architecture trained on the labels. */
 export function trainSupervisedReference(
   config: TrainConfig,
   train: Split,
   test: Split,
+  target: ReferenceTarget = "classes",
   numClasses = 10,
 ): number {
   const { height: H, width: W, channels: C } = train;
-  const classifier =
-    config.grounder === "resnet18"
-      ? createResNet18({ seed: config.seed, inChannels: C, numClasses })
-      : createSmallCnn({
-          seed: config.seed,
-          inputShape: [H, W, C],
-          numClasses,
-        });
+  const outputs = target === "classes" ? numClasses : undefined;
+  const net: Grounder<tf.Tensor1D | tf.Tensor2D> =
+    outputs === undefined
+      ? config.grounder === "resnet18"
+        ? createResNet18({ seed: config.seed, inChannels: C })
+        : createSmallCnn({ seed: config.seed, inputShape: [H, W, C] })
+      : config.grounder === "resnet18"
+        ? createResNet18({
+            seed: config.seed,
+            inChannels: C,
+            numClasses: outputs,
+          })
+        : createSmallCnn({
+            seed: config.seed,
+            inputShape: [H, W, C],
+            numClasses: outputs,
+          });
+  // g's squashing (model.ts), so the `symbols` reference is exactly g trained on the labels.
+  const symbolsOf = (raw: tf.Tensor) => tf.mul(SYMBOL_MAX, tf.sigmoid(raw));
   const optimizer = tf.train.adam(
     config.learningRate,
     0.9,
@@ -45,19 +70,25 @@ export function trainSupervisedReference(
         b * perImage,
       ),
     );
-    const labels = Int32Array.from(picks.map((k) => train.classes[k]));
     const loss = optimizer.minimize(
       () => {
-        const logits = classifier.call(tf.tensor4d(x, [batch, H, W, C])); // [N, K]
+        const out = net.call(tf.tensor4d(x, [batch, H, W, C])); // [N, K] | [N]
+        if (target === "symbols") {
+          const gold = tf.tensor1d(
+            Float32Array.from(picks, (k) => train.symbols[k]),
+          );
+          return tf.mean(tf.square(tf.sub(symbolsOf(out), gold))) as tf.Scalar;
+        }
         // An int oneHot cast to float: a float oneHot is wrong on wasm.
-        const target = tf.cast(
+        const labels = Int32Array.from(picks, (k) => train.classes[k]);
+        const oneHot = tf.cast(
           tf.oneHot(tf.tensor1d(labels, "int32"), numClasses),
           "float32",
         );
-        return tf.losses.softmaxCrossEntropy(target, logits) as tf.Scalar;
+        return tf.losses.softmaxCrossEntropy(oneHot, out) as tf.Scalar;
       },
       true,
-      classifier.variables,
+      net.variables,
     );
     loss?.dispose();
   }
@@ -66,16 +97,25 @@ export function trainSupervisedReference(
   for (let start = 0; start < total; start += 512) {
     const n = Math.min(512, total - start);
     const predicted = tf.tidy(() => {
-      const x = tf.tensor4d(
-        test.images.subarray(start * perImage, (start + n) * perImage),
-        [n, H, W, C],
+      const out = net.call(
+        tf.tensor4d(
+          test.images.subarray(start * perImage, (start + n) * perImage),
+          [n, H, W, C],
+        ),
       );
-      return tf.argMax(classifier.call(x), 1).dataSync();
+      return target === "classes"
+        ? tf.argMax(out, 1).dataSync()
+        : tf.round(tf.mul(SYMBOL_SCALE, symbolsOf(out))).dataSync();
     });
-    for (let i = 0; i < n; i++)
-      if (predicted[i] === test.classes[start + i]) correct++;
+    for (let i = 0; i < n; i++) {
+      const gold =
+        target === "classes"
+          ? test.classes[start + i]
+          : Math.round(SYMBOL_SCALE * test.symbols[start + i]);
+      if (predicted[i] === gold) correct++;
+    }
   }
-  classifier.dispose();
+  net.dispose();
   optimizer.dispose();
   return correct / total;
 }

@@ -66,8 +66,10 @@ export interface TrainResult {
   readonly wallSeconds: number;
   readonly backend: string;
   readonly epochs: number;
-  /** Test accuracy of the same grounder trained on the labels (`reference: true` only). */
+  /** Test accuracy of the same grounder trained as a classifier on the labels (`reference: true`). */
   readonly referenceAccuracy?: number;
+  /** Grounding accuracy of g trained on the gold symbols themselves (`reference: true`). */
+  readonly referenceSymbolAccuracy?: number;
 }
 
 /** Everything a run needs, built once. */
@@ -699,11 +701,18 @@ export async function train(
     ({ metrics, programs } = evaluateRun(run));
   const wallSeconds = elapsed();
   let referenceAccuracy: number | undefined;
+  let referenceSymbolAccuracy: number | undefined;
   if (config.reference) {
     progress.line(
       "training the supervised reference grounder on the labels...",
     );
     referenceAccuracy = trainSupervisedReference(config, run.train, run.test);
+    referenceSymbolAccuracy = trainSupervisedReference(
+      config,
+      run.train,
+      run.test,
+      "symbols",
+    );
   }
   const result: TrainResult = {
     metrics,
@@ -711,6 +720,7 @@ export async function train(
     backend: backend.name,
     epochs: lastEpoch,
     referenceAccuracy,
+    referenceSymbolAccuracy,
   };
   writeFileAtomic(
     path.join(config.out, "metrics.json"),
@@ -718,6 +728,7 @@ export async function train(
       {
         ...metrics,
         referenceAccuracy,
+        referenceSymbolAccuracy,
         wallSeconds: result.wallSeconds,
         backend: backend.description,
         epochs: lastEpoch,

@@ -76,9 +76,12 @@ describe("formatMetrics", () => {
         meanProgramLength: 9.6,
       },
       12.5,
+      { classes: 0.88, symbols: 0.6 },
     );
-    expect(text).toContain("program success      459 / 500 (91.8%)");
-    expect(text).toContain("grounding accuracy   97.00%");
+    expect(text).toContain("reference: classifier");
+    expect(text).toMatch(/reference: g on the symbols\s+60\.00%/);
+    expect(text).toMatch(/program success\s+459 \/ 500 \(91\.8%\)/);
+    expect(text).toMatch(/grounding accuracy\s+97\.00%/);
   });
 });
 

@@ -163,8 +163,15 @@ describe("trainSupervisedReference", () => {
     });
     const run = await createRun(config);
     const accuracy = trainSupervisedReference(config, run.train, run.test);
+    const symbols = trainSupervisedReference(
+      config,
+      run.train,
+      run.test,
+      "symbols",
+    );
     dispose(run);
     expect(accuracy).toBeGreaterThan(0.4); // chance is 0.1
+    expect(symbols).toBeGreaterThan(0.15); // g regressed on the symbols, rounded; chance 0.1
   });
 });
 
