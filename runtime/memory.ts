@@ -295,19 +295,15 @@ export function proposeAround<P>(
 }
 
 /**
- * The stored programs of `tasks` as one-hot z ([tasks.length, rows, choices] per head), and the
- * weight of each task (1 where its error is at most `threshold`): run through the interpreter on
- * g(x), they give the grounder the reconstruction error of exact programs.
+ * The stored programs of `tasks` (each must have one) as one-hot z ([tasks.length, rows,
+ * choices] per head): run through the interpreter on g(x), they give the grounder the
+ * reconstruction error of exact programs.
  */
 export function storedPrograms(
   memory: ProgramMemory,
   tasks: readonly number[],
-  threshold: number,
-): { z: Record<string, tf.Tensor3D>; weights: Float32Array } {
+): Record<string, tf.Tensor3D> {
   const n = tasks.length;
-  const weights = Float32Array.from(tasks, (t) =>
-    memory.errors[t] <= threshold && memory.programs[t] !== undefined ? 1 : 0,
-  );
   const z: Record<string, tf.Tensor3D> = {};
   for (const h of memory.heads) {
     const oneHot = new Float32Array(n * h.rows * h.choices);
@@ -318,7 +314,7 @@ export function storedPrograms(
     });
     z[h.name] = tf.tensor3d(oneHot, [n, h.rows, h.choices]);
   }
-  return { z, weights };
+  return z;
 }
 
 /**

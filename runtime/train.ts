@@ -404,25 +404,35 @@ function memoryLosses(
     imitationLoss(memory, tasks, out.logits, threshold),
   ) as tf.Scalar;
   if (config.oracleSymbols) return loss;
-  const stored = storedPrograms(memory, tasks, threshold);
-  const execute = usesFusedInterpreter()
-    ? (model.module.executeFused ?? model.module.execute)
-    : model.module.execute;
-  const yStored = execute(stored.z, out.s); // [T', B]
-  const perTask = tf.mean(
-    tf.div(
-      tf.square(tf.sub(y, yStored)),
-      tf.mul(2, tf.expandDims(tf.square(sigma), 1)),
-    ),
-    1,
-  ); // [T']
-  loss = tf.add(
-    loss,
-    tf.mul(
-      config.imitation,
-      tf.mean(tf.mul(tf.tensor1d(stored.weights), perTask)),
-    ),
-  ) as tf.Scalar;
+  // Only the imitated tasks' stored programs run (the others would add zeros).
+  const imitated = tasks.flatMap((t, k) =>
+    memory.errors[t] <= threshold && memory.programs[t] !== undefined
+      ? [k]
+      : [],
+  );
+  if (imitated.length > 0) {
+    const stored = storedPrograms(
+      memory,
+      imitated.map((k) => tasks[k]),
+    );
+    const execute = usesFusedInterpreter()
+      ? (model.module.executeFused ?? model.module.execute)
+      : model.module.execute;
+    const yStored = execute(stored, out.s); // [imitated, B]
+    const index = tf.tensor1d(Int32Array.from(imitated), "int32");
+    const perTask = tf.mean(
+      tf.div(
+        tf.square(tf.sub(tf.gather(y, index), yStored)),
+        tf.mul(2, tf.expandDims(tf.square(tf.gather(sigma, index)), 1)),
+      ),
+      1,
+    ); // [imitated]
+    // Averaged over all the step's tasks, as the reconstruction of Eq. 4.
+    loss = tf.add(
+      loss,
+      tf.mul(config.imitation / tasks.length, tf.sum(perTask)),
+    ) as tf.Scalar;
+  }
   if (abduced) {
     const spacing = SYMBOL_ALPHABET[1] - SYMBOL_ALPHABET[0];
     const gap = tf.sub(tf.reshape(out.s, [-1]), tf.tensor1d(abduced.symbols));
