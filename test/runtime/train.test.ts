@@ -45,6 +45,10 @@ function tinyConfig(
     stepsPerEpoch: 3,
     evalEvery: 1,
     seed: 7,
+    // The paper's objective; the program memory has its own tests below.
+    imitation: 0,
+    memorySamples: 0,
+    abduction: 0,
     ...overrides,
   };
 }
