@@ -111,7 +111,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   symbolPrior: 1,
   imitation: 1,
   imitationThreshold: 0.2,
-  memorySamples: 4,
+  memorySamples: 6,
   mutationRate: 0.2,
   abduction: 1,
   oracleSymbols: false,

@@ -81,14 +81,17 @@ export function inferPrograms<P>(
     taskChunk?: number;
     /** One more candidate per task (the program memory's), scored like the samples. */
     extra?: readonly (P | undefined)[];
+    /** Symbols [inferencePairs * V] to score the candidates on, instead of `symbols`. */
+    scoringSymbols?: Float32Array;
   } = {},
 ): { programs: P[]; argmax: P[] } {
   const { numTasks, numPairs, numInputs } = split;
   const { samples = 0, seed = 0, taskChunk = 50, extra } = options;
   const module = model.module as SketchModule<P>;
   const b = Math.min(inferencePairs, numPairs);
+  const scoring = options.scoringSymbols ?? symbols;
   const inputs = Array.from({ length: b }, (_, i) =>
-    Array.from(symbols.subarray(i * numInputs, (i + 1) * numInputs)),
+    Array.from(scoring.subarray(i * numInputs, (i + 1) * numInputs)),
   );
   const programs: P[] = [];
   const argmax: P[] = [];

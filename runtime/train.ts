@@ -475,6 +475,7 @@ export function evaluateRun(run: RunContext): {
       samples: run.config.decodeSamples,
       seed: run.config.seed,
       extra: run.memory?.programs,
+      scoringSymbols: abduceInferencePairs(run, grounded, pairs),
     },
   );
   const score = (p: unknown[]) =>
@@ -495,6 +496,45 @@ export function evaluateRun(run: RunContext): {
       : {}),
   };
   return { metrics, programs };
+}
+
+/**
+ * With abduction on: the symbols of the test split's first `pairs` pairs (the inference pairs,
+ * whose outputs inference sees anyway) that the imitated stored programs explain best, to score
+ * the candidate programs on; the same abduction as in training, over every task. Symbols no
+ * imitated program reads stay g(x). Undefined without abduction or with oracle symbols.
+ */
+function abduceInferencePairs(
+  run: RunContext,
+  grounded: Float32Array,
+  pairs: number,
+): Float32Array | undefined {
+  const { memory, config, test } = run;
+  if (!memory || config.abduction <= 0 || config.oracleSymbols)
+    return undefined;
+  const V = test.numInputs;
+  const tasks = run.tasks.map((_, t) => t);
+  const y = new Float32Array(tasks.length * pairs);
+  tasks.forEach((t) =>
+    y.set(
+      test.outputs.subarray(t * test.numPairs, t * test.numPairs + pairs),
+      t * pairs,
+    ),
+  );
+  const s = grounded.slice(0, pairs * V);
+  const abduced = abduceSymbols(
+    memory,
+    run.module as SketchModule<unknown>,
+    tasks,
+    Float32Array.from(tasks, (t) =>
+      memory.errors[t] <= config.imitationThreshold ? 1 : 0,
+    ),
+    s,
+    y,
+    run.sigma,
+    SYMBOL_ALPHABET,
+  );
+  return s.map((g, i) => (abduced.constrained[i] ? abduced.symbols[i] : g));
 }
 
 /** Model and optimizer state as named arrays, for checkpoints. */
