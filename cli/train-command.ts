@@ -40,6 +40,8 @@ Options (defaults are the CPU preset, see docs/results.md):
   --memory-samples N   proposals per task and step for the memory: samples of q recombined with the
                        stored program (${DEFAULT_CONFIG.memorySamples})
   --abduction X        weight of abduced symbols as targets for g, with the memory (${DEFAULT_CONFIG.abduction})
+  --abduction-threshold X
+                       normalized error under which a stored program is evidence for g (${DEFAULT_CONFIG.abductionThreshold})
   --mutation-rate X    chance a stored row takes the sample's choice in a proposal (${DEFAULT_CONFIG.mutationRate})
   --oracle-symbols     train the recognizer on the gold symbols (upper bound; no grounder)
   --reference          also train the grounder on the labels: the grounding-accuracy reference
@@ -115,6 +117,7 @@ export function parseTrainArgs(args: readonly string[]): {
         "memory-samples": { type: "string" },
         "mutation-rate": { type: "string" },
         abduction: { type: "string" },
+        "abduction-threshold": { type: "string" },
         "oracle-symbols": { type: "boolean" },
         reference: { type: "boolean" },
         grounder: { type: "string" },
@@ -213,6 +216,11 @@ export function parseTrainArgs(args: readonly string[]): {
       DEFAULT_CONFIG.mutationRate,
     )!,
     abduction: numFlag("abduction", v.abduction, DEFAULT_CONFIG.abduction)!,
+    abductionThreshold: numFlag(
+      "abduction-threshold",
+      v["abduction-threshold"],
+      DEFAULT_CONFIG.abductionThreshold,
+    )!,
     oracleSymbols: v["oracle-symbols"] === true,
     reference: v.reference === true,
     grounder,

@@ -56,6 +56,11 @@ export interface TrainConfig {
   /** A stored program is imitated when its normalized error (memory.ts) is at most this. */
   readonly imitationThreshold: number;
   /**
+   * A stored program is evidence for g (abduction, and run exactly on g(x)) when its normalized
+   * error is at most this.
+   */
+  readonly abductionThreshold: number;
+  /**
    * Proposals per task and step for the memory, beyond the training sample and the argmax: samples
    * of q recombined with the stored program (memory.ts `proposeAround`).
    */
@@ -111,6 +116,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   symbolPrior: 1,
   imitation: 1,
   imitationThreshold: 0.2,
+  abductionThreshold: 0.2,
   memorySamples: 6,
   mutationRate: 0.2,
   abduction: 1,

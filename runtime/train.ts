@@ -356,14 +356,14 @@ function rememberPrograms(
 
 /**
  * The program memory's part of the objective (memory.ts, beyond the paper), in this order:
- * 1. abduction (with `abduction` > 0 and g in use): the symbols the imitated stored programs
- *    explain best, for this step's pairs;
+ * 1. abduction (with `abduction` > 0 and g in use): the symbols the stored programs within
+ *    `abductionThreshold` explain best, for this step's pairs;
  * 2. the step's candidate programs offered to the memory, scored on the abduced symbols where
  *    some program reads them (they pool the evidence of every imitated task), else on g(x);
- * 3. imitation: -log q of the stored programs of the tasks under the threshold;
- * 4. with g in use, the same stored programs run exactly on g(x) (Eq. 4), and g's squared gap
- *    to the abduced symbols (Eq. 4's scale with sigma = the alphabet's spacing), over the symbols
- *    some imitated program reads.
+ * 3. imitation: -log q of the stored programs within `imitationThreshold`;
+ * 4. with g in use, the stored programs within `abductionThreshold` run exactly on g(x)
+ *    (Eq. 4), and g's squared gap to the abduced symbols (Eq. 4's scale with sigma = the
+ *    alphabet's spacing), over the symbols some of those programs read.
  */
 function memoryLosses(
   run: RunContext,
@@ -378,7 +378,9 @@ function memoryLosses(
   const { config, model } = run;
   const module = run.module as SketchModule<unknown>;
   const grounded = out.s.dataSync() as Float32Array;
-  const threshold = config.imitationThreshold;
+  // Stored programs within `evidence` inform g (abduction, exact runs on g(x)); within
+  // `imitationThreshold` they are also imitated by r.
+  const evidence = config.abductionThreshold;
   const abduced =
     config.abduction > 0 && !config.oracleSymbols
       ? abduceSymbols(
@@ -386,7 +388,7 @@ function memoryLosses(
           module,
           tasks,
           Float32Array.from(tasks, (t) =>
-            memory.errors[t] <= threshold ? 1 : 0,
+            memory.errors[t] <= evidence ? 1 : 0,
           ),
           grounded,
           y.dataSync() as Float32Array,
@@ -401,14 +403,12 @@ function memoryLosses(
 
   let loss = tf.mul(
     config.imitation,
-    imitationLoss(memory, tasks, out.logits, threshold),
+    imitationLoss(memory, tasks, out.logits, config.imitationThreshold),
   ) as tf.Scalar;
   if (config.oracleSymbols) return loss;
-  // Only the imitated tasks' stored programs run (the others would add zeros).
+  // Only the stored programs within `evidence` run (the others would add zeros).
   const imitated = tasks.flatMap((t, k) =>
-    memory.errors[t] <= threshold && memory.programs[t] !== undefined
-      ? [k]
-      : [],
+    memory.errors[t] <= evidence && memory.programs[t] !== undefined ? [k] : [],
   );
   if (imitated.length > 0) {
     const stored = storedPrograms(
@@ -527,7 +527,7 @@ function abduceInferencePairs(
     run.module as SketchModule<unknown>,
     tasks,
     Float32Array.from(tasks, (t) =>
-      memory.errors[t] <= config.imitationThreshold ? 1 : 0,
+      memory.errors[t] <= config.abductionThreshold ? 1 : 0,
     ),
     s,
     y,
