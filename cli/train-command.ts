@@ -44,7 +44,8 @@ Options (defaults are the CPU preset, see docs/results.md):
                        normalized error under which a stored program is evidence for g (${DEFAULT_CONFIG.abductionThreshold})
   --mutation-rate X    chance a stored row takes the sample's choice in a proposal (${DEFAULT_CONFIG.mutationRate})
   --oracle-symbols     train the recognizer on the gold symbols (upper bound; no grounder)
-  --reference          also train the grounder on the labels: the grounding-accuracy reference
+  --reference          also train the grounder on the labels, as a classifier and as g: the
+                       grounding-accuracy references
   --grounder NAME      small-cnn | resnet18 (${DEFAULT_CONFIG.grounder})
   --hidden N           recognizer MLP width (${DEFAULT_CONFIG.recognizerHidden}; paper 256)
   --decode-samples N   programs sampled from q per task at evaluation, best on the inference pairs
