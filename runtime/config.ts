@@ -115,7 +115,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   lengthPrior: undefined,
   symbolPrior: 1,
   imitation: 1,
-  imitationThreshold: 0.2,
+  imitationThreshold: 0.05,
   abductionThreshold: 0.2,
   memorySamples: 6,
   mutationRate: 0.2,
