@@ -137,19 +137,12 @@ export function imitationLoss(
       memory.errors[t] <= threshold && memory.programs[t] !== undefined ? 1 : 0,
     );
     const terms = memory.heads.map((h) => {
-      const target = new Float32Array(n * h.rows * h.choices);
-      const src = memory.choices[h.name];
-      tasks.forEach((t, k) => {
-        if (weights[k] === 0) return;
-        const live = memory.live[h.name];
-        for (let r = 0; r < h.rows; r++)
-          if (live[t * h.rows + r])
-            target[(k * h.rows + r) * h.choices + src[t * h.rows + r]] = 1;
-      });
+      const live = memory.live[h.name];
+      const target = storedOneHot(memory, h, tasks, (k, i) =>
+        weights[k] === 0 ? false : live[i] === 1,
+      );
       const logq = tf.logSoftmax(logits[h.name]); // [n, rows, choices]
-      return tf.sum(
-        tf.mul(tf.tensor3d(target, [n, h.rows, h.choices]), logq),
-      ) as tf.Scalar;
+      return tf.sum(tf.mul(target, logq)) as tf.Scalar;
     });
     return tf.div(tf.neg(tf.addN(terms)), n) as tf.Scalar;
   });
@@ -303,17 +296,8 @@ export function storedPrograms(
   memory: ProgramMemory,
   tasks: readonly number[],
 ): Record<string, tf.Tensor3D> {
-  const n = tasks.length;
   const z: Record<string, tf.Tensor3D> = {};
-  for (const h of memory.heads) {
-    const oneHot = new Float32Array(n * h.rows * h.choices);
-    const src = memory.choices[h.name];
-    tasks.forEach((t, k) => {
-      for (let r = 0; r < h.rows; r++)
-        oneHot[(k * h.rows + r) * h.choices + src[t * h.rows + r]] = 1;
-    });
-    z[h.name] = tf.tensor3d(oneHot, [n, h.rows, h.choices]);
-  }
+  for (const h of memory.heads) z[h.name] = storedOneHot(memory, h, tasks);
   return z;
 }
 
@@ -401,3 +385,25 @@ export function abduceSymbols<P>(
 
 /** The most symbol tuples abduction enumerates per step. */
 export const MAX_ABDUCED_TUPLES = 4096;
+
+/**
+ * One head of the stored programs of `tasks` as one-hot rows, [tasks.length, rows, choices]:
+ * row r of task t (the k-th of `tasks`) is set where `keep(k, t * rows + r)`, else all zeros.
+ */
+function storedOneHot(
+  memory: ProgramMemory,
+  h: MemoryHead,
+  tasks: readonly number[],
+  keep: (k: number, row: number) => boolean = () => true,
+): tf.Tensor3D {
+  const n = tasks.length;
+  const oneHot = new Float32Array(n * h.rows * h.choices);
+  const src = memory.choices[h.name];
+  tasks.forEach((t, k) => {
+    for (let r = 0; r < h.rows; r++) {
+      const i = t * h.rows + r;
+      if (keep(k, i)) oneHot[(k * h.rows + r) * h.choices + src[i]] = 1;
+    }
+  });
+  return tf.tensor3d(oneHot, [n, h.rows, h.choices]);
+}
