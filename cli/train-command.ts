@@ -5,29 +5,43 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { BACKEND_NAMES, type BackendName } from "../runtime/backend.js";
-import { DEFAULT_CONFIG, type TrainConfig } from "../runtime/config.js";
+import {
+  DEFAULT_CONFIG,
+  PRESETS,
+  presetConfig,
+  type AbductionAlphabet,
+  type GrounderOutput,
+  type PresetName,
+  type TrainConfig,
+} from "../runtime/config.js";
 import { SketchCompileError } from "../runtime/load-sketch.js";
 import { DataError } from "../runtime/data/errors.js";
 import { RunError } from "../runtime/train.js";
 import { CheckpointError } from "../runtime/checkpoint.js";
-import type { Metrics } from "../runtime/metrics.js";
+import type { Count, Metrics } from "../runtime/metrics.js";
 import { CliError } from "./main.js";
 
 export const TRAIN_HELP = `Usage: sketchc train SKETCH [options]
 
 Trains ROAP (grounder + recognizer + the sketch's interpreter) on arithmetic tasks over images.
 
-Options (defaults are the CPU preset, see docs/results.md):
+Presets (flags given after choosing one override it; docs/training.md lists both):
+  --preset NAME        cpu (the default: this 2-core machine, with a program memory, abduction,
+                       a symbol prior and a bounded grounder beyond the paper) | paper (the
+                       paper's method: ${describePreset("paper")})
+
+Options (defaults are the cpu preset):
   --data DIR           image dataset (IDX or CIFAR-10 binary); default: /usr/share/datasets/fashion-mnist
                        if installed, else the Fashion-MNIST sample committed in the package
   --tasks N            tasks sampled from the 1,101 formulas (${DEFAULT_CONFIG.tasks})
   --epochs N           epochs (${DEFAULT_CONFIG.epochs})
   --steps N            steps per epoch (${DEFAULT_CONFIG.stepsPerEpoch})
   --batch N            pairs per step, shared by all tasks (${DEFAULT_CONFIG.batch})
-  --task-batch N       tasks per step, drawn at random (${DEFAULT_CONFIG.taskBatch})
+  --task-batch N|all   tasks per step, drawn at random (${DEFAULT_CONFIG.taskBatch}; all: every task, the paper)
   --train-pairs N      training pairs (${DEFAULT_CONFIG.trainPairs})
   --test-pairs N       test pairs for the metrics (${DEFAULT_CONFIG.testPairs})
-  --lr X               Adam learning rate (${DEFAULT_CONFIG.learningRate})
+  --lr X               Adam learning rate (${DEFAULT_CONFIG.learningRate}; paper 3e-4)
+  --clip-norm X        clip gradients to this global norm (${DEFAULT_CONFIG.clipNorm}; 0: off, the paper)
   --prior X            length-prior weight lambda (default: the sketch's 'prior length')
   --prior-epoch N      epoch the prior starts (${DEFAULT_CONFIG.priorEpoch})
   --late-epoch N       epoch the sharpness rises to --late-sharpness (${DEFAULT_CONFIG.lateEpoch})
@@ -42,14 +56,24 @@ Options (defaults are the CPU preset, see docs/results.md):
   --abduction X        weight of abduced symbols as targets for g, with the memory (${DEFAULT_CONFIG.abduction})
   --abduction-threshold X
                        normalized error under which a stored program is evidence for g (${DEFAULT_CONFIG.abductionThreshold})
+  --abduction-alphabet gold|codebook
+                       the values abduction tries: the gold 0.1..1.0, or as many values as the data
+                       has classes, learned from g's outputs by k-means (${DEFAULT_CONFIG.abductionAlphabet})
+  --symbol-prior W     weight of the prior on the symbols' batch mean and variance, which knows the
+                       alphabet's (${DEFAULT_CONFIG.symbolPrior}; 0: off, the paper)
+  --grounder-output F  sigmoid: g's output bounded to (0, 1.5), which knows the symbols' range |
+                       linear: g's raw output, the paper (${DEFAULT_CONFIG.grounderOutput})
   --mutation-rate X    chance a stored row takes the sample's choice in a proposal (${DEFAULT_CONFIG.mutationRate})
   --oracle-symbols     train the recognizer on the gold symbols (upper bound; no grounder)
   --reference          also train the grounder on the labels, as a classifier and as g: the
                        grounding-accuracy references
   --grounder NAME      small-cnn | resnet18 (${DEFAULT_CONFIG.grounder})
   --hidden N           recognizer MLP width (${DEFAULT_CONFIG.recognizerHidden}; paper 256)
-  --decode-samples N   programs sampled from q per task at evaluation, best on the inference pairs
-                       kept (${DEFAULT_CONFIG.decodeSamples}; 0: the paper's argmax decoding)
+  --decode-samples N   programs sampled from q per task at evaluation for foundProgramSuccess and
+                       the held-out tasks (${DEFAULT_CONFIG.decodeSamples}; 0: argmax only)
+  --held-out-tasks N   formulas never trained on, for heldOutProgramSuccess (${DEFAULT_CONFIG.heldOutTasks}; 0: none)
+  --transductive-eval  also report transductiveProgramSuccess: candidates scored on symbols abduced
+                       from every task's inference outputs over the gold alphabet
   --eval-every N       compute the metrics every N epochs (${DEFAULT_CONFIG.evalEvery})
   --seed N             (${DEFAULT_CONFIG.seed})
   --backend B          ${BACKEND_NAMES.join(" | ")} (${DEFAULT_CONFIG.backend})
@@ -57,6 +81,29 @@ Options (defaults are the CPU preset, see docs/results.md):
   --fresh              ignore an existing checkpoint in --out
   --quiet              no progress output
 `;
+
+/** A preset's settings as text, for the help. */
+function describePreset(name: PresetName): string {
+  return Object.entries(PRESETS[name])
+    .filter(([k]) => k !== "preset")
+    .map(([k, v]) => `${k} ${v}`)
+    .join(", ");
+}
+
+/** A flag whose value is one of `choices`. */
+function choiceFlag<T extends string>(
+  name: string,
+  value: string | undefined,
+  choices: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(value))
+    throw new CliError(
+      `--${name} must be one of ${choices.join(", ")}, got '${value}'`,
+    );
+  return value as T;
+}
 
 function intFlag(
   name: string,
@@ -119,6 +166,13 @@ export function parseTrainArgs(args: readonly string[]): {
         "mutation-rate": { type: "string" },
         abduction: { type: "string" },
         "abduction-threshold": { type: "string" },
+        "abduction-alphabet": { type: "string" },
+        "symbol-prior": { type: "string" },
+        "grounder-output": { type: "string" },
+        "clip-norm": { type: "string" },
+        "held-out-tasks": { type: "string" },
+        "transductive-eval": { type: "boolean" },
+        preset: { type: "string" },
         "oracle-symbols": { type: "boolean" },
         reference: { type: "boolean" },
         grounder: { type: "string" },
@@ -142,12 +196,19 @@ export function parseTrainArgs(args: readonly string[]): {
     throw new CliError(
       "sketchc train takes one SKETCH file (try 'sketchc train --help')",
     );
-  const backend = (v.backend ?? DEFAULT_CONFIG.backend) as BackendName;
+  const preset = choiceFlag<PresetName>(
+    "preset",
+    v.preset,
+    Object.keys(PRESETS) as PresetName[],
+    "cpu",
+  );
+  const base = presetConfig(preset);
+  const backend = (v.backend ?? base.backend) as BackendName;
   if (!BACKEND_NAMES.includes(backend))
     throw new CliError(
       `--backend must be one of ${BACKEND_NAMES.join(", ")}, got '${v.backend}'`,
     );
-  const grounder = v.grounder ?? DEFAULT_CONFIG.grounder;
+  const grounder = v.grounder ?? base.grounder;
   if (grounder !== "small-cnn" && grounder !== "resnet18")
     throw new CliError(
       `--grounder must be small-cnn or resnet18, got '${grounder}'`,
@@ -161,140 +222,176 @@ export function parseTrainArgs(args: readonly string[]): {
   )
     throw new CliError(`--out: '${v.out}' exists and is not a folder`);
   const config: TrainConfig = {
-    ...DEFAULT_CONFIG,
+    ...base,
     sketch: parsed.positionals[0] ?? "",
     data: v.data,
-    out: v.out ?? DEFAULT_CONFIG.out,
-    seed: intFlag("seed", v.seed, DEFAULT_CONFIG.seed, 0),
+    out: v.out ?? base.out,
+    seed: intFlag("seed", v.seed, base.seed, 0),
     backend,
-    tasks: intFlag("tasks", v.tasks, DEFAULT_CONFIG.tasks),
-    taskBatch: intFlag("task-batch", v["task-batch"], DEFAULT_CONFIG.taskBatch),
-    trainPairs: intFlag(
-      "train-pairs",
-      v["train-pairs"],
-      DEFAULT_CONFIG.trainPairs,
-    ),
-    testPairs: intFlag("test-pairs", v["test-pairs"], DEFAULT_CONFIG.testPairs),
-    epochs: intFlag("epochs", v.epochs, DEFAULT_CONFIG.epochs),
-    stepsPerEpoch: intFlag("steps", v.steps, DEFAULT_CONFIG.stepsPerEpoch),
-    batch: intFlag("batch", v.batch, DEFAULT_CONFIG.batch),
-    learningRate: numFlag("lr", v.lr, DEFAULT_CONFIG.learningRate)!,
-    lengthPrior: numFlag("prior", v.prior, DEFAULT_CONFIG.lengthPrior),
-    priorEpoch: intFlag(
-      "prior-epoch",
-      v["prior-epoch"],
-      DEFAULT_CONFIG.priorEpoch,
-      0,
-    ),
-    lateEpoch: intFlag(
-      "late-epoch",
-      v["late-epoch"],
-      DEFAULT_CONFIG.lateEpoch,
-      0,
-    ),
+    tasks: intFlag("tasks", v.tasks, base.tasks),
+    taskBatch:
+      v["task-batch"] === "all"
+        ? 0
+        : intFlag("task-batch", v["task-batch"], base.taskBatch),
+    trainPairs: intFlag("train-pairs", v["train-pairs"], base.trainPairs),
+    testPairs: intFlag("test-pairs", v["test-pairs"], base.testPairs),
+    epochs: intFlag("epochs", v.epochs, base.epochs),
+    stepsPerEpoch: intFlag("steps", v.steps, base.stepsPerEpoch),
+    batch: intFlag("batch", v.batch, base.batch),
+    learningRate: numFlag("lr", v.lr, base.learningRate)!,
+    lengthPrior: numFlag("prior", v.prior, base.lengthPrior),
+    priorEpoch: intFlag("prior-epoch", v["prior-epoch"], base.priorEpoch, 0),
+    lateEpoch: intFlag("late-epoch", v["late-epoch"], base.lateEpoch, 0),
     lateSharpness: numFlag(
       "late-sharpness",
       v["late-sharpness"],
-      DEFAULT_CONFIG.lateSharpness,
+      base.lateSharpness,
     )!,
-    gumbel: v["no-gumbel"] !== true,
-    straightThrough: v["straight-through"] === true,
-    imitation: numFlag("imitation", v.imitation, DEFAULT_CONFIG.imitation)!,
+    gumbel: v["no-gumbel"] !== true && base.gumbel,
+    straightThrough: v["straight-through"] === true || base.straightThrough,
+    imitation: numFlag("imitation", v.imitation, base.imitation)!,
     imitationThreshold: numFlag(
       "imitation-threshold",
       v["imitation-threshold"],
-      DEFAULT_CONFIG.imitationThreshold,
+      base.imitationThreshold,
     )!,
     memorySamples: intFlag(
       "memory-samples",
       v["memory-samples"],
-      DEFAULT_CONFIG.memorySamples,
+      base.memorySamples,
       0,
     ),
     mutationRate: numFlag(
       "mutation-rate",
       v["mutation-rate"],
-      DEFAULT_CONFIG.mutationRate,
+      base.mutationRate,
     )!,
-    abduction: numFlag("abduction", v.abduction, DEFAULT_CONFIG.abduction)!,
+    abduction: numFlag("abduction", v.abduction, base.abduction)!,
     abductionThreshold: numFlag(
       "abduction-threshold",
       v["abduction-threshold"],
-      DEFAULT_CONFIG.abductionThreshold,
+      base.abductionThreshold,
     )!,
-    oracleSymbols: v["oracle-symbols"] === true,
-    reference: v.reference === true,
+    oracleSymbols: v["oracle-symbols"] === true || base.oracleSymbols,
+    reference: v.reference === true || base.reference,
     grounder,
-    recognizerHidden: intFlag(
-      "hidden",
-      v.hidden,
-      DEFAULT_CONFIG.recognizerHidden,
-    ),
+    recognizerHidden: intFlag("hidden", v.hidden, base.recognizerHidden),
     decodeSamples: intFlag(
       "decode-samples",
       v["decode-samples"],
-      DEFAULT_CONFIG.decodeSamples,
+      base.decodeSamples,
       0,
     ),
-    evalEvery: intFlag("eval-every", v["eval-every"], DEFAULT_CONFIG.evalEvery),
+    heldOutTasks: intFlag(
+      "held-out-tasks",
+      v["held-out-tasks"],
+      base.heldOutTasks,
+      0,
+    ),
+    transductiveEval: v["transductive-eval"] === true || base.transductiveEval,
+    abductionAlphabet: choiceFlag<AbductionAlphabet>(
+      "abduction-alphabet",
+      v["abduction-alphabet"],
+      ["gold", "codebook"],
+      base.abductionAlphabet,
+    ),
+    symbolPrior: numFlag("symbol-prior", v["symbol-prior"], base.symbolPrior)!,
+    grounderOutput: choiceFlag<GrounderOutput>(
+      "grounder-output",
+      v["grounder-output"],
+      ["sigmoid", "linear"],
+      base.grounderOutput,
+    ),
+    clipNorm: numFlag("clip-norm", v["clip-norm"], base.clipNorm)!,
+    evalEvery: intFlag("eval-every", v["eval-every"], base.evalEvery),
   };
   return { config, fresh: v.fresh === true, quiet: v.quiet === true, help };
 }
 
-/** `sketchc eval RUN_DIR [--decode-samples N]`. */
+const EVAL_USAGE =
+  "sketchc eval RUN_DIR [--decode-samples N] [--data DIR] [--transductive-eval]";
+
+/** `sketchc eval RUN_DIR [--decode-samples N] [--data DIR] [--transductive-eval]`. */
 export function parseEvalArgs(args: readonly string[]): {
   dir: string;
-  decodeSamples: number | undefined;
+  overrides: Partial<
+    Pick<TrainConfig, "decodeSamples" | "data" | "transductiveEval">
+  >;
 } {
   let parsed;
   try {
     parsed = parseArgs({
       args: [...args],
       allowPositionals: true,
-      options: { "decode-samples": { type: "string" } },
+      options: {
+        "decode-samples": { type: "string" },
+        data: { type: "string" },
+        "transductive-eval": { type: "boolean" },
+      },
     });
   } catch (e) {
-    throw new CliError(
-      `${(e as Error).message} (usage: sketchc eval RUN_DIR [--decode-samples N])`,
-    );
+    throw new CliError(`${(e as Error).message} (usage: ${EVAL_USAGE})`);
   }
   if (parsed.positionals.length !== 1) {
-    throw new CliError("usage: sketchc eval RUN_DIR [--decode-samples N]");
+    throw new CliError(`usage: ${EVAL_USAGE}`);
   }
-  const samples = parsed.values["decode-samples"];
+  const v = parsed.values;
+  if (v.data !== undefined && !fs.existsSync(v.data))
+    throw new CliError(`--data: no such folder '${v.data}'`);
   return {
     dir: parsed.positionals[0],
-    decodeSamples:
-      samples === undefined
-        ? undefined
-        : intFlag("decode-samples", samples, 0, 0),
+    overrides: {
+      ...(v["decode-samples"] === undefined
+        ? {}
+        : {
+            decodeSamples: intFlag("decode-samples", v["decode-samples"], 0, 0),
+          }),
+      ...(v.data === undefined ? {} : { data: v.data }),
+      ...(v["transductive-eval"] ? { transductiveEval: true } : {}),
+    },
   };
 }
 
-/** The metrics as a small table. */
+/** The metrics as a small table: the paper's metric first. */
 export function formatMetrics(
   m: Metrics,
   wallSeconds: number,
-  reference?: { classes?: number; symbols?: number },
+  extra: {
+    knowledge?: readonly string[];
+    reference?: { classes?: number; symbols?: number };
+  } = {},
 ): string {
-  const count = (c: Metrics["programSuccess"]) =>
+  const count = (c: Count) =>
     `${c.count} / ${c.total} (${(100 * c.rate).toFixed(1)}%)`;
-  const optional = (
-    label: string,
-    c: Metrics["programSuccess"] | undefined,
-  ): [string, string][] => (c === undefined ? [] : [[label, count(c)]]);
+  const optional = (label: string, c: Count | undefined): [string, string][] =>
+    c === undefined ? [] : [[label, count(c)]];
   const percent = (label: string, v: number | undefined): [string, string][] =>
     v === undefined ? [] : [[label, `${(100 * v).toFixed(2)}%`]];
+  const h = m.heldOutProgramSuccess;
   const rows: [string, string][] = [
-    ["program success", count(m.programSuccess)],
-    ...optional("  with argmax decoding", m.argmaxProgramSuccess),
-    ...optional("  memory alone", m.memoryProgramSuccess),
+    ["program success (argmax of q, the paper's)", count(m.programSuccess)],
+    ["found program success (best on own pairs)", count(m.foundProgramSuccess)],
+    ...optional("  the stored programs alone", m.memoryProgramSuccess),
+    ...optional("held-out program success, argmax", h?.argmax),
+    ...optional("held-out program success, best of samples", h?.sampled),
+    ...optional(
+      "transductive program success (abduced symbols)",
+      m.transductiveProgramSuccess,
+    ),
     ["symbolic loss", m.symbolicLoss.toExponential(3)],
     ["test loss", m.testLoss.toExponential(3)],
     ["grounding accuracy", `${(100 * m.groundingAccuracy).toFixed(2)}%`],
-    ...percent("  reference: g on the symbols", reference?.symbols),
-    ...percent("  reference: classifier", reference?.classes),
+    ...percent("  reference: g on the symbols", extra.reference?.symbols),
+    ...percent("  reference: classifier", extra.reference?.classes),
     ["mean program length", m.meanProgramLength.toFixed(2)],
+    ...(extra.knowledge
+      ? [
+          [
+            "knowledge used",
+            extra.knowledge.length > 0 ? extra.knowledge.join(", ") : "none",
+          ] as [string, string],
+        ]
+      : []),
     ["wall time", `${wallSeconds.toFixed(1)} s`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
@@ -308,12 +405,12 @@ export async function runTrainCommand(
   const { train, evaluateSaved } = await import("../runtime/index.js");
   try {
     if (command === "eval") {
-      const { dir, decodeSamples } = parseEvalArgs(args);
-      const { metrics, wallSeconds } = await evaluateSaved(
+      const { dir, overrides } = parseEvalArgs(args);
+      const { metrics, wallSeconds, knowledge } = await evaluateSaved(
         dir,
-        decodeSamples === undefined ? {} : { decodeSamples },
+        overrides,
       );
-      process.stdout.write(formatMetrics(metrics, wallSeconds));
+      process.stdout.write(formatMetrics(metrics, wallSeconds, { knowledge }));
       return 0;
     }
     const { config, fresh, quiet, help } = parseTrainArgs(args);
@@ -332,8 +429,11 @@ export async function runTrainCommand(
     );
     process.stdout.write(
       formatMetrics(result.metrics, result.wallSeconds, {
-        classes: result.referenceAccuracy,
-        symbols: result.referenceSymbolAccuracy,
+        knowledge: result.knowledge,
+        reference: {
+          classes: result.referenceAccuracy,
+          symbols: result.referenceSymbolAccuracy,
+        },
       }),
     );
     return 0;

@@ -3,7 +3,18 @@
 
 import type { BackendName } from "./backend.js";
 
+/** A named set of defaults: `cpu` (this machine, with additions beyond the paper) or `paper`. */
+export type PresetName = "cpu" | "paper";
+
+/** How the grounder's raw output becomes a symbol. */
+export type GrounderOutput = "sigmoid" | "linear";
+
+/** The values abduction tries for a symbol (memory.ts `abduceSymbols`). */
+export type AbductionAlphabet = "gold" | "codebook";
+
 export interface TrainConfig {
+  /** The preset the defaults came from (recorded; flags given override it). */
+  readonly preset: PresetName;
   /** The .sketch file to train. */
   readonly sketch: string;
   /** Image dataset folder (IDX or CIFAR-10 binary); undefined: Debian's Fashion-MNIST, else the committed sample. */
@@ -26,12 +37,12 @@ export interface TrainConfig {
   readonly stepsPerEpoch: number;
   /** B: pairs per step, shared by all tasks. */
   readonly batch: number;
-  /** Tasks per step, drawn at random (>= tasks: every task every step, as the paper). */
+  /** Tasks per step, drawn at random (0 or >= tasks: every task every step, as the paper). */
   readonly taskBatch: number;
   /** Adam: lr 1e-3 on this CPU preset (the paper: 3e-4 over far more steps), eps 1e-5. */
   readonly learningRate: number;
   readonly adamEpsilon: number;
-  /** Global gradient-norm clip; 0 disables. */
+  /** Global gradient-norm clip; 0 disables (the paper does not clip). */
   readonly clipNorm: number;
 
   // Relaxation and prior (Sec. 4.1).
@@ -45,8 +56,16 @@ export interface TrainConfig {
   /** lambda of Eq. 6; undefined: the sketch's `prior length`. */
   readonly lengthPrior: number | undefined;
 
-  /** Weight of the symbol-statistics prior (objective.ts); 0 disables (the paper has none). */
+  /**
+   * Weight of the symbol-statistics prior (objective.ts), which knows the alphabet's mean and
+   * variance; 0 disables (the paper has none).
+   */
   readonly symbolPrior: number;
+  /**
+   * `sigmoid`: g's output is bounded to (0, SYMBOL_MAX), which knows the symbols' range (beyond
+   * the paper); `linear`: g's raw output, as the paper.
+   */
+  readonly grounderOutput: GrounderOutput;
 
   /**
    * Weight of the program memory's imitation loss (memory.ts, beyond the paper): -log q of each
@@ -70,6 +89,11 @@ export interface TrainConfig {
    * alphabet symbols that the imitated stored programs explain best. 0: off; needs the memory.
    */
   readonly abduction: number;
+  /**
+   * What abduction tries per symbol: `gold`, the alphabet 0.1..1.0; `codebook`, as many values as
+   * the dataset has classes, learned from g's outputs by k-means (knows only the class count).
+   */
+  readonly abductionAlphabet: AbductionAlphabet;
   /** In a proposal, the chance that a live row of the stored program takes the sample's choice. */
   readonly mutationRate: number;
 
@@ -87,11 +111,22 @@ export interface TrainConfig {
    * with the lowest error on the inference pairs is kept. 0 is the paper's argmax decoding.
    */
   readonly decodeSamples: number;
+  /**
+   * Held-out tasks: formulas of the same pool never trained on, drawn with the seed, on which
+   * amortized inference is measured (`heldOutProgramSuccess`); 0: none.
+   */
+  readonly heldOutTasks: number;
+  /**
+   * Also report `transductiveProgramSuccess`: candidates scored on symbols abduced from every
+   * task's inference outputs over the alphabet (knows the other tasks' outputs and the alphabet).
+   */
+  readonly transductiveEval: boolean;
   /** Evaluate the metrics every this many epochs (and always at the end). */
   readonly evalEvery: number;
 }
 
 export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
+  preset: "cpu",
   data: undefined,
   out: "runs/latest",
   seed: 0,
@@ -114,16 +149,80 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   priorEpoch: 10,
   lengthPrior: undefined,
   symbolPrior: 1,
+  grounderOutput: "sigmoid",
   imitation: 1,
   imitationThreshold: 0.05,
   abductionThreshold: 0.2,
   memorySamples: 6,
   mutationRate: 0.2,
+  abductionAlphabet: "gold",
   abduction: 1,
   oracleSymbols: false,
   grounder: "small-cnn",
   recognizerHidden: 128,
   reference: false,
   decodeSamples: 16,
+  heldOutTasks: 100,
+  transductiveEval: false,
   evalEvery: 5,
 };
+
+/**
+ * What each preset sets on top of DEFAULT_CONFIG (which is the `cpu` preset). `paper` is the
+ * method of Sec. 3-4.1 exactly, as far as this runtime goes: no memory, no abduction, no symbol
+ * prior, no bound on g's output, no gradient clipping, lr 3e-4, MLPs of width 256, every task
+ * every step, argmax decoding. It keeps the CPU preset's data sizes (10,000 training pairs),
+ * epochs and grounder (the small CNN: `--grounder resnet18` is the paper's); docs/results.md.
+ */
+export const PRESETS: Record<
+  PresetName,
+  Partial<Omit<TrainConfig, "sketch">>
+> = {
+  cpu: {},
+  paper: {
+    preset: "paper",
+    imitation: 0,
+    memorySamples: 0,
+    abduction: 0,
+    symbolPrior: 0,
+    grounderOutput: "linear",
+    clipNorm: 0,
+    learningRate: 3e-4,
+    recognizerHidden: 256,
+    taskBatch: 0,
+    decodeSamples: 0,
+  },
+};
+
+/** The defaults of a preset. */
+export function presetConfig(name: PresetName): Omit<TrainConfig, "sketch"> {
+  return { ...DEFAULT_CONFIG, ...PRESETS[name] };
+}
+
+/**
+ * What a run knows beyond its images and the tasks' training outputs, recorded in metrics.json so
+ * that a number never travels without it:
+ * - `alphabet`: the gold symbol values 0.1..1.0 (abduction over them, transductive evaluation);
+ * - `alphabet-statistics`: their mean and variance (the symbol prior);
+ * - `symbol-range`: the interval the symbols lie in (the bounded grounder output);
+ * - `class-count`: how many symbols there are (the abduction codebook);
+ * - `gold-symbols`: the symbols themselves (`oracleSymbols`);
+ * - `other-tasks-test-outputs`: evaluation pools every task's inference outputs (transductive).
+ */
+export function knowledgeOf(config: TrainConfig): string[] {
+  const k: string[] = [];
+  const abduces =
+    config.imitation > 0 && config.abduction > 0 && !config.oracleSymbols;
+  const transductive =
+    config.transductiveEval && config.imitation > 0 && !config.oracleSymbols;
+  if (config.oracleSymbols) k.push("gold-symbols");
+  if ((abduces && config.abductionAlphabet === "gold") || transductive)
+    k.push("alphabet");
+  if (config.symbolPrior > 0 && !config.oracleSymbols)
+    k.push("alphabet-statistics");
+  if (config.grounderOutput === "sigmoid" && !config.oracleSymbols)
+    k.push("symbol-range");
+  if (abduces && config.abductionAlphabet === "codebook") k.push("class-count");
+  if (transductive) k.push("other-tasks-test-outputs");
+  return k;
+}

@@ -1,12 +1,19 @@
 // The runtime's public API: train a compiled sketch on images, evaluate a saved run, and the
 // pieces (nets, relaxation, metrics, data) for users who assemble their own loop.
 
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { selectBackend } from "./backend.js";
 import { readCheckpoint } from "./checkpoint.js";
-import { DEFAULT_CONFIG, type TrainConfig } from "./config.js";
+import { DEFAULT_CONFIG, knowledgeOf, type TrainConfig } from "./config.js";
 import type { Metrics } from "./metrics.js";
-import { CHECKPOINT_FILE, createRun, evaluateRun, resumeRun } from "./train.js";
+import {
+  CHECKPOINT_FILE,
+  createRun,
+  evaluateRun,
+  resumeRun,
+  RunError,
+} from "./train.js";
 
 export {
   train,
@@ -16,10 +23,22 @@ export {
   type TrainResult,
   type RunContext,
 } from "./train.js";
-export { DEFAULT_CONFIG, type TrainConfig } from "./config.js";
+export {
+  DEFAULT_CONFIG,
+  PRESETS,
+  presetConfig,
+  knowledgeOf,
+  type TrainConfig,
+} from "./config.js";
 export { selectBackend, type BackendName } from "./backend.js";
 export { loadSketch } from "./load-sketch.js";
-export { computeMetrics, type Metrics } from "./metrics.js";
+export {
+  computeMetrics,
+  pickBest,
+  solvedTasks,
+  type Count,
+  type Metrics,
+} from "./metrics.js";
 export { createModel, forward, type RoapModel } from "./model.js";
 export { sampleRelaxed, sharpnessAt, lengthWeightAt } from "./relaxation.js";
 export type {
@@ -29,13 +48,19 @@ export type {
   ProgramParams,
 } from "./sketch-module.js";
 
-/** Recomputes the metrics of a run folder from its checkpoint (`sketchc eval`). */
+/**
+ * Recomputes the metrics of a run folder from its checkpoint (`sketchc eval`), on the dataset the
+ * run was trained on (recorded in the checkpoint) unless `overrides.data` names another.
+ */
 export async function evaluateSaved(
   runDir: string,
-  overrides: Partial<Pick<TrainConfig, "decodeSamples" | "backend">> = {},
-): Promise<{ metrics: Metrics; wallSeconds: number }> {
+  overrides: Partial<
+    Pick<TrainConfig, "decodeSamples" | "backend" | "data" | "transductiveEval">
+  > = {},
+): Promise<{ metrics: Metrics; wallSeconds: number; knowledge: string[] }> {
+  const file = path.join(runDir, CHECKPOINT_FILE);
   const ckpt = readCheckpoint<{ config: TrainConfig; wallSeconds: number }>(
-    path.join(runDir, CHECKPOINT_FILE),
+    file,
   );
   // Defaults first: a checkpoint from an older sketchc lacks the newer fields.
   const config: TrainConfig = {
@@ -44,10 +69,18 @@ export async function evaluateSaved(
     out: runDir,
     ...overrides,
   };
+  if (config.data !== undefined && !fs.existsSync(config.data))
+    throw new RunError(
+      `${file}: the run's dataset '${config.data}' is gone; restore it or pass --data DIR`,
+    );
   await selectBackend(config.backend);
   const run = await createRun(config);
   await resumeRun(run);
   const { metrics } = evaluateRun(run);
   run.model.dispose();
-  return { metrics, wallSeconds: ckpt.state.wallSeconds };
+  return {
+    metrics,
+    wallSeconds: ckpt.state.wallSeconds,
+    knowledge: knowledgeOf(run.config),
+  };
 }

@@ -356,7 +356,7 @@ export function abduceSymbols<P>(
   });
   const constrained = new Uint8Array(symbols.length);
   for (let b = 0; b < B; b++) constrained.set(reads, b * V);
-  const spacing = A > 1 ? (alphabet[A - 1] - alphabet[0]) / (A - 1) : 1;
+  const spacing = alphabetSpacing(alphabet);
   const out = new Float32Array(symbols.length);
   for (let b = 0; b < B; b++) {
     let best = 0;
@@ -381,6 +381,16 @@ export function abduceSymbols<P>(
     out.set(tuple(best), b * V);
   }
   return { symbols: out, constrained };
+}
+
+/**
+ * The mean gap between neighbouring values of an alphabet (0.1 for 0.1..1.0): the scale of
+ * abduction's distance to g(x) and of its loss. 1 for an alphabet of one value or no spread.
+ */
+export function alphabetSpacing(alphabet: readonly number[]): number {
+  const lo = Math.min(...alphabet);
+  const hi = Math.max(...alphabet);
+  return alphabet.length > 1 && hi > lo ? (hi - lo) / (alphabet.length - 1) : 1;
 }
 
 /** The most symbol tuples abduction enumerates per step. */

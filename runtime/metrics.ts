@@ -1,5 +1,12 @@
-// The metrics of Sec. 4.1, computed on the test split: program success rate, symbolic loss and
-// test loss, plus grounding accuracy (g(x) rounded to the nearest symbol equals the gold one).
+// The metrics of Sec. 4.1 on the test split, under names that say what each one uses:
+// - programSuccess: the paper's, the argmax of q(z | r({g(x), y})) from the task's own inference
+//   pairs, checked on the gold symbols of every test pair;
+// - foundProgramSuccess: the best of the argmax, samples of q and the task's stored program (the
+//   program memory), chosen on g(x) and the outputs of the task's own inference pairs only;
+// - heldOutProgramSuccess: amortized inference on tasks never trained on (argmax, best of samples);
+// - transductiveProgramSuccess (only when asked): candidates scored on symbols abduced from every
+//   task's inference outputs over the known alphabet.
+// Plus symbolic loss, test loss and grounding accuracy (g(x) rounded to the nearest symbol).
 
 import * as tf from "@tensorflow/tfjs-core";
 import type { Split } from "./data/pairs.js";
@@ -8,33 +15,45 @@ import { groundSymbols, type RoapModel } from "./model.js";
 import { sampleRelaxed } from "./relaxation.js";
 import type { SketchModule } from "./sketch-module.js";
 
+/** Tasks solved out of a total. */
+export interface Count {
+  readonly count: number;
+  readonly total: number;
+  readonly rate: number;
+}
+
+/** Held-out tasks solved, in total and by the number of operators of their gold formula. */
+export interface HeldOutSuccess {
+  /** The argmax of q (the paper's decoding) on tasks never trained on. */
+  readonly argmax: Count;
+  /** The best of the argmax and the samples of q, chosen on the task's inference pairs. */
+  readonly sampled: Count;
+  readonly byOps: readonly {
+    readonly ops: number;
+    readonly argmax: Count;
+    readonly sampled: Count;
+  }[];
+}
+
 export interface Metrics {
-  /** Tasks whose decoded program gives the gold output on every test pair, run on gold symbols. */
-  readonly programSuccess: {
-    readonly count: number;
-    readonly total: number;
-    readonly rate: number;
-  };
+  /** The paper's metric: the argmax of q solves the task (every test pair, gold symbols). */
+  readonly programSuccess: Count;
+  /** The best candidate chosen on g(x) of the task's own inference pairs solves the task. */
+  readonly foundProgramSuccess: Count;
+  /** Amortized inference on held-out tasks (runs with held-out tasks). */
+  readonly heldOutProgramSuccess?: HeldOutSuccess;
+  /** Candidates scored on abduced symbols (`transductiveEval` with a memory only). */
+  readonly transductiveProgramSuccess?: Count;
+  /** The program memory's stored programs alone (runs with a memory). */
+  readonly memoryProgramSuccess?: Count;
   /** MSE between g(x) and the gold symbols (on the 0.1..1.0 scale). */
   readonly symbolicLoss: number;
-  /** MSE of the decoded programs run on g(x) against the outputs. */
+  /** MSE of the argmax programs run on g(x) against the outputs. */
   readonly testLoss: number;
   /** Fraction of images with round(10 g(x)) equal to the gold symbol. */
   readonly groundingAccuracy: number;
-  /** Mean discrete length of the decoded programs. */
+  /** Mean discrete length of the argmax programs. */
   readonly meanProgramLength: number;
-  /** Program success of the program memory's programs alone (runs with a memory). */
-  readonly memoryProgramSuccess?: {
-    readonly count: number;
-    readonly total: number;
-    readonly rate: number;
-  };
-  /** Program success of the argmax programs, when `programSuccess` used sampled decoding. */
-  readonly argmaxProgramSuccess?: {
-    readonly count: number;
-    readonly total: number;
-    readonly rate: number;
-  };
 }
 
 /** Symbols of every pair of a split, grounded in chunks: [N * V] row-major [N, V]. */
@@ -62,97 +81,111 @@ export function groundSplit(
 }
 
 /**
- * Amortized inference: the program of every task from r, given the first `inferencePairs` pairs
- * (grounded symbols and outputs), in chunks of `taskChunk` tasks. With `samples` = 0 it is the
- * paper's decoding, the argmax of q. With `samples` > 0 (beyond the paper) it also draws that many
- * programs from q (Gumbel-max on the logits) and keeps, per task, the candidate with the lowest
- * squared error on those same inference pairs (ties: the shorter one, then the argmax): a small
- * search guided by q that sees nothing the recognizer did not see. Returns the chosen programs and
- * the argmax ones (the same when `samples` is 0).
+ * Amortized inference: each task's program from r, given its first `inferencePairs` pairs
+ * (grounded symbols and its own outputs), in chunks of `taskChunk` tasks. Returns the argmax of q
+ * (the paper's decoding) and, per task, `samples` programs drawn from q (Gumbel-max on the
+ * logits; beyond the paper). r sees one task's pairs at a time, so no task's programs depend on
+ * another task's outputs.
  */
 export function inferPrograms<P>(
   model: RoapModel,
   symbols: Float32Array,
   split: Split,
   inferencePairs: number,
-  options: {
-    samples?: number;
-    seed?: number;
-    taskChunk?: number;
-    /** One more candidate per task (the program memory's), scored like the samples. */
-    extra?: readonly (P | undefined)[];
-    /** Symbols [inferencePairs * V] to score the candidates on, instead of `symbols`. */
-    scoringSymbols?: Float32Array;
-  } = {},
-): { programs: P[]; argmax: P[] } {
+  options: { samples?: number; seed?: number; taskChunk?: number } = {},
+): { argmax: P[]; samples: P[][] } {
   const { numTasks, numPairs, numInputs } = split;
-  const { samples = 0, seed = 0, taskChunk = 50, extra } = options;
+  const { samples = 0, seed = 0, taskChunk = 50 } = options;
   const module = model.module as SketchModule<P>;
   const b = Math.min(inferencePairs, numPairs);
-  const scoring = options.scoringSymbols ?? symbols;
-  const inputs = Array.from({ length: b }, (_, i) =>
-    Array.from(scoring.subarray(i * numInputs, (i + 1) * numInputs)),
-  );
-  const programs: P[] = [];
   const argmax: P[] = [];
+  const sampled: P[][] = [];
   for (let t0 = 0; t0 < numTasks; t0 += taskChunk) {
     const tn = Math.min(taskChunk, numTasks - t0);
-    const ys = new Float32Array(tn * b);
-    for (let t = 0; t < tn; t++)
-      ys.set(
-        split.outputs.subarray((t0 + t) * numPairs, (t0 + t) * numPairs + b),
-        t * b,
-      );
     const logits = tf.tidy(() =>
       model.recognizer.call(
         tf.tensor2d(symbols.subarray(0, b * numInputs), [b, numInputs]),
-        tf.tensor2d(ys, [tn, b]),
+        tf.tensor2d(inferenceOutputs(split, t0, tn, b), [tn, b]),
       ),
     );
-    const decoded = module.decode(logits);
-    argmax.push(...decoded);
-    const best = [...decoded];
-    if (samples > 0 || extra) {
-      const score = (p: P, t: number): number => {
-        let e = 0;
-        for (let i = 0; i < b; i++) {
-          const d = module.evaluate(p, inputs[i]) - ys[t * b + i];
-          e += Number.isFinite(d) ? d * d : Infinity;
-        }
-        return e;
-      };
-      const bestScore = best.map(score);
-      for (let k = 0; k < samples + (extra ? 1 : 0); k++) {
-        let candidates: (P | undefined)[];
-        if (k < samples) {
-          const sampled = sampleRelaxed(logits, {
-            sharpness: 1,
-            gumbel: true,
-            seed: seed * 7919 + t0 * 131 + k,
-          });
-          candidates = module.decode(sampled);
-          Object.values(sampled).forEach((x) => x.dispose());
-        } else {
-          candidates = extra!.slice(t0, t0 + tn);
-        }
-        candidates.forEach((p, t) => {
-          if (p === undefined) return;
-          const e = score(p, t);
-          const better =
-            e < bestScore[t] - 1e-12 ||
-            (Math.abs(e - bestScore[t]) <= 1e-12 &&
-              module.length(p) < module.length(best[t]));
-          if (better) {
-            best[t] = p;
-            bestScore[t] = e;
-          }
-        });
-      }
+    argmax.push(...module.decode(logits));
+    const chunk: P[][] = Array.from({ length: tn }, () => []);
+    for (let k = 0; k < samples; k++) {
+      const z = sampleRelaxed(logits, {
+        sharpness: 1,
+        gumbel: true,
+        seed: seed * 7919 + t0 * 131 + k,
+      });
+      module.decode(z).forEach((p, t) => chunk[t].push(p));
+      Object.values(z).forEach((x) => x.dispose());
     }
-    programs.push(...best);
+    sampled.push(...chunk);
     Object.values(logits).forEach((t) => t.dispose());
   }
-  return { programs, argmax };
+  return { argmax, samples: sampled };
+}
+
+/** Outputs [tn, b] of tasks t0..t0+tn-1 on the split's first b pairs. */
+function inferenceOutputs(
+  split: Split,
+  t0: number,
+  tn: number,
+  b: number,
+): Float32Array {
+  const ys = new Float32Array(tn * b);
+  for (let t = 0; t < tn; t++) {
+    const start = (t0 + t) * split.numPairs;
+    ys.set(split.outputs.subarray(start, start + b), t * b);
+  }
+  return ys;
+}
+
+/**
+ * The one rule that picks a task's program among candidates: the lowest squared error on the
+ * task's own inference pairs (the split's first `inferencePairs` pairs, inputs `symbols`
+ * [inferencePairs * V], outputs the task's own), ties to the shorter program, then to the earlier
+ * candidate. Undefined candidates are skipped; each task needs one defined candidate.
+ */
+export function pickBest<P>(
+  module: {
+    evaluate(p: P, s: readonly number[]): number;
+    length(p: P): number;
+  },
+  candidates: readonly (readonly (P | undefined)[])[],
+  symbols: Float32Array,
+  split: Split,
+  inferencePairs: number,
+): P[] {
+  const { numPairs, numInputs: V } = split;
+  const b = Math.min(inferencePairs, numPairs);
+  const inputs = Array.from({ length: b }, (_, i) =>
+    Array.from(symbols.subarray(i * V, (i + 1) * V)),
+  );
+  return candidates.map((list, t) => {
+    let best: P | undefined;
+    let bestError = Infinity;
+    for (const p of list) {
+      if (p === undefined) continue;
+      let e = 0;
+      for (let i = 0; i < b; i++) {
+        const d =
+          module.evaluate(p, inputs[i]) - split.outputs[t * numPairs + i];
+        e += Number.isFinite(d) ? d * d : Infinity;
+      }
+      const better =
+        best === undefined ||
+        e < bestError - 1e-12 ||
+        (Math.abs(e - bestError) <= 1e-12 &&
+          module.length(p) < module.length(best));
+      if (better) {
+        best = p;
+        bestError = e;
+      }
+    }
+    if (best === undefined)
+      throw new Error(`pickBest: task ${t} has no candidate`);
+    return best;
+  });
 }
 
 /** Whether a program output matches the gold output (float32 outputs, so a relative tolerance). */
@@ -160,7 +193,63 @@ export function sameOutput(a: number, b: number): boolean {
   return Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b));
 }
 
-/** The metrics of Sec. 4.1 for decoded programs and grounded symbols of a split. */
+/**
+ * Per task, whether its program solves it (Sec. 4.1): the gold output on every pair of the
+ * split, run on the gold symbols.
+ */
+export function solvedTasks<P>(
+  module: { evaluate(p: P, s: readonly number[]): number },
+  programs: readonly P[],
+  split: Split,
+): boolean[] {
+  const { numPairs, numInputs: V } = split;
+  const gold = Array.from({ length: numPairs }, (_, i) =>
+    Array.from(split.symbols.subarray(i * V, (i + 1) * V)),
+  );
+  return programs.map((p, t) => {
+    for (let i = 0; i < numPairs; i++) {
+      if (
+        !sameOutput(
+          module.evaluate(p, gold[i]),
+          split.outputs[t * numPairs + i],
+        )
+      )
+        return false;
+    }
+    return true;
+  });
+}
+
+/** A count of the true entries of `solved` (optionally only where `where` is true). */
+export function countSolved(
+  solved: readonly boolean[],
+  where?: readonly boolean[],
+): Count {
+  let count = 0;
+  let total = 0;
+  solved.forEach((s, t) => {
+    if (where && !where[t]) return;
+    total++;
+    if (s) count++;
+  });
+  return { count, total, rate: total === 0 ? 0 : count / total };
+}
+
+/** What `computeMetrics` measures of one set of programs and the grounded symbols. */
+export type ProgramMetrics = Pick<
+  Metrics,
+  | "programSuccess"
+  | "symbolicLoss"
+  | "testLoss"
+  | "groundingAccuracy"
+  | "meanProgramLength"
+>;
+
+/**
+ * Sec. 4.1's metrics for one program per task and the grounded symbols of a split: success of
+ * these programs, symbolic loss, test loss (the programs run on g(x)), grounding accuracy and
+ * mean program length.
+ */
 export function computeMetrics<P>(
   module: {
     evaluate(p: P, s: readonly number[]): number;
@@ -169,45 +258,37 @@ export function computeMetrics<P>(
   programs: readonly P[],
   grounded: Float32Array,
   split: Split,
-): Metrics {
+): ProgramMetrics {
   const { numTasks, numPairs, numInputs } = split;
-  const gold: number[][] = [];
-  const ground: number[][] = [];
   let symbolicSum = 0;
   let correct = 0;
+  const ground: number[][] = [];
   for (let i = 0; i < numPairs; i++) {
-    gold.push(
-      Array.from(split.symbols.subarray(i * numInputs, (i + 1) * numInputs)),
-    );
     ground.push(
       Array.from(grounded.subarray(i * numInputs, (i + 1) * numInputs)),
     );
     for (let j = 0; j < numInputs; j++) {
-      const d = ground[i][j] - gold[i][j];
+      const gold = split.symbols[i * numInputs + j];
+      const d = ground[i][j] - gold;
       symbolicSum += d * d;
       if (
         Math.round(ground[i][j] * SYMBOL_SCALE) ===
-        Math.round(gold[i][j] * SYMBOL_SCALE)
+        Math.round(gold * SYMBOL_SCALE)
       )
         correct++;
     }
   }
-  let solved = 0;
   let testSum = 0;
   let lengthSum = 0;
   programs.forEach((p, t) => {
-    let ok = true;
     for (let i = 0; i < numPairs; i++) {
-      const y = split.outputs[t * numPairs + i];
-      if (ok && !sameOutput(module.evaluate(p, gold[i]), y)) ok = false;
-      const e = module.evaluate(p, ground[i]) - y;
+      const e = module.evaluate(p, ground[i]) - split.outputs[t * numPairs + i];
       testSum += Number.isFinite(e) ? e * e : 1e12;
     }
-    if (ok) solved++;
     lengthSum += module.length(p);
   });
   return {
-    programSuccess: { count: solved, total: numTasks, rate: solved / numTasks },
+    programSuccess: countSolved(solvedTasks(module, programs, split)),
     symbolicLoss: symbolicSum / (numPairs * numInputs),
     testLoss: testSum / (numTasks * numPairs),
     groundingAccuracy: correct / (numPairs * numInputs),

@@ -11,11 +11,14 @@ import { createRecognizer, type Recognizer } from "./nets/recognizer.js";
 import type { ParamSnapshot } from "./nets/params.js";
 import { sampleRelaxed } from "./relaxation.js";
 import type { ProgramParams, SketchModule } from "./sketch-module.js";
+import type { GrounderOutput } from "./config.js";
 
 export interface RoapModel {
   readonly module: SketchModule;
   readonly grounder: Grounder;
   readonly recognizer: Recognizer;
+  /** How g's raw output becomes a symbol (`symbolsOf`). */
+  readonly grounderOutput: GrounderOutput;
   readonly variables: tf.Variable[];
   save(): { grounder: ParamSnapshot; recognizer: ParamSnapshot };
   load(snapshot: { grounder: ParamSnapshot; recognizer: ParamSnapshot }): void;
@@ -28,6 +31,8 @@ export interface ModelArgs {
   readonly imageShape: readonly [number, number, number];
   readonly recognizerHidden: number;
   readonly seed: number;
+  /** Default `sigmoid`. */
+  readonly grounderOutput?: GrounderOutput;
 }
 
 export function createModel(args: ModelArgs): RoapModel {
@@ -46,6 +51,7 @@ export function createModel(args: ModelArgs): RoapModel {
     module: args.module,
     grounder,
     recognizer,
+    grounderOutput: args.grounderOutput ?? "sigmoid",
     variables: [...grounder.variables, ...recognizer.variables],
     save: () => ({
       grounder: grounder.params.save(),
@@ -63,13 +69,19 @@ export function createModel(args: ModelArgs): RoapModel {
 }
 
 /**
- * Symbols live in (0, SYMBOL_MAX): the gold ones are 0.1..1.0 (Sec. 4.1 divides by 10 for
- * stability). A bounded grounder keeps a 30-line program of products from overflowing while g
- * is still untrained (the paper's footnote 4 lost runs to exactly that).
+ * With the `sigmoid` output, symbols live in (0, SYMBOL_MAX): the gold ones are 0.1..1.0
+ * (Sec. 4.1 divides by 10 for stability). A bounded grounder keeps a 30-line program of products
+ * from overflowing while g is still untrained (the paper's footnote 4 lost runs to exactly that).
+ * It knows the symbols' range, so the paper preset uses the `linear` output (g's raw output).
  */
 export const SYMBOL_MAX = 1.5;
 
-/** g: images [N * V, H, W, C] -> symbols [N, V], squashed into (0, SYMBOL_MAX). */
+/** g's raw output -> symbols, by `output` (see SYMBOL_MAX). */
+export function symbolsOf(raw: tf.Tensor, output: GrounderOutput): tf.Tensor {
+  return output === "sigmoid" ? tf.mul(SYMBOL_MAX, tf.sigmoid(raw)) : raw;
+}
+
+/** g: images [N * V, H, W, C] -> symbols [N, V] (`symbolsOf` the grounder's output). */
 export function groundSymbols(
   model: RoapModel,
   images: tf.Tensor4D,
@@ -77,7 +89,7 @@ export function groundSymbols(
 ): tf.Tensor2D {
   return tf.tidy(() => {
     const raw = model.grounder.call(images); // [N * V]
-    const s = tf.mul(SYMBOL_MAX, tf.sigmoid(raw));
+    const s = symbolsOf(raw, model.grounderOutput);
     return tf.reshape(s, [-1, numInputs]) as tf.Tensor2D; // [N, V]
   });
 }

@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { TrainConfig } from "./config.js";
 import type { Split } from "./data/pairs.js";
 import { SYMBOL_SCALE } from "./data/pairs.js";
-import { SYMBOL_MAX } from "./model.js";
+import { symbolsOf } from "./model.js";
 import {
   createResNet18,
   createSmallCnn,
@@ -48,8 +48,6 @@ export function trainSupervisedReference(
             inputShape: [H, W, C],
             numClasses: outputs,
           });
-  // g's squashing (model.ts), so the `symbols` reference is exactly g trained on the labels.
-  const symbolsOf = (raw: tf.Tensor) => tf.mul(SYMBOL_MAX, tf.sigmoid(raw));
   const optimizer = tf.train.adam(
     config.learningRate,
     0.9,
@@ -77,7 +75,9 @@ export function trainSupervisedReference(
           const gold = tf.tensor1d(
             Float32Array.from(picks, (k) => train.symbols[k]),
           );
-          return tf.mean(tf.square(tf.sub(symbolsOf(out), gold))) as tf.Scalar;
+          return tf.mean(
+            tf.square(tf.sub(symbolsOf(out, config.grounderOutput), gold)),
+          ) as tf.Scalar;
         }
         // An int oneHot cast to float: a float oneHot is wrong on wasm.
         const labels = Int32Array.from(picks, (k) => train.classes[k]);
@@ -105,7 +105,9 @@ export function trainSupervisedReference(
       );
       return target === "classes"
         ? tf.argMax(out, 1).dataSync()
-        : tf.round(tf.mul(SYMBOL_SCALE, symbolsOf(out))).dataSync();
+        : tf
+            .round(tf.mul(SYMBOL_SCALE, symbolsOf(out, config.grounderOutput)))
+            .dataSync();
     });
     for (let i = 0; i < n; i++) {
       const gold =

@@ -14,17 +14,32 @@ import {
   writeCheckpoint,
   type NamedArray,
 } from "./checkpoint.js";
-import type { TrainConfig } from "./config.js";
+import { knowledgeOf, type TrainConfig } from "./config.js";
+import {
+  codebookToArrays,
+  createCodebook,
+  loadCodebook,
+  updateCodebook,
+  type Codebook,
+} from "./codebook.js";
 import { loadImageDataset, resolveDefaultDataset } from "./data/images.js";
-import { makeSplits, type Split } from "./data/pairs.js";
-import { sampleTasks, type Task } from "./data/tasks.js";
+import { makeSplits, withTasks, type Split } from "./data/pairs.js";
+import {
+  enumerateTasks,
+  sampleHeldOutTasks,
+  sampleTasks,
+  type Task,
+} from "./data/tasks.js";
 import { writeFileAtomic } from "../compiler/compile.js";
 import { loadSketch } from "./load-sketch.js";
 import {
   computeMetrics,
+  countSolved,
   groundSplit,
   inferPrograms,
-  sameOutput,
+  pickBest,
+  solvedTasks,
+  type HeldOutSuccess,
   type Metrics,
 } from "./metrics.js";
 import {
@@ -35,6 +50,7 @@ import {
   proposeAround,
   storedPrograms,
   abduceSymbols,
+  alphabetSpacing,
   updateMemory,
   type ProgramMemory,
 } from "./memory.js";
@@ -63,6 +79,8 @@ interface RunState {
 
 export interface TrainResult {
   readonly metrics: Metrics;
+  /** What the run knew beyond its images and training outputs (config.ts `knowledgeOf`). */
+  readonly knowledge: readonly string[];
   readonly wallSeconds: number;
   readonly backend: string;
   readonly epochs: number;
@@ -85,7 +103,14 @@ export interface RunContext {
   readonly optimizer: tf.AdamOptimizer;
   /** The program memory, when `config.imitation` > 0 (memory.ts). */
   readonly memory: ProgramMemory | undefined;
+  /** Abduction's learned symbol values, with `abductionAlphabet: "codebook"` (codebook.ts). */
+  readonly codebook: Codebook | undefined;
+  /** Tasks never trained on, with the test split's pairs, for `heldOutProgramSuccess`. */
+  readonly heldOut:
+    { readonly tasks: readonly Task[]; readonly test: Split } | undefined;
   readonly datasetName: string;
+  /** How many distinct symbols (image classes) the pairs use. */
+  readonly numSymbols: number;
 }
 
 export const CHECKPOINT_FILE = "checkpoint.ckpt";
@@ -93,15 +118,28 @@ export const CHECKPOINT_FILE = "checkpoint.ckpt";
 /** A run that cannot go on for a reason the user can fix (printed without a stack trace). */
 export class RunError extends Error {}
 
-/** 1. Set-up: sketch module, data, nets and optimizer (no backend selection, no resume). */
-export async function createRun(config: TrainConfig): Promise<RunContext> {
+/**
+ * 1. Set-up: sketch module, data, nets and optimizer (no backend selection, no resume). The
+ * run's config records the dataset folder it resolved, so a checkpoint is evaluated on its own.
+ */
+export async function createRun(requested: TrainConfig): Promise<RunContext> {
+  const config: TrainConfig = {
+    ...requested,
+    data: requested.data ?? resolveDefaultDataset().dir,
+  };
   const module = await loadSketch(
     config.sketch,
     path.join(config.out, "module"),
   );
-  const dataDir = config.data ?? resolveDefaultDataset().dir;
-  const dataset = loadImageDataset(dataDir);
-  const tasks = sampleTasks(config.tasks, config.seed);
+  const dataset = loadImageDataset(config.data!);
+  const pool = enumerateTasks();
+  const tasks = sampleTasks(config.tasks, config.seed, pool);
+  const heldOutTasks = sampleHeldOutTasks(
+    tasks,
+    config.heldOutTasks,
+    deriveSeed(config.seed, HELD_OUT_STREAM),
+    pool,
+  );
   if (module.sketch.numInputs !== 3) {
     throw new Error(
       `${config.sketch}: the arithmetic tasks have 3 symbols, but the sketch declares 'inputs ${module.sketch.numInputs}'`,
@@ -119,10 +157,12 @@ export async function createRun(config: TrainConfig): Promise<RunContext> {
   const model = createModel({
     module,
     grounder: config.grounder,
+    grounderOutput: config.grounderOutput,
     imageShape: [train.height, train.width, train.channels],
     recognizerHidden: config.recognizerHidden,
     seed: config.seed,
   });
+  const numSymbols = new Set(train.classes).size;
   const optimizer = tf.train.adam(
     config.learningRate,
     0.9,
@@ -140,9 +180,23 @@ export async function createRun(config: TrainConfig): Promise<RunContext> {
     optimizer,
     memory:
       config.imitation > 0 ? createMemory(module, tasks.length) : undefined,
-    datasetName: `${dataset.name} (${dataDir})`,
+    codebook:
+      config.imitation > 0 &&
+      config.abduction > 0 &&
+      config.abductionAlphabet === "codebook"
+        ? createCodebook(numSymbols)
+        : undefined,
+    heldOut:
+      heldOutTasks.length > 0
+        ? { tasks: heldOutTasks, test: withTasks(test, heldOutTasks) }
+        : undefined,
+    datasetName: `${dataset.name} (${config.data})`,
+    numSymbols,
   };
 }
+
+/** The random stream (random.ts `deriveSeed`) that draws the held-out tasks. */
+const HELD_OUT_STREAM = 9_000_001;
 
 /** Gold symbols [B, V] of a batch of pairs (for the oracle-grounding runs). */
 export function gatherSymbols(
@@ -209,7 +263,8 @@ export function batchIndices(
     rng.int(numPairs),
   );
   const all = Array.from({ length: numTasks }, (_, t) => t);
-  if (config.taskBatch >= numTasks) return { pairs, tasks: all };
+  if (config.taskBatch === 0 || config.taskBatch >= numTasks)
+    return { pairs, tasks: all };
   return {
     pairs,
     tasks: rng
@@ -378,6 +433,10 @@ function memoryLosses(
   const { config, model } = run;
   const module = run.module as SketchModule<unknown>;
   const grounded = out.s.dataSync() as Float32Array;
+  if (run.codebook) updateCodebook(run.codebook, grounded);
+  const alphabet = run.codebook
+    ? Array.from(run.codebook.values)
+    : SYMBOL_ALPHABET;
   // Stored programs within `evidence` inform g (abduction, exact runs on g(x)); within
   // `imitationThreshold` they are also imitated by r.
   const evidence = config.abductionThreshold;
@@ -393,7 +452,7 @@ function memoryLosses(
           grounded,
           y.dataSync() as Float32Array,
           Float32Array.from(tasks, (t) => run.sigma[t]),
-          SYMBOL_ALPHABET,
+          alphabet,
         )
       : undefined;
   const scoring = abduced
@@ -434,7 +493,7 @@ function memoryLosses(
     ) as tf.Scalar;
   }
   if (abduced) {
-    const spacing = SYMBOL_ALPHABET[1] - SYMBOL_ALPHABET[0];
+    const spacing = alphabetSpacing(alphabet);
     const gap = tf.sub(tf.reshape(out.s, [-1]), tf.tensor1d(abduced.symbols));
     const mask = tf.tensor1d(Float32Array.from(abduced.constrained));
     const abduction = tf.div(
@@ -457,52 +516,121 @@ function scheduleOf(run: RunContext) {
   };
 }
 
-/** 3. Evaluation on the test split: amortized inference, then the metrics of Sec. 4.1. */
-export function evaluateRun(run: RunContext): {
-  metrics: Metrics;
-  programs: unknown[];
-} {
-  const grounded = run.config.oracleSymbols
-    ? run.test.symbols
-    : groundSplit(run.model, run.test);
-  const pairs = Math.min(run.config.batch * 2, run.test.numPairs);
-  const { programs, argmax } = inferPrograms<unknown>(
-    run.model,
-    grounded,
-    run.test,
-    pairs,
-    {
-      samples: run.config.decodeSamples,
-      seed: run.config.seed,
-      extra: run.memory?.programs,
-      scoringSymbols: abduceInferencePairs(run, grounded, pairs),
-    },
-  );
-  const score = (p: unknown[]) =>
-    computeMetrics(run.module as never, p, grounded, run.test);
-  if (run.config.decodeSamples === 0 && !run.memory) {
-    return { metrics: score(programs), programs };
-  }
-  // Report the paper's argmax decoding next to the sampled search, so both stay visible.
-  const memory = run.memory?.programs;
-  const metrics = {
-    ...score(programs),
-    argmaxProgramSuccess: score(argmax).programSuccess,
-    ...(memory
-      ? {
-          memoryProgramSuccess: score(memory.map((p, t) => p ?? argmax[t]))
-            .programSuccess,
-        }
-      : {}),
-  };
-  return { metrics, programs };
+/** What `evaluateRun` returns: the metrics and, per task, the programs behind them. */
+export interface Evaluation {
+  readonly metrics: Metrics;
+  /** The argmax of q per task (the paper's decoding) and whether it solves the task. */
+  readonly argmax: readonly unknown[];
+  readonly argmaxSolved: readonly boolean[];
+  /** The best candidate on the task's own inference pairs, and whether it solves the task. */
+  readonly found: readonly unknown[];
+  readonly foundSolved: readonly boolean[];
+}
+
+/** The inference pairs: the first 2B pairs of a test split (whose outputs inference reads). */
+function inferencePairsOf(run: RunContext): number {
+  return Math.min(run.config.batch * 2, run.test.numPairs);
 }
 
 /**
- * With abduction on: the symbols of the test split's first `pairs` pairs (the inference pairs,
- * whose outputs inference sees anyway) that the imitated stored programs explain best, to score
- * the candidate programs on; the same abduction as in training, over every task. Symbols no
- * imitated program reads stay g(x). Undefined without abduction or with oracle symbols.
+ * 3. Evaluation on the test split (metrics.ts): amortized inference from each task's own
+ * inference pairs; the paper's metric on the argmax; the found programs (argmax, samples of q,
+ * the stored program) chosen on g(x) of those pairs; the held-out tasks; and only with
+ * `transductiveEval` the candidates scored on abduced symbols.
+ */
+export function evaluateRun(run: RunContext): Evaluation {
+  const { config, test } = run;
+  const module = run.module as SketchModule<unknown>;
+  const grounded = config.oracleSymbols
+    ? test.symbols
+    : groundSplit(run.model, test);
+  const pairs = inferencePairsOf(run);
+  const inferred = inferPrograms<unknown>(run.model, grounded, test, pairs, {
+    samples: config.decodeSamples,
+    seed: config.seed,
+  });
+  const stored = run.memory?.programs;
+  const candidates = inferred.argmax.map((p, t) => [
+    p,
+    ...inferred.samples[t],
+    stored?.[t],
+  ]);
+  const found = pickBest(module, candidates, grounded, test, pairs);
+  const argmaxSolved = solvedTasks(module, inferred.argmax, test);
+  const foundSolved = solvedTasks(module, found, test);
+  let metrics: Metrics = {
+    ...computeMetrics(module, inferred.argmax, grounded, test),
+    foundProgramSuccess: countSolved(foundSolved),
+  };
+  if (stored) {
+    const alone = stored.map((p, t) => p ?? inferred.argmax[t]);
+    metrics = {
+      ...metrics,
+      memoryProgramSuccess: countSolved(solvedTasks(module, alone, test)),
+    };
+  }
+  const heldOut = evaluateHeldOut(run, grounded, pairs);
+  if (heldOut) metrics = { ...metrics, heldOutProgramSuccess: heldOut };
+  const abduced = config.transductiveEval
+    ? abduceInferencePairs(run, grounded, pairs)
+    : undefined;
+  if (abduced) {
+    const chosen = pickBest(module, candidates, abduced, test, pairs);
+    metrics = {
+      ...metrics,
+      transductiveProgramSuccess: countSolved(
+        solvedTasks(module, chosen, test),
+      ),
+    };
+  }
+  return { metrics, argmax: inferred.argmax, argmaxSolved, found, foundSolved };
+}
+
+/**
+ * Amortized inference on the held-out tasks: the same test images (so the same g(x)), the
+ * held-out tasks' own outputs; the argmax and the best of it and the samples of q.
+ */
+function evaluateHeldOut(
+  run: RunContext,
+  grounded: Float32Array,
+  pairs: number,
+): HeldOutSuccess | undefined {
+  if (!run.heldOut) return undefined;
+  const { tasks, test } = run.heldOut;
+  const module = run.module as SketchModule<unknown>;
+  const inferred = inferPrograms<unknown>(run.model, grounded, test, pairs, {
+    samples: run.config.decodeSamples,
+    seed: deriveSeed(run.config.seed, HELD_OUT_STREAM),
+  });
+  const sampled = pickBest(
+    module,
+    inferred.argmax.map((p, t) => [p, ...inferred.samples[t]]),
+    grounded,
+    test,
+    pairs,
+  );
+  const argmaxSolved = solvedTasks(module, inferred.argmax, test);
+  const sampledSolved = solvedTasks(module, sampled, test);
+  const ops = [...new Set(tasks.map((t) => t.numOps))].sort((a, b) => a - b);
+  return {
+    argmax: countSolved(argmaxSolved),
+    sampled: countSolved(sampledSolved),
+    byOps: ops.map((n) => {
+      const where = tasks.map((t) => t.numOps === n);
+      return {
+        ops: n,
+        argmax: countSolved(argmaxSolved, where),
+        sampled: countSolved(sampledSolved, where),
+      };
+    }),
+  };
+}
+
+/**
+ * Transductive (only with `transductiveEval` and a memory): the symbols of the inference pairs
+ * that the imitated stored programs of every task explain best over the gold alphabet, the same
+ * abduction as in training. It pools the inference outputs of all tasks and knows the alphabet,
+ * so its metric is reported apart. Symbols no imitated program reads stay g(x).
  */
 function abduceInferencePairs(
   run: RunContext,
@@ -510,8 +638,7 @@ function abduceInferencePairs(
   pairs: number,
 ): Float32Array | undefined {
   const { memory, config, test } = run;
-  if (!memory || config.abduction <= 0 || config.oracleSymbols)
-    return undefined;
+  if (!memory || config.oracleSymbols) return undefined;
   const V = test.numInputs;
   const tasks = run.tasks.map((_, t) => t);
   const y = new Float32Array(tasks.length * pairs);
@@ -550,6 +677,7 @@ async function saveTensors(run: RunContext): Promise<NamedArray[]> {
       data: w.tensor.dataSync() as Float32Array,
     })),
     ...(run.memory ? memoryToArrays(run.memory) : []),
+    ...(run.codebook ? codebookToArrays(run.codebook) : []),
   ];
 }
 
@@ -562,6 +690,7 @@ async function loadTensors(
     recognizer: arraysToSnapshot("recognizer", arrays),
   });
   if (run.memory) loadMemory(run.memory, run.module, arrays);
+  if (run.codebook) loadCodebook(run.codebook, arrays);
   const opt = arrays
     .filter((a) => a.name.startsWith("optimizer/"))
     .sort(
@@ -611,34 +740,62 @@ function appendLog(out: string, record: object): void {
   fs.appendFileSync(path.join(out, "log.jsonl"), JSON.stringify(record) + "\n");
 }
 
-/** programs.txt: per task, the gold formula, the learned program and whether it is solved. */
+/**
+ * programs.txt: per task, the gold formula, the argmax program (the paper's) and, where it
+ * differs, the found one, each with whether it solves the task.
+ */
 export function formatPrograms(
   run: RunContext,
-  programs: readonly unknown[],
+  evaluation: Evaluation,
 ): string {
   const m = run.module as SketchModule<unknown>;
-  const gold = run.test.symbols;
-  const V = run.test.numInputs;
+  const mark = (solved: boolean) => (solved ? "solved" : "not solved");
   return run.tasks
     .map((task, t) => {
-      const p = programs[t];
-      let solved = true;
-      for (let i = 0; i < run.test.numPairs && solved; i++) {
-        const y = run.test.outputs[t * run.test.numPairs + i];
-        const got = m.evaluate(
-          p,
-          Array.from(gold.subarray(i * V, (i + 1) * V)),
+      const a = evaluation.argmax[t];
+      const f = evaluation.found[t];
+      const lines = [
+        `# task ${t + 1}: gold y = ${task.text}  [argmax ${mark(evaluation.argmaxSolved[t])}, found ${mark(evaluation.foundSolved[t])}]`,
+        `argmax y = ${m.formula(a)}  (length ${m.length(a)})`,
+        m.format(a),
+      ];
+      if (m.formula(f) !== m.formula(a) || m.format(f) !== m.format(a))
+        lines.push(
+          `found y = ${m.formula(f)}  (length ${m.length(f)})`,
+          m.format(f),
         );
-        solved = sameOutput(got, y);
-      }
-      return [
-        `# task ${t + 1}: gold y = ${task.text}  [${solved ? "solved" : "not solved"}]`,
-        `learned y = ${m.formula(p)}  (length ${m.length(p)})`,
-        m.format(p),
-        "",
-      ].join("\n");
+      return [...lines, ""].join("\n");
     })
     .join("\n");
+}
+
+/** The metrics of a log.jsonl record: counts instead of {count, total, rate}. */
+export function logMetrics(m: Metrics): Record<string, unknown> {
+  return {
+    programSuccess: m.programSuccess.count,
+    foundProgramSuccess: m.foundProgramSuccess.count,
+    heldOutProgramSuccess: m.heldOutProgramSuccess && {
+      argmax: m.heldOutProgramSuccess.argmax.count,
+      sampled: m.heldOutProgramSuccess.sampled.count,
+    },
+    memoryProgramSuccess: m.memoryProgramSuccess?.count,
+    transductiveProgramSuccess: m.transductiveProgramSuccess?.count,
+    symbolicLoss: m.symbolicLoss,
+    testLoss: m.testLoss,
+    groundingAccuracy: m.groundingAccuracy,
+    meanProgramLength: m.meanProgramLength,
+  };
+}
+
+/** The progress line's metrics: the paper's first. */
+export function describeMetrics(m: Metrics): string {
+  const c = (x: { count: number; total: number }) => `${x.count}/${x.total}`;
+  const h = m.heldOutProgramSuccess;
+  return (
+    `solved ${c(m.programSuccess)}  found ${c(m.foundProgramSuccess)}` +
+    (h ? `  held-out ${c(h.argmax)} (${h.sampled.count} sampled)` : "") +
+    `  sym ${m.symbolicLoss.toExponential(2)}  ground ${(100 * m.groundingAccuracy).toFixed(1)}%`
+  );
 }
 
 export interface TrainOptions {
@@ -651,15 +808,21 @@ export interface TrainOptions {
 
 /** Trains a sketch end to end and writes the run folder. The library entry point. */
 export async function train(
-  config: TrainConfig,
+  requested: TrainConfig,
   options: TrainOptions = {},
 ): Promise<TrainResult> {
   const progress = options.progress ?? createProgress();
-  const backend = await selectBackend(config.backend);
-  fs.mkdirSync(config.out, { recursive: true });
-  const run = await createRun(config);
+  const backend = await selectBackend(requested.backend);
+  fs.mkdirSync(requested.out, { recursive: true });
+  const run = await createRun(requested);
+  const { config } = run;
+  const knowledge = knowledgeOf(config);
   progress.line(
-    `sketchc train: ${config.sketch} on ${run.datasetName}, ${run.tasks.length} tasks, backend ${backend.description}`,
+    `sketchc train: ${config.sketch} on ${run.datasetName}, ${run.tasks.length} tasks` +
+      ` (${run.heldOut?.tasks.length ?? 0} held out), preset ${config.preset}, backend ${backend.description}`,
+  );
+  progress.line(
+    `knowledge beyond images and training outputs: ${knowledge.length > 0 ? knowledge.join(", ") : "none"}`,
   );
   let startEpoch = 0;
   let spent = 0;
@@ -675,8 +838,7 @@ export async function train(
   }
   const started = performance.now();
   const elapsed = () => spent + (performance.now() - started) / 1000;
-  let metrics: Metrics | undefined;
-  let programs: unknown[] = [];
+  let evaluation: Evaluation | undefined;
   const lastEpoch = Math.min(
     config.epochs,
     startEpoch + (options.maxEpochs ?? Infinity),
@@ -691,6 +853,7 @@ export async function train(
       if (r.finite) {
         lossSum += r.loss;
         lossCount++;
+        skipped = 0;
       } else {
         skipped++;
         progress.line(
@@ -700,7 +863,9 @@ export async function train(
           // Recover from the last checkpoint (the paper lost runs to overflow).
           const back = await resumeRun(run);
           progress.line(
-            `warning: ${skipped} non-finite steps in epoch ${epoch + 1}: restored the checkpoint of epoch ${back?.epoch ?? 0}`,
+            back
+              ? `warning: ${skipped} non-finite steps in a row in epoch ${epoch + 1}: restored the checkpoint of epoch ${back.epoch}`
+              : `warning: ${skipped} non-finite steps in a row in epoch ${epoch + 1}, and no checkpoint yet to restore: going on`,
           );
           skipped = 0;
         }
@@ -726,29 +891,23 @@ export async function train(
       ).length;
     }
     const isLast = epoch + 1 === config.epochs;
-    if (isLast || (epoch + 1) % config.evalEvery === 0) {
-      ({ metrics, programs } = evaluateRun(run));
-      Object.assign(record, {
-        ...metrics,
-        programSuccess: metrics.programSuccess.count,
-        argmaxProgramSuccess: metrics.argmaxProgramSuccess?.count,
-        memoryProgramSuccess: metrics.memoryProgramSuccess?.count,
-      });
+    const evaluated = isLast || (epoch + 1) % config.evalEvery === 0;
+    if (evaluated) {
+      evaluation = evaluateRun(run);
+      Object.assign(record, logMetrics(evaluation.metrics));
     }
     appendLog(config.out, record);
-    const m =
-      metrics && record.programSuccess !== undefined ? metrics : undefined;
     progress.line(
       `epoch ${epoch + 1}/${config.epochs}  loss ${(record.loss as number).toFixed(4)}` +
-        (m
-          ? `  solved ${m.programSuccess.count}/${m.programSuccess.total}  sym ${m.symbolicLoss.toExponential(2)}  ground ${(100 * m.groundingAccuracy).toFixed(1)}%`
+        (evaluated && evaluation
+          ? `  ${describeMetrics(evaluation.metrics)}`
           : "") +
         `  ${elapsed().toFixed(0)} s`,
     );
     await saveRun(run, epoch + 1, elapsed());
   }
-  if (!metrics || lastEpoch !== config.epochs)
-    ({ metrics, programs } = evaluateRun(run));
+  if (!evaluation || lastEpoch !== config.epochs) evaluation = evaluateRun(run);
+  const { metrics } = evaluation;
   const wallSeconds = elapsed();
   let referenceAccuracy: number | undefined;
   let referenceSymbolAccuracy: number | undefined;
@@ -766,6 +925,7 @@ export async function train(
   }
   const result: TrainResult = {
     metrics,
+    knowledge,
     wallSeconds,
     backend: backend.name,
     epochs: lastEpoch,
@@ -777,11 +937,14 @@ export async function train(
     JSON.stringify(
       {
         ...metrics,
+        knowledge,
         referenceAccuracy,
         referenceSymbolAccuracy,
         wallSeconds: result.wallSeconds,
         backend: backend.description,
         epochs: lastEpoch,
+        dataset: run.datasetName,
+        heldOutTasks: run.heldOut?.tasks.map((t) => t.text) ?? [],
         config,
       },
       null,
@@ -790,7 +953,7 @@ export async function train(
   );
   writeFileAtomic(
     path.join(config.out, "programs.txt"),
-    formatPrograms(run, programs),
+    formatPrograms(run, evaluation),
   );
   run.model.dispose();
   run.optimizer.dispose();

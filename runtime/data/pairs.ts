@@ -92,12 +92,10 @@ export function makeSplit(options: SplitOptions): Split {
   const symbolRng = createRng(deriveSeed(seed, 0));
   const symbols = new Float32Array(cells);
   const classes = new Int32Array(cells);
-  const exact: number[] = new Array<number>(cells); // k / 10 in float64, for the outputs
   for (let c = 0; c < cells; c++) {
     const k = minSymbol + symbolRng.int(maxSymbol - minSymbol + 1);
     classes[c] = k - 1;
-    exact[c] = k / SYMBOL_SCALE;
-    symbols[c] = exact[c];
+    symbols[c] = k / SYMBOL_SCALE;
   }
 
   // 3. Perceptual inputs x_{i,j}: a uniform image of the symbol's class.
@@ -114,26 +112,51 @@ export function makeSplit(options: SplitOptions): Split {
     );
   }
 
-  // 4. Outputs y_{t,i} = z*_t(s*_i).
-  const outputs = new Float32Array(tasks.length * numPairs);
-  tasks.forEach((task, t) => {
-    for (let i = 0; i < numPairs; i++) {
-      const s = exact.slice(i * numInputs, (i + 1) * numInputs);
-      outputs[t * numPairs + i] = evaluateFormula(task.formula, s);
-    }
-  });
-
   return {
     symbols,
     classes,
     images,
-    outputs,
+    outputs: taskOutputs(tasks, classes, numPairs, numInputs),
     numPairs,
     numInputs,
     numTasks: tasks.length,
     height,
     width,
     channels,
+  };
+}
+
+/**
+ * Step 4 of `makeSplit`: outputs y_{t,i} = z*_t(s*_i) [T, N], from the classes k - 1 of the gold
+ * symbols (so the formulas see k / 10 in float64, not its float32 rounding).
+ */
+function taskOutputs(
+  tasks: readonly Task[],
+  classes: Int32Array,
+  numPairs: number,
+  numInputs: number,
+): Float32Array {
+  const outputs = new Float32Array(tasks.length * numPairs);
+  const s = new Array<number>(numInputs);
+  tasks.forEach((task, t) => {
+    for (let i = 0; i < numPairs; i++) {
+      for (let j = 0; j < numInputs; j++)
+        s[j] = (classes[i * numInputs + j] + 1) / SYMBOL_SCALE;
+      outputs[t * numPairs + i] = evaluateFormula(task.formula, s);
+    }
+  });
+  return outputs;
+}
+
+/**
+ * The same pairs (symbols and images) for other tasks: e.g. held-out tasks measured on the test
+ * split's images.
+ */
+export function withTasks(split: Split, tasks: readonly Task[]): Split {
+  return {
+    ...split,
+    outputs: taskOutputs(tasks, split.classes, split.numPairs, split.numInputs),
+    numTasks: tasks.length,
   };
 }
 

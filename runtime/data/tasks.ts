@@ -79,7 +79,7 @@ const cache = new Map<string, readonly Task[]>();
 
 /**
  * All semantically distinct task formulas, by the rule at the top of this file
- * (1,099 for the paper's 3 symbols and 3 operators).
+ * (1,101 for the paper's 3 symbols and 3 operators).
  * @param numSymbols V, default 3
  * @param maxOps most operators, default 3
  */
@@ -142,4 +142,20 @@ export function sampleTasks(
     [pool[i], pool[j]] = [pool[j], pool[i]];
   }
   return pool.slice(0, n).sort((a, b) => a.id - b.id);
+}
+
+/**
+ * `n` tasks of the pool that are not among `trained`, drawn with their own seeded stream (so the
+ * training sample is the same with or without them), in ascending `id` order: the tasks that
+ * measure amortized inference on programs never trained on. Fewer when the pool runs out.
+ */
+export function sampleHeldOutTasks(
+  trained: readonly Task[],
+  n: number,
+  seed: number,
+  tasks: readonly Task[] = enumerateTasks(),
+): Task[] {
+  const used = new Set(trained.map((t) => t.id));
+  const rest = tasks.filter((t) => !used.has(t.id));
+  return sampleTasks(Math.min(n, rest.length), seed, rest);
 }

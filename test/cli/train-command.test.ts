@@ -1,7 +1,7 @@
 // `sketchc train` option parsing: defaults, every flag's mapping, and errors naming the flag.
 
 import { describe, expect, it } from "vitest";
-import { DEFAULT_CONFIG } from "../../runtime/config.js";
+import { DEFAULT_CONFIG, knowledgeOf } from "../../runtime/config.js";
 import {
   formatMetrics,
   parseEvalArgs,
@@ -57,6 +57,27 @@ describe("parseTrainArgs", () => {
       ["a.sketch", "--memory-samples", "1.5"],
       /--memory-samples must be an integer >= 0/,
     ],
+    [["a.sketch", "--preset", "gpu"], /--preset must be one of cpu, paper/],
+    [
+      ["a.sketch", "--grounder-output", "tanh"],
+      /--grounder-output must be one of sigmoid, linear/,
+    ],
+    [
+      ["a.sketch", "--abduction-alphabet", "ascii"],
+      /--abduction-alphabet must be one of gold, codebook/,
+    ],
+    [
+      ["a.sketch", "--symbol-prior", "much"],
+      /--symbol-prior must be a number >= 0/,
+    ],
+    [
+      ["a.sketch", "--held-out-tasks", "x"],
+      /--held-out-tasks must be an integer >= 0/,
+    ],
+    [
+      ["a.sketch", "--task-batch", "some"],
+      /--task-batch must be an integer >= 1/,
+    ],
     [[], /takes one SKETCH file/],
     [["a.sketch", "--bogus"], /Unknown option '--bogus'/],
   ])("rejects %j", (args, message) => {
@@ -65,22 +86,109 @@ describe("parseTrainArgs", () => {
   });
 });
 
+describe("--preset", () => {
+  // The paper's method (Sec. 3, 4.1), as docs/training.md lists it: every value it sets.
+  const paper = {
+    preset: "paper",
+    imitation: 0,
+    memorySamples: 0,
+    abduction: 0,
+    symbolPrior: 0,
+    grounderOutput: "linear",
+    clipNorm: 0,
+    learningRate: 3e-4,
+    recognizerHidden: 256,
+    taskBatch: 0,
+    decodeSamples: 0,
+  };
+
+  it("paper sets exactly the documented values and nothing else", () => {
+    const { config } = parseTrainArgs(["a.sketch", "--preset", "paper"]);
+    expect(config).toEqual({ ...DEFAULT_CONFIG, sketch: "a.sketch", ...paper });
+    expect(knowledgeOf(config)).toEqual([]);
+  });
+
+  it("cpu is the default, and flags override a preset", () => {
+    expect(parseTrainArgs(["a.sketch"]).config).toEqual(
+      parseTrainArgs(["a.sketch", "--preset", "cpu"]).config,
+    );
+    const { config } = parseTrainArgs([
+      "a.sketch",
+      "--preset",
+      "paper",
+      "--symbol-prior",
+      "0.5",
+      "--task-batch",
+      "50",
+    ]);
+    expect(config.symbolPrior).toBe(0.5);
+    expect(config.taskBatch).toBe(50);
+    expect(config.learningRate).toBe(3e-4);
+    expect(
+      parseTrainArgs(["a.sketch", "--task-batch", "all"]).config.taskBatch,
+    ).toBe(0);
+  });
+
+  it("records what the cpu preset knows beyond the images and training outputs", () => {
+    const { config } = parseTrainArgs(["a.sketch"]);
+    expect(knowledgeOf(config)).toEqual([
+      "alphabet",
+      "alphabet-statistics",
+      "symbol-range",
+    ]);
+    const free = parseTrainArgs([
+      "a.sketch",
+      "--abduction-alphabet",
+      "codebook",
+      "--symbol-prior",
+      "0",
+      "--grounder-output",
+      "linear",
+    ]).config;
+    expect(knowledgeOf(free)).toEqual(["class-count"]);
+    const transductive = parseTrainArgs([
+      "a.sketch",
+      "--transductive-eval",
+    ]).config;
+    expect(knowledgeOf(transductive)).toContain("other-tasks-test-outputs");
+    expect(knowledgeOf({ ...config, oracleSymbols: true })).toEqual([
+      "gold-symbols",
+    ]);
+  });
+});
+
 describe("formatMetrics", () => {
   it("prints the metrics of Sec. 4.1 as a table", () => {
     const text = formatMetrics(
       {
         programSuccess: { count: 459, total: 500, rate: 0.918 },
+        foundProgramSuccess: { count: 470, total: 500, rate: 0.94 },
+        heldOutProgramSuccess: {
+          argmax: { count: 30, total: 100, rate: 0.3 },
+          sampled: { count: 41, total: 100, rate: 0.41 },
+          byOps: [],
+        },
         symbolicLoss: 0.00086,
         testLoss: 0.11,
         groundingAccuracy: 0.97,
         meanProgramLength: 9.6,
       },
       12.5,
-      { classes: 0.88, symbols: 0.6 },
+      { reference: { classes: 0.88, symbols: 0.6 }, knowledge: ["alphabet"] },
     );
     expect(text).toContain("reference: classifier");
     expect(text).toMatch(/reference: g on the symbols\s+60\.00%/);
-    expect(text).toMatch(/program success\s+459 \/ 500 \(91\.8%\)/);
+    // The paper's metric leads the table.
+    expect(text.split("\n")[0]).toMatch(
+      /program success \(argmax of q, the paper's\)\s+459 \/ 500 \(91\.8%\)/,
+    );
+    expect(text).toMatch(/found program success .*470 \/ 500/);
+    expect(text).toMatch(/held-out program success, argmax\s+30 \/ 100/);
+    expect(text).toMatch(
+      /held-out program success, best of samples\s+41 \/ 100/,
+    );
+    expect(text).toMatch(/knowledge used\s+alphabet/);
+    expect(text).not.toMatch(/transductive/);
     expect(text).toMatch(/grounding accuracy\s+97\.00%/);
   });
 });
@@ -99,14 +207,20 @@ describe("runTrainCommand", () => {
 
 describe("parseEvalArgs", () => {
   it("takes a run folder and an optional --decode-samples", () => {
-    expect(parseEvalArgs(["runs/a"])).toEqual({
-      dir: "runs/a",
-      decodeSamples: undefined,
-    });
+    expect(parseEvalArgs(["runs/a"])).toEqual({ dir: "runs/a", overrides: {} });
     expect(parseEvalArgs(["runs/a", "--decode-samples", "0"])).toEqual({
       dir: "runs/a",
-      decodeSamples: 0,
+      overrides: { decodeSamples: 0 },
     });
+    expect(
+      parseEvalArgs(["runs/a", "--data", "runtime", "--transductive-eval"]),
+    ).toEqual({
+      dir: "runs/a",
+      overrides: { data: "runtime", transductiveEval: true },
+    });
+    expect(() => parseEvalArgs(["a", "--data", "/no/such"])).toThrow(
+      /--data: no such folder/,
+    );
     expect(() => parseEvalArgs([])).toThrow(/usage: sketchc eval RUN_DIR/);
     expect(() => parseEvalArgs(["a", "--decode-samples", "many"])).toThrow(
       /--decode-samples must be an integer >= 0/,

@@ -20,6 +20,7 @@ import {
 import { createProgress } from "../../runtime/progress.js";
 import { trainSupervisedReference } from "../../runtime/reference.js";
 import { evaluateSaved } from "../../runtime/index.js";
+import { CliError } from "../../cli/main.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "sketchc-train-"));
 
@@ -133,9 +134,7 @@ describe("trainStep with the program memory", () => {
     const { metrics } = evaluateRun(b);
     dispose(b);
     expect(metrics.memoryProgramSuccess).toBeDefined();
-    expect(metrics.programSuccess.count).toBeGreaterThanOrEqual(
-      metrics.argmaxProgramSuccess!.count,
-    );
+    expect(metrics.transductiveProgramSuccess).toBeUndefined(); // only when asked
   });
 });
 
@@ -149,11 +148,61 @@ describe("evaluateRun", () => {
     for (let step = 0; step < 10; step++) trainStep(run, 0, step);
     const { metrics } = evaluateRun(run);
     dispose(run);
-    expect(metrics.argmaxProgramSuccess).toBeDefined();
-    expect(metrics.programSuccess.count).toBeGreaterThanOrEqual(
-      metrics.argmaxProgramSuccess!.count,
+    expect(metrics.foundProgramSuccess.count).toBeGreaterThanOrEqual(
+      metrics.programSuccess.count,
     );
     expect(metrics.groundingAccuracy).toBe(1); // oracle symbols
+  });
+});
+
+describe("evaluateRun without the transductive option", () => {
+  it("never reads another task's outputs", async () => {
+    const run = await createRun(
+      tinyConfig("isolated", {
+        imitation: 1,
+        imitationThreshold: 10,
+        memorySamples: 2,
+        abduction: 1,
+        decodeSamples: 4,
+        heldOutTasks: 4,
+      }),
+    );
+    for (let step = 0; step < 4; step++) trainStep(run, 0, step);
+    const before = evaluateRun(run);
+    // Every other task's test outputs (inference pairs included) become noise.
+    const { outputs, numPairs } = run.test;
+    for (let i = numPairs; i < outputs.length; i++) outputs[i] = Math.sin(i);
+    const after = evaluateRun(run);
+    const m = run.module;
+    expect(m.formula(after.argmax[0] as never)).toBe(
+      m.formula(before.argmax[0] as never),
+    );
+    expect(m.format(after.found[0] as never)).toBe(
+      m.format(before.found[0] as never),
+    );
+    expect(after.argmaxSolved[0]).toBe(before.argmaxSolved[0]);
+    expect(after.foundSolved[0]).toBe(before.foundSolved[0]);
+    // The held-out tasks have their own outputs: unchanged too.
+    expect(after.metrics.heldOutProgramSuccess).toEqual(
+      before.metrics.heldOutProgramSuccess,
+    );
+    expect(before.metrics.heldOutProgramSuccess!.argmax.total).toBe(4);
+    // With the transductive option, task 0's scoring symbols do pool the others' outputs.
+    expect(
+      evaluateRun({ ...run, config: { ...run.config, transductiveEval: true } })
+        .metrics.transductiveProgramSuccess,
+    ).toBeDefined();
+    dispose(run);
+  });
+
+  it("draws held-out tasks the run never trains on", async () => {
+    const run = await createRun(tinyConfig("held-out", { heldOutTasks: 20 }));
+    const trained = new Set(run.tasks.map((t) => t.id));
+    expect(run.heldOut!.tasks).toHaveLength(20);
+    expect(run.heldOut!.tasks.some((t) => trained.has(t.id))).toBe(false);
+    expect(run.heldOut!.test.numTasks).toBe(20);
+    expect(run.heldOut!.test.images).toBe(run.test.images); // the same test images
+    dispose(run);
   });
 });
 
@@ -214,9 +263,37 @@ describe("train", () => {
     );
     expect(programs.match(/^# task \d+: gold y = /gm)).toHaveLength(8);
 
+    expect(metrics.knowledge).toEqual(["alphabet-statistics", "symbol-range"]);
+    expect(metrics.config.data).toBe(config.data);
+
     // `sketchc eval` recomputes the same metrics from the checkpoint.
     const again = await evaluateSaved(config.out);
     expect(again.metrics.programSuccess).toEqual(metrics.programSuccess);
+    expect(again.metrics.foundProgramSuccess).toEqual(
+      metrics.foundProgramSuccess,
+    );
     expect(again.metrics.symbolicLoss).toBeCloseTo(metrics.symbolicLoss, 6);
+  });
+
+  it("evaluates a saved run on its own dataset, and says so when it is gone", async () => {
+    const data = path.join(root, "own-data");
+    fs.cpSync("runtime/data/fixtures/fashion-mnist-sample", data, {
+      recursive: true,
+    });
+    const config = tinyConfig("own-data-run", { data, epochs: 1 });
+    const quiet = createProgress(undefined, true);
+    const trained = await train(config, { progress: quiet });
+    const again = await evaluateSaved(config.out);
+    expect(again.metrics.symbolicLoss).toBeCloseTo(
+      trained.metrics.symbolicLoss,
+      6,
+    );
+    fs.rmSync(data, { recursive: true });
+    const { runTrainCommand } = await import("../../cli/train-command.js");
+    const failure = runTrainCommand("eval", [config.out]);
+    await expect(failure).rejects.toBeInstanceOf(CliError);
+    await expect(runTrainCommand("eval", [config.out])).rejects.toThrow(
+      /checkpoint\.ckpt: the run's dataset '.*own-data' is gone; restore it or pass --data DIR/,
+    );
   });
 });
