@@ -277,6 +277,20 @@ export function batchIndices(
 export interface StepResult {
   readonly loss: number;
   readonly finite: boolean;
+  /** Mean and standard deviation of the step's symbols s (g(x), or the gold ones): collapse shows here. */
+  readonly symbols: { readonly mean: number; readonly std: number };
+}
+
+/** Mean and standard deviation of a batch of symbols. */
+function symbolStats(s: ArrayLike<number>): { mean: number; std: number } {
+  let sum = 0;
+  let sq = 0;
+  for (let i = 0; i < s.length; i++) {
+    sum += s[i];
+    sq += s[i] * s[i];
+  }
+  const mean = sum / s.length;
+  return { mean, std: Math.sqrt(Math.max(0, sq / s.length - mean * mean)) };
 }
 
 /** 2. One training step: forward (Fig. 2), objective (Eq. 3), clipped Adam update unless non-finite. */
@@ -293,6 +307,7 @@ export function trainStep(
     step,
   );
   const lambda = lengthWeightAt(epoch, scheduleOf(run));
+  let symbols = { mean: NaN, std: NaN };
   const { value, grads } = tf.tidy(() => {
     const { images, y } = gatherBatch(run.train, pairs, tasks);
     const sigma = tf.tensor1d(tasks.map((t) => run.sigma[t]));
@@ -307,6 +322,7 @@ export function trainStep(
           ? gatherSymbols(run.train, pairs)
           : undefined,
       });
+      symbols = symbolStats(out.s.dataSync());
       const reconstruction = reconstructionLoss(y, out.yHat, sigma);
       let loss = objective(
         reconstruction,
@@ -348,7 +364,7 @@ export function trainStep(
     if (clipped !== grads) Object.values(clipped).forEach((t) => t.dispose());
   }
   Object.values(grads).forEach((t) => t.dispose());
-  return { loss, finite };
+  return { loss, finite, symbols };
 }
 
 /**
@@ -847,9 +863,13 @@ export async function train(
     let lossSum = 0;
     let lossCount = 0;
     let skipped = 0;
+    const symbolMean: number[] = [];
+    const symbolStd: number[] = [];
     for (let i = 0; i < config.stepsPerEpoch; i++) {
       const step = epoch * config.stepsPerEpoch + i;
       const r = trainStep(run, epoch, step);
+      symbolMean.push(Number(r.symbols.mean.toPrecision(4)));
+      symbolStd.push(Number(r.symbols.std.toPrecision(4)));
       if (r.finite) {
         lossSum += r.loss;
         lossCount++;
@@ -882,6 +902,9 @@ export async function train(
       epoch: epoch + 1,
       loss: lossSum / Math.max(1, lossCount),
       skippedSteps: config.stepsPerEpoch - lossCount,
+      // The batch mean and standard deviation of s at each step of the epoch.
+      symbolMean,
+      symbolStd,
       wallSeconds: elapsed(),
     };
     if (run.memory) {
