@@ -309,7 +309,8 @@ export function storedPrograms(
  * sigma_t^2, plus |tuple - g(x)|^2 / spacing^2 so that what the programs leave open stays
  * where g put it. Unlike a gradient step this can move a symbol past its neighbours (a class that
  * g has put in the wrong place). symbols: [B * V]; y: [tasks.length * B]. Returns the abduced
- * symbols [B * V] and which of them some weighted program reads (1) and so constrains.
+ * symbols [B * V], their indices in `alphabet`, and which of them some weighted program reads
+ * (1) and so constrains.
  */
 export function abduceSymbols<P>(
   memory: ProgramMemory<P>,
@@ -320,7 +321,7 @@ export function abduceSymbols<P>(
   y: Float32Array,
   sigma: Float32Array,
   alphabet: readonly number[],
-): { symbols: Float32Array; constrained: Uint8Array } {
+): { symbols: Float32Array; indices: Int32Array; constrained: Uint8Array } {
   const V = module.sketch.numInputs;
   const B = symbols.length / V;
   const A = alphabet.length;
@@ -358,6 +359,7 @@ export function abduceSymbols<P>(
   for (let b = 0; b < B; b++) constrained.set(reads, b * V);
   const spacing = alphabetSpacing(alphabet);
   const out = new Float32Array(symbols.length);
+  const indices = new Int32Array(symbols.length);
   for (let b = 0; b < B; b++) {
     let best = 0;
     let bestCost = Infinity;
@@ -379,8 +381,10 @@ export function abduceSymbols<P>(
       }
     }
     out.set(tuple(best), b * V);
+    for (let j = 0; j < V; j++)
+      indices[b * V + j] = Math.floor(best / A ** j) % A;
   }
-  return { symbols: out, constrained };
+  return { symbols: out, indices, constrained };
 }
 
 /**

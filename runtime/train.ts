@@ -449,7 +449,8 @@ function memoryLosses(
   const { config, model } = run;
   const module = run.module as SketchModule<unknown>;
   const grounded = out.s.dataSync() as Float32Array;
-  if (run.codebook) updateCodebook(run.codebook, grounded);
+  if (run.codebook && !run.codebook.initialized)
+    updateCodebook(run.codebook, grounded);
   const alphabet = run.codebook
     ? Array.from(run.codebook.values)
     : SYMBOL_ALPHABET;
@@ -471,6 +472,29 @@ function memoryLosses(
           alphabet,
         )
       : undefined;
+  if (run.codebook && abduced) {
+    // The codebook follows the outputs of the evidence tasks' programs (codebook.ts).
+    const used = tasks.flatMap((t, k) =>
+      memory.errors[t] <= evidence && memory.programs[t] !== undefined
+        ? [k]
+        : [],
+    );
+    const B = pairs.length;
+    const yAll = y.dataSync() as Float32Array;
+    updateCodebook(run.codebook, grounded, {
+      numInputs: run.train.numInputs,
+      programs: used.map((k) => {
+        const p = memory.programs[tasks[k]];
+        return (s: readonly number[]) => module.evaluate(p, s);
+      }),
+      indices: abduced.indices,
+      y: Float32Array.from(
+        { length: used.length * B },
+        (_, i) => yAll[used[Math.floor(i / B)] * B + (i % B)],
+      ),
+      sigma: Float32Array.from(used, (k) => run.sigma[tasks[k]]),
+    });
+  }
   const scoring = abduced
     ? grounded.map((g, i) => (abduced.constrained[i] ? abduced.symbols[i] : g))
     : grounded;
