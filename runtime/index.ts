@@ -81,6 +81,8 @@ export async function evaluateSaved(
   return {
     metrics,
     wallSeconds: ckpt.state.wallSeconds,
-    knowledge: knowledgeOf(run.config),
+    knowledge: knowledgeOf(run.config, {
+      givenPrograms: run.inferred.length < run.tasks.length,
+    }),
   };
 }

@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { NamedArray } from "./checkpoint.js";
 import type { SketchModule } from "./sketch-module.js";
+import { alphabetSpacing } from "./domains/alphabet.js";
 
 export interface MemoryHead {
   readonly name: string;
@@ -381,16 +382,6 @@ export function abduceSymbols<P>(
     out.set(tuple(best), b * V);
   }
   return { symbols: out, constrained };
-}
-
-/**
- * The mean gap between neighbouring values of an alphabet (0.1 for 0.1..1.0): the scale of
- * abduction's distance to g(x) and of its loss. 1 for an alphabet of one value or no spread.
- */
-export function alphabetSpacing(alphabet: readonly number[]): number {
-  const lo = Math.min(...alphabet);
-  const hi = Math.max(...alphabet);
-  return alphabet.length > 1 && hi > lo ? (hi - lo) / (alphabet.length - 1) : 1;
 }
 
 /** The most symbol tuples abduction enumerates per step. */
