@@ -15,7 +15,8 @@
 //     of a fixed set of symbol tuples of the alphabet: all tuples when there are at most
 //     DEDUP_POINTS, else DEDUP_POINTS tuples drawn with a fixed seed. Outputs come from the
 //     module's scalar operators, so safe division and clamps behave as in the interpreter.
-//  4. Constant functions and candidates with a non-finite output at some point are excluded.
+//  4. Constant functions and candidates with a non-finite output (in float32, as training stores
+//     outputs) at some point are excluded.
 //  5. Each task is represented by its first candidate with the fewest operators, in enumeration
 //     order (operators in the sketch's order, smaller left arguments first); tasks are sorted by
 //     operator count, then by that order, and `id` is the position.
@@ -135,7 +136,7 @@ const u32 = new Uint32Array(f32.buffer);
 /**
  * Writes the outputs as compared (rule 3) into `out`: within `zero` of 0 they are 0 (float64
  * cancellation leaves residues such as 0.2 + (0.1 - 0.3) = 2.8e-17), others rounded to float32.
- * False when one is not finite or all are equal (no task).
+ * False when one is not finite in float32 (the outputs' type in training) or all are equal.
  */
 function fingerprint(
   values: Float64Array,
@@ -144,8 +145,8 @@ function fingerprint(
 ): boolean {
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (!Number.isFinite(v)) return false;
     out[i] = Math.abs(v) <= zero ? 0 : v;
+    if (!Number.isFinite(out[i])) return false; // training outputs are float32
   }
   for (let i = 1; i < out.length; i++) if (out[i] !== out[0]) return true;
   return false;
