@@ -63,6 +63,7 @@ import {
   memoryToArrays,
   proposeAround,
   storedPrograms,
+  storeProgram,
   abduceSymbols,
   MAX_ABDUCED_TUPLES,
   updateMemory,
@@ -252,6 +253,11 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
     config.adamEpsilon,
   );
   const heldOutTasks = drawn.heldOut;
+  const memory =
+    config.imitation > 0 ? createMemory(module, tasks.length) : undefined;
+  // Given programs are stored as exact (error 0): evidence for abduction, never replaced.
+  if (memory)
+    given.forEach((g, t) => g && storeProgram(memory, module, t, g.program, 0));
   return {
     config,
     module,
@@ -264,8 +270,7 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
     sigma,
     model,
     optimizer,
-    memory:
-      config.imitation > 0 ? createMemory(module, tasks.length) : undefined,
+    memory,
     codebook:
       config.imitation > 0 &&
       config.abduction > 0 &&
@@ -506,13 +511,33 @@ export function trainStep(
           lambda,
         );
         if (run.memory) {
+          // Abduction pools the stored programs of the inferred and the given tasks.
+          const abduction = abduceStep(run, run.memory, s, batch.y, [
+            ...inferred,
+            ...given,
+          ]);
           loss = tf.add(
             loss,
-            memoryLosses(run, run.memory, out, y, sigma, pairs, inferred, step),
+            memoryLosses(
+              run,
+              run.memory,
+              out,
+              y,
+              sigma,
+              pairs,
+              inferred,
+              step,
+              abduction,
+            ),
           ) as tf.Scalar;
         }
       } else {
         loss = givenReconstruction(run, given, batch.y, s);
+        if (run.memory) {
+          const abduction = abduceStep(run, run.memory, s, batch.y, given);
+          const gap = abductionGap(run, abduction, s);
+          if (gap) loss = tf.add(loss, gap) as tf.Scalar;
+        }
       }
       if (config.symbolPrior <= 0) return loss;
       const prior = symbolPrior(s, alphabetStats(run.domain.alphabet));
@@ -627,8 +652,8 @@ function rememberPrograms(
 
 /**
  * The program memory's part of the objective (memory.ts, beyond the paper), in this order:
- * 1. abduction (with `abduction` > 0 and g in use): the symbols the stored programs within
- *    `abductionThreshold` explain best, for this step's pairs;
+ * 1. abduction (`abduceStep`, with `abduction` > 0 and g in use): the symbols the stored programs
+ *    within `abductionThreshold` explain best, for this step's pairs;
  * 2. the step's candidate programs offered to the memory, scored on the abduced symbols where
  *    some program reads them (they pool the evidence of every imitated task), else on g(x);
  * 3. imitation: -log q of the stored programs within `imitationThreshold`;
@@ -645,32 +670,11 @@ function memoryLosses(
   pairs: readonly number[],
   tasks: readonly number[],
   step: number,
+  abduction: Abduction,
 ): tf.Scalar {
   const { config, model } = run;
-  const module = run.module as SketchModule<unknown>;
-  const grounded = out.s.dataSync() as Float32Array;
-  if (run.codebook) updateCodebook(run.codebook, grounded);
-  const alphabet = run.codebook
-    ? Array.from(run.codebook.values)
-    : run.domain.alphabet;
-  // Stored programs within `evidence` inform g (abduction, exact runs on g(x)); within
-  // `imitationThreshold` they are also imitated by r.
+  const { grounded, abduced } = abduction;
   const evidence = config.abductionThreshold;
-  const abduced =
-    config.abduction > 0 && !config.oracleSymbols
-      ? abduceSymbols(
-          memory,
-          module,
-          tasks,
-          Float32Array.from(tasks, (t) =>
-            memory.errors[t] <= evidence ? 1 : 0,
-          ),
-          grounded,
-          y.dataSync() as Float32Array,
-          Float32Array.from(tasks, (t) => run.sigma[t]),
-          alphabet,
-        )
-      : undefined;
   const scoring = abduced
     ? grounded.map((g, i) => (abduced.constrained[i] ? abduced.symbols[i] : g))
     : grounded;
@@ -708,17 +712,70 @@ function memoryLosses(
       tf.mul(config.imitation / tasks.length, tf.sum(perTask)),
     ) as tf.Scalar;
   }
-  if (abduced) {
-    const spacing = alphabetSpacing(alphabet);
-    const gap = tf.sub(tf.reshape(out.s, [-1]), tf.tensor1d(abduced.symbols));
-    const mask = tf.tensor1d(Float32Array.from(abduced.constrained));
-    const abduction = tf.div(
-      tf.sum(tf.mul(mask, tf.square(gap))),
-      2 * spacing * spacing * abduced.symbols.length,
-    );
-    loss = tf.add(loss, tf.mul(config.abduction, abduction)) as tf.Scalar;
-  }
-  return loss;
+  const gap = abductionGap(run, abduction, out.s);
+  return gap ? (tf.add(loss, gap) as tf.Scalar) : loss;
+}
+
+/** This step's abduction: g(x) of the batch, and the abduced symbols when abduction is on. */
+interface Abduction {
+  /** g(x) [B * V]. */
+  readonly grounded: Float32Array;
+  readonly abduced?: ReturnType<typeof abduceSymbols>;
+  /** The values tried (the alphabet, or the codebook's). */
+  readonly alphabet: readonly number[];
+}
+
+/**
+ * Step 1 of `memoryLosses`: the codebook update and, with `abduction` > 0 and g in use, the
+ * symbols that the stored programs within `abductionThreshold` of `tasks` (given programs
+ * included: they are stored with error 0) explain best. yAll: [tasks.length, B].
+ */
+function abduceStep(
+  run: RunContext,
+  memory: ProgramMemory,
+  s: tf.Tensor2D,
+  yAll: tf.Tensor2D,
+  tasks: readonly number[],
+): Abduction {
+  const { config } = run;
+  const grounded = s.dataSync() as Float32Array;
+  if (run.codebook) updateCodebook(run.codebook, grounded);
+  const alphabet = run.codebook
+    ? Array.from(run.codebook.values)
+    : run.domain.alphabet;
+  // Stored programs within `evidence` inform g (abduction, exact runs on g(x)); within
+  // `imitationThreshold` they are also imitated by r.
+  const evidence = config.abductionThreshold;
+  if (!(config.abduction > 0 && !config.oracleSymbols))
+    return { grounded, alphabet };
+  const abduced = abduceSymbols(
+    memory,
+    run.module as SketchModule<unknown>,
+    tasks,
+    Float32Array.from(tasks, (t) => (memory.errors[t] <= evidence ? 1 : 0)),
+    grounded,
+    yAll.dataSync() as Float32Array,
+    Float32Array.from(tasks, (t) => run.sigma[t]),
+    alphabet,
+  );
+  return { grounded, abduced, alphabet };
+}
+
+/** Abduction's loss: `abduction` * g's squared gap to the abduced symbols it constrains. */
+function abductionGap(
+  run: RunContext,
+  { abduced, alphabet }: Abduction,
+  s: tf.Tensor2D,
+): tf.Scalar | undefined {
+  if (!abduced) return undefined;
+  const spacing = alphabetSpacing(alphabet);
+  const gap = tf.sub(tf.reshape(s, [-1]), tf.tensor1d(abduced.symbols));
+  const mask = tf.tensor1d(Float32Array.from(abduced.constrained));
+  const loss = tf.div(
+    tf.sum(tf.mul(mask, tf.square(gap))),
+    2 * spacing * spacing * abduced.symbols.length,
+  );
+  return tf.mul(run.config.abduction, loss) as tf.Scalar;
 }
 
 function scheduleOf(run: RunContext) {

@@ -150,7 +150,11 @@ describe("given programs", () => {
     for (let step = 0; step < 3; step++)
       expect(trainStep(run, 0, step).finite).toBe(true);
     expect(snapshot(run.model.recognizer.variables)).not.toEqual(recognizer);
-    expect(run.memory!.programs[0]).toBeUndefined(); // a given task is never searched
+    // A given task is stored as exact evidence for abduction, and never searched or replaced.
+    expect(run.module.formula(run.memory!.programs[0] as never)).toBe(
+      "s1 + s2",
+    );
+    expect(run.memory!.errors[0]).toBe(0);
     const evaluation = evaluateRun(run);
     expect(evaluation.metrics.programSuccess.total).toBe(2);
     expect(evaluation.metrics.foundProgramSuccess.total).toBe(2);
