@@ -12,11 +12,7 @@ import type { ParamSnapshot } from "./nets/params.js";
 import { sampleRelaxed } from "./relaxation.js";
 import type { ProgramParams, SketchModule } from "./sketch-module.js";
 import type { GrounderOutput } from "./config.js";
-import {
-  defaultAlphabet,
-  symbolBounds,
-  type Alphabet,
-} from "./domains/alphabet.js";
+import { symbolBounds, type Alphabet } from "./domains/alphabet.js";
 
 export interface RoapModel {
   readonly module: SketchModule;
@@ -40,8 +36,8 @@ export interface ModelArgs {
   readonly seed: number;
   /** Default `sigmoid`. */
   readonly grounderOutput?: GrounderOutput;
-  /** The symbols' values, for the range of the `sigmoid` output; default 0.1..1.0. */
-  readonly alphabet?: Alphabet;
+  /** The symbols' values (the task domain's), for the range of the `sigmoid` output. */
+  readonly alphabet: Alphabet;
 }
 
 export function createModel(args: ModelArgs): RoapModel {
@@ -61,7 +57,7 @@ export function createModel(args: ModelArgs): RoapModel {
     grounder,
     recognizer,
     grounderOutput: args.grounderOutput ?? "sigmoid",
-    symbolBounds: symbolBounds(args.alphabet ?? defaultAlphabet(10)),
+    symbolBounds: symbolBounds(args.alphabet),
     variables: [...grounder.variables, ...recognizer.variables],
     save: () => ({
       grounder: grounder.params.save(),

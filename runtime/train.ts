@@ -1078,6 +1078,11 @@ export function formatPrograms(
     .join("\n");
 }
 
+/** `1 task`, `3 tasks`. */
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 /** What a run trains on: its domain, V, C, the alphabet and the task counts (for metrics.json). */
 export function describeTasks(run: RunContext): {
   domain: string;
@@ -1153,11 +1158,11 @@ export async function train(
   });
   const summary = describeTasks(run);
   progress.line(
-    `sketchc train: ${config.sketch} on ${run.datasetName}, ${run.tasks.length} tasks` +
+    `sketchc train: ${config.sketch} on ${run.datasetName}, ${plural(run.tasks.length, "task")}` +
       ` (${run.heldOut?.tasks.length ?? 0} held out), preset ${config.preset}, backend ${backend.description}`,
   );
   progress.line(
-    `tasks: domain ${summary.domain} (${run.domain.description}); V = ${summary.numInputs} symbols, C = ${summary.numClasses} classes, alphabet ${describeAlphabet(summary.alphabet)}; ${summary.taskCount} training tasks (${summary.givenTaskCount} given), ${summary.heldOutTaskCount} held out`,
+    `tasks: domain ${summary.domain} (${run.domain.description}); V = ${summary.numInputs} symbols, C = ${summary.numClasses} classes, alphabet ${describeAlphabet(summary.alphabet)}; ${plural(summary.taskCount, "training task")} (${summary.givenTaskCount} given), ${summary.heldOutTaskCount} held out`,
   );
   for (const note of run.notes) progress.line(`note: ${note}`);
   progress.line(

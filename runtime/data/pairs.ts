@@ -4,7 +4,7 @@
 // seeds. The alphabet (domains/alphabet.ts) gives each class its value; the tasks and their
 // outputs come from the caller (a task domain), so nothing here knows a task family.
 
-import { defaultAlphabet, type Alphabet } from "../domains/alphabet.js";
+import type { Alphabet } from "../domains/alphabet.js";
 import { createRng, deriveSeed } from "../random.js";
 import { DataError } from "./errors.js";
 import type { ImageDataset, ImageSet } from "./images.js";
@@ -22,8 +22,8 @@ export interface SplitOptions<T> {
   readonly dataset: ImageSet;
   readonly tasks: readonly T[];
   readonly output: OutputOf<T>;
-  /** The value of each class; default 0.1, 0.2, ..., 1.0 (`defaultAlphabet(10)`). */
-  readonly alphabet?: Alphabet;
+  /** The value of each class (the task domain's alphabet). */
+  readonly alphabet: Alphabet;
   /** N: I/O pairs per task. */
   readonly numPairs: number;
   /** V: symbols per input. */
@@ -82,7 +82,7 @@ function checkCount(what: string, value: number, min: number): void {
  */
 export function makeSplit<T>(options: SplitOptions<T>): Split {
   const { dataset, numPairs, numInputs, seed } = options;
-  const alphabet = options.alphabet ?? defaultAlphabet(10);
+  const { alphabet } = options;
   const [first, last] = options.classRange ?? [0, alphabet.length - 1];
   checkCount("numPairs", numPairs, 1);
   checkCount("numInputs", numInputs, 1);
@@ -129,7 +129,7 @@ export function makeSplitFromRows<T>(
     readonly rows: Int32Array;
   },
 ): Split {
-  const alphabet = options.alphabet ?? defaultAlphabet(10);
+  const { alphabet } = options;
   const classes = Int32Array.from(options.rows, (row) => {
     const k = options.dataset.labels[row];
     if (k >= alphabet.length)

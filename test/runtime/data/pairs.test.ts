@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 import { DataError } from "../../../runtime/data/errors.js";
+import { defaultAlphabet } from "../../../runtime/domains/alphabet.js";
 import {
   loadImageDataset,
   sampleDatasetDir,
@@ -27,12 +28,14 @@ const tasks = sampleTasks(20, 4);
 /** The arithmetic tasks' outputs (domains/arith.ts does the same). */
 const output = (task: Task, s: readonly number[]) =>
   evaluateFormula(task.formula, s);
+const alphabet = defaultAlphabet(10);
 
 describe("makeSplit", () => {
   const split = makeSplit({
     dataset,
     tasks,
     output,
+    alphabet,
     numPairs: 200,
     numInputs: 3,
     seed: 1,
@@ -88,6 +91,7 @@ describe("makeSplit", () => {
       dataset,
       tasks,
       output,
+      alphabet,
       numPairs: 200,
       numInputs: 3,
       seed: 1,
@@ -96,6 +100,7 @@ describe("makeSplit", () => {
       dataset,
       tasks,
       output,
+      alphabet,
       numPairs: 200,
       numInputs: 3,
       seed: 2,
@@ -109,6 +114,7 @@ describe("makeSplit", () => {
       dataset,
       tasks,
       output,
+      alphabet,
       numPairs: 100,
       seed: 3,
       numInputs: 3,
@@ -118,6 +124,7 @@ describe("makeSplit", () => {
       dataset,
       tasks,
       output,
+      alphabet,
       numPairs: 100,
       seed: 3,
       numInputs: 3,
@@ -135,6 +142,7 @@ describe("makeSplit", () => {
         dataset: sevenClasses,
         tasks,
         output,
+        alphabet,
         numPairs: 5,
         numInputs: 3,
         seed: 0,
@@ -145,8 +153,36 @@ describe("makeSplit", () => {
       ),
     );
     expect(() =>
-      makeSplit({ dataset, tasks, output, numPairs: 0, numInputs: 3, seed: 0 }),
+      makeSplit({
+        dataset,
+        tasks,
+        output,
+        alphabet,
+        numPairs: 0,
+        numInputs: 3,
+        seed: 0,
+      }),
     ).toThrow(/numPairs must be an integer >= 1/);
+  });
+
+  it("draws over any alphabet's classes and feeds the tasks its values", () => {
+    const values = [5, -1, 2];
+    const three = makeSplit({
+      dataset: syntheticSet(30, 3),
+      tasks,
+      output,
+      alphabet: values,
+      numPairs: 50,
+      numInputs: 3,
+      seed: 4,
+    });
+    expect(new Set(three.classes)).toEqual(new Set([0, 1, 2]));
+    three.classes.forEach((k, c) => expect(three.symbols[c]).toBe(values[k]));
+    const s = [0, 1, 2].map((j) => values[three.classes[j]]);
+    expect(three.outputs[0]).toBe(
+      Math.fround(evaluateFormula(tasks[0].formula, s)),
+    );
+    expect(three.alphabet).toBe(values);
   });
 
   it("indexes rows by class", () => {
@@ -170,6 +206,7 @@ describe("makeSplits", () => {
       dataset: ds,
       tasks: enumerateTasks().slice(0, 5),
       output,
+      alphabet,
       numPairs: 40,
       numInputs: 3,
       numTestPairs: 10,
@@ -193,6 +230,7 @@ describe("makeSplit on the committed Fashion-MNIST sample", () => {
       dataset: set,
       tasks,
       output,
+      alphabet,
       numPairs: 10,
       numInputs: 3,
       seed: 8,
