@@ -465,10 +465,15 @@ export function trainStep(
     step,
   );
   const lambda = lengthWeightAt(epoch, scheduleOf(run));
-  // The recognizer infers the tasks without a given program; the given ones run exactly.
+  // The recognizer infers the tasks without a given program; the given ones run exactly, for
+  // the grounder alone (so with oracle symbols they have nothing to teach).
   const inferred = tasks.filter((t) => run.given[t] === undefined);
-  const given = tasks.filter((t) => run.given[t] !== undefined);
+  const given = config.oracleSymbols
+    ? []
+    : tasks.filter((t) => run.given[t] !== undefined);
   let symbols = { mean: NaN, std: NaN };
+  if (inferred.length + given.length === 0)
+    return { loss: 0, finite: true, symbols };
   const { value, grads } = tf.tidy(() => {
     const batch = gatherBatch(run.train, pairs, [...inferred, ...given]);
     const { images } = batch;
@@ -483,7 +488,7 @@ export function trainStep(
         ? gatherSymbols(run.train, pairs)
         : groundSymbols(model, images, run.train.numInputs); // [B, V]
       symbols = symbolStats(s.dataSync());
-      let loss = tf.scalar(0);
+      let loss: tf.Scalar;
       if (inferred.length > 0) {
         const out = forward(model, images, y, {
           sharpness: sharpnessAt(epoch, scheduleOf(run)),
@@ -502,7 +507,7 @@ export function trainStep(
               tf.mul(inferred.length, reconstruction),
               tf.mul(given.length, exact),
             ),
-            tasks.length,
+            inferred.length + given.length,
           ) as tf.Scalar;
         }
         loss = objective(
