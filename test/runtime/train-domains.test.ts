@@ -240,6 +240,36 @@ describe("every shipped sketch", () => {
   );
 });
 
+describe("what a run decides for the user", () => {
+  it("says when the domain has fewer tasks than asked and when abduction cannot run", async () => {
+    // 4 symbols of 10 values: 10^4 tuples, over abduction's 4,096; 1 operator: a small pool.
+    const sketch = write(
+      "four.sketch",
+      "sketch four {\n  inputs 4;\n  op add(a, b) = a + b;\n  op skip(a) = a cost 0;\n  straight lines 2 { args: inputs, earlier; }\n  output last;\n}\n",
+    );
+    const run = await createRun(
+      tinyConfig("four", {
+        sketch,
+        maxOps: 1,
+        tasks: 50,
+        heldOutTasks: 5,
+        imitation: 1,
+        abduction: 1,
+      }),
+    );
+    // s1..s4 and the 10 sums of two of them.
+    expect(run.tasks).toHaveLength(14);
+    expect(run.heldOut).toBeUndefined();
+    expect(run.notes).toEqual([
+      "the enumerate domain has 14 tasks: training on all of them (--tasks 50)",
+      "abduction off: it tries every tuple of symbols, and 10^4 is over 4096",
+    ]);
+    expect(run.config.abduction).toBe(0);
+    expect(trainStep(run, 0, 0).finite).toBe(true);
+    dispose(run);
+  });
+});
+
 describe("sketchc train on mismatches", () => {
   it.each([
     [
