@@ -359,6 +359,7 @@ async function main(): Promise<void> {
   // Where the time of a full step goes: the whole model's forward and forward+backward...
   const model = createModel({
     module: run.module,
+    alphabet: run.domain.alphabet,
     grounder: "small-cnn",
     imageShape: IMAGE,
     recognizerHidden: HIDDEN,

@@ -7,9 +7,11 @@ import { parseArgs } from "node:util";
 import { BACKEND_NAMES, type BackendName } from "../runtime/backend.js";
 import {
   DEFAULT_CONFIG,
+  DOMAIN_NAMES,
   PRESETS,
   presetConfig,
   type AbductionAlphabet,
+  type DomainName,
   type GrounderOutput,
   type PresetName,
   type TrainConfig,
@@ -23,7 +25,8 @@ import { CliError } from "./main.js";
 
 export const TRAIN_HELP = `Usage: sketchc train SKETCH [options]
 
-Trains ROAP (grounder + recognizer + the sketch's interpreter) on arithmetic tasks over images.
+Trains ROAP (grounder + recognizer + the sketch's interpreter) on tasks over images: the paper's
+arithmetic tasks, the sketch's own language, or a task file of yours (docs/tasks.md).
 
 Presets (flags given after choosing one override it; docs/training.md lists both):
   --preset NAME        cpu (the default: this 2-core machine, with a program memory, abduction,
@@ -33,7 +36,16 @@ Presets (flags given after choosing one override it; docs/training.md lists both
 Options (defaults are the cpu preset):
   --data DIR           image dataset (IDX or CIFAR-10 binary); default: /usr/share/datasets/fashion-mnist
                        if installed, else the Fashion-MNIST sample committed in the package
-  --tasks N            tasks sampled from the 1,101 formulas (${DEFAULT_CONFIG.tasks})
+  --domain D           where the tasks come from: arith (the paper's 1,101 formulas over s1..s3) |
+                       enumerate (every distinct program of the sketch with at most --max-ops
+                       operators) | file (--task-file); default: file with a task file, else arith
+                       for a sketch with 3 inputs and add, sub, mul, else enumerate
+  --task-file F        JSON Lines tasks: formulas in the sketch's operator names, given programs,
+                       or pairs of images with outputs (docs/tasks.md)
+  --max-ops K          enumerate: most operator applications of a task (${DEFAULT_CONFIG.maxOps})
+  --symbols V1,V2,...  the value of each image class (default (k + 1) / 10 for class k: 0.1..1.0
+                       for 10 classes); one value per class of the dataset
+  --tasks N            training tasks drawn from the domain (${DEFAULT_CONFIG.tasks}; a task file: all of its tasks)
   --epochs N           epochs (${DEFAULT_CONFIG.epochs})
   --steps N            steps per epoch (${DEFAULT_CONFIG.stepsPerEpoch})
   --batch N            pairs per step, shared by all tasks (${DEFAULT_CONFIG.batch})
@@ -57,12 +69,14 @@ Options (defaults are the cpu preset):
   --abduction-threshold X
                        normalized error under which a stored program is evidence for g (${DEFAULT_CONFIG.abductionThreshold})
   --abduction-alphabet gold|codebook
-                       the values abduction tries: the gold 0.1..1.0, or as many values as the data
-                       has classes, learned from g's outputs by k-means (${DEFAULT_CONFIG.abductionAlphabet})
+                       the values abduction tries: the alphabet's (knows it), or as many values as
+                       the data has classes, fitted to the outputs the stored programs explain
+                       (${DEFAULT_CONFIG.abductionAlphabet})
   --symbol-prior W     weight of the prior on the symbols' batch mean and variance, which knows the
                        alphabet's (${DEFAULT_CONFIG.symbolPrior}; 0: off, the paper)
-  --grounder-output F  sigmoid: g's output bounded to (0, 1.5), which knows the symbols' range |
-                       linear: g's raw output, the paper (${DEFAULT_CONFIG.grounderOutput})
+  --grounder-output F  sigmoid: g's output bounded to 1.5 times the alphabet's range ((0, 1.5) for
+                       0.1..1.0), which knows the symbols' range | linear: g's raw output, the
+                       paper (${DEFAULT_CONFIG.grounderOutput})
   --mutation-rate X    chance a stored row takes the sample's choice in a proposal (${DEFAULT_CONFIG.mutationRate})
   --oracle-symbols     train the recognizer on the gold symbols (upper bound; no grounder)
   --reference          also train the grounder on the labels, as a classifier and as g: the
@@ -71,9 +85,10 @@ Options (defaults are the cpu preset):
   --hidden N           recognizer MLP width (${DEFAULT_CONFIG.recognizerHidden}; paper 256)
   --decode-samples N   programs sampled from q per task at evaluation for foundProgramSuccess and
                        the held-out tasks (${DEFAULT_CONFIG.decodeSamples}; 0: argmax only)
-  --held-out-tasks N   formulas never trained on, for heldOutProgramSuccess (${DEFAULT_CONFIG.heldOutTasks}; 0: none)
+  --held-out-tasks N   tasks of the domain never trained on, for heldOutProgramSuccess
+                       (${DEFAULT_CONFIG.heldOutTasks}; 0: none; a task file has none)
   --transductive-eval  also report transductiveProgramSuccess: candidates scored on symbols abduced
-                       from every task's inference outputs over the gold alphabet
+                       from every task's inference outputs over the alphabet
   --eval-every N       compute the metrics every N epochs (${DEFAULT_CONFIG.evalEvery})
   --seed N             (${DEFAULT_CONFIG.seed})
   --backend B          ${BACKEND_NAMES.join(" | ")} (${DEFAULT_CONFIG.backend})
@@ -120,6 +135,19 @@ function intFlag(
   return n;
 }
 
+/** `--symbols v1,v2,...`: finite numbers, at least one. */
+function symbolsFlag(value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  const parts = value.split(",").map((p) => p.trim());
+  const values = parts.map((p) => (p === "" ? NaN : Number(p)));
+  const bad = values.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0)
+    throw new CliError(
+      `--symbols must be numbers separated by commas, one per class, got '${parts[bad]}'`,
+    );
+  return values;
+}
+
 function numFlag(
   name: string,
   value: string | undefined,
@@ -146,6 +174,10 @@ export function parseTrainArgs(args: readonly string[]): {
       allowPositionals: true,
       options: {
         data: { type: "string" },
+        domain: { type: "string" },
+        "task-file": { type: "string" },
+        "max-ops": { type: "string" },
+        symbols: { type: "string" },
         tasks: { type: "string" },
         epochs: { type: "string" },
         steps: { type: "string" },
@@ -221,10 +253,27 @@ export function parseTrainArgs(args: readonly string[]): {
     !fs.statSync(v.out).isDirectory()
   )
     throw new CliError(`--out: '${v.out}' exists and is not a folder`);
+  const domain =
+    v.domain === undefined
+      ? undefined
+      : choiceFlag<DomainName>("domain", v.domain, DOMAIN_NAMES, "arith");
+  const taskFile = v["task-file"];
+  if (taskFile !== undefined && !fs.existsSync(taskFile))
+    throw new CliError(`--task-file: no such file '${taskFile}'`);
+  if (taskFile !== undefined && domain !== undefined && domain !== "file")
+    throw new CliError(
+      `--task-file is for --domain file, not --domain ${domain}`,
+    );
+  if (domain === "file" && taskFile === undefined)
+    throw new CliError("--domain file needs --task-file FILE");
   const config: TrainConfig = {
     ...base,
     sketch: parsed.positionals[0] ?? "",
     data: v.data,
+    domain,
+    taskFile,
+    maxOps: intFlag("max-ops", v["max-ops"], base.maxOps, 0),
+    symbols: symbolsFlag(v.symbols),
     out: v.out ?? base.out,
     seed: intFlag("seed", v.seed, base.seed, 0),
     backend,

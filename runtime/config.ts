@@ -12,6 +12,16 @@ export type GrounderOutput = "sigmoid" | "linear";
 /** The values abduction tries for a symbol (memory.ts `abduceSymbols`). */
 export type AbductionAlphabet = "gold" | "codebook";
 
+/** Where the tasks come from (domains/): the paper's, the sketch's own language, a task file. */
+export type DomainName = "arith" | "enumerate" | "file";
+
+/** The domain names, for the CLI. */
+export const DOMAIN_NAMES: readonly DomainName[] = [
+  "arith",
+  "enumerate",
+  "file",
+];
+
 export interface TrainConfig {
   /** The preset the defaults came from (recorded; flags given override it). */
   readonly preset: PresetName;
@@ -25,7 +35,21 @@ export interface TrainConfig {
   readonly backend: BackendName;
 
   // Data (Sec. 4.1): T tasks sharing N symbol tuples and their images.
-  /** T: tasks sampled from the 1,101 distinct formulas (paper: 500). */
+  /**
+   * The task domain (domains/create.ts); undefined: `file` with a task file, else `arith` when the
+   * sketch has 3 inputs and add, sub and mul, else `enumerate`.
+   */
+  readonly domain: DomainName | undefined;
+  /** The JSON Lines task file of the `file` domain (docs/tasks.md). */
+  readonly taskFile: string | undefined;
+  /** `enumerate`: the most operator applications of a task (the paper's tasks: 3). */
+  readonly maxOps: number;
+  /**
+   * The value of each image class (class k is symbol k); undefined: the task file's `symbols`
+   * line, else (k + 1) / 10 for the dataset's C classes (0.1..1.0 for 10).
+   */
+  readonly symbols: readonly number[] | undefined;
+  /** T: training tasks drawn from the domain (paper: 500 of the 1,101 formulas; a file: all its tasks). */
   readonly tasks: number;
   /** N: training pairs shared by all tasks (paper: 1e6; each step samples `batch` of them). */
   readonly trainPairs: number;
@@ -62,8 +86,9 @@ export interface TrainConfig {
    */
   readonly symbolPrior: number;
   /**
-   * `sigmoid`: g's output is bounded to (0, SYMBOL_MAX), which knows the symbols' range (beyond
-   * the paper); `linear`: g's raw output, as the paper.
+   * `sigmoid`: g's output is bounded to the alphabet's range with headroom ((0, 1.5) for
+   * 0.1..1.0; `symbolBounds`), which knows the symbols' range (beyond the paper); `linear`: g's
+   * raw output, as the paper.
    */
   readonly grounderOutput: GrounderOutput;
 
@@ -90,7 +115,7 @@ export interface TrainConfig {
    */
   readonly abduction: number;
   /**
-   * What abduction tries per symbol: `gold`, the alphabet 0.1..1.0; `codebook`, as many values as
+   * What abduction tries per symbol: `gold`, the alphabet's values; `codebook`, as many values as
    * the dataset has classes, learned from g's outputs by k-means (knows only the class count).
    */
   readonly abductionAlphabet: AbductionAlphabet;
@@ -112,8 +137,8 @@ export interface TrainConfig {
    */
   readonly decodeSamples: number;
   /**
-   * Held-out tasks: formulas of the same pool never trained on, drawn with the seed, on which
-   * amortized inference is measured (`heldOutProgramSuccess`); 0: none.
+   * Held-out tasks: tasks of the domain's pool never trained on, drawn with the seed, on which
+   * amortized inference is measured (`heldOutProgramSuccess`); 0: none (a task file has none).
    */
   readonly heldOutTasks: number;
   /**
@@ -131,6 +156,10 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   out: "runs/latest",
   seed: 0,
   backend: "auto",
+  domain: undefined,
+  taskFile: undefined,
+  maxOps: 3,
+  symbols: undefined,
   tasks: 500,
   trainPairs: 10_000,
   testPairs: 1_000,
@@ -155,7 +184,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   abductionThreshold: 0.2,
   memorySamples: 6,
   mutationRate: 0.2,
-  abductionAlphabet: "gold",
+  abductionAlphabet: "codebook",
   abduction: 1,
   oracleSymbols: false,
   grounder: "small-cnn",
@@ -202,15 +231,20 @@ export function presetConfig(name: PresetName): Omit<TrainConfig, "sketch"> {
 /**
  * What a run knows beyond its images and the tasks' training outputs, recorded in metrics.json so
  * that a number never travels without it:
- * - `alphabet`: the gold symbol values 0.1..1.0 (abduction over them, transductive evaluation);
+ * - `alphabet`: the gold symbol values, e.g. 0.1..1.0 (abduction over them, transductive evaluation);
  * - `alphabet-statistics`: their mean and variance (the symbol prior);
  * - `symbol-range`: the interval the symbols lie in (the bounded grounder output);
  * - `class-count`: how many symbols there are (the abduction codebook);
  * - `gold-symbols`: the symbols themselves (`oracleSymbols`);
- * - `other-tasks-test-outputs`: evaluation pools every task's inference outputs (transductive).
+ * - `other-tasks-test-outputs`: evaluation pools every task's inference outputs (transductive);
+ * - `given-programs`: some tasks' programs are given (a task file's `"given": true`).
  */
-export function knowledgeOf(config: TrainConfig): string[] {
+export function knowledgeOf(
+  config: TrainConfig,
+  run: { readonly givenPrograms?: boolean } = {},
+): string[] {
   const k: string[] = [];
+  if (run.givenPrograms) k.push("given-programs");
   const abduces =
     config.imitation > 0 && config.abduction > 0 && !config.oracleSymbols;
   const transductive =

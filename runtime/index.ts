@@ -1,5 +1,5 @@
 // The runtime's public API: train a compiled sketch on images, evaluate a saved run, and the
-// pieces (nets, relaxation, metrics, data) for users who assemble their own loop.
+// pieces (nets, relaxation, metrics, data, task domains) for users who assemble their own loop.
 
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -31,6 +31,15 @@ export {
   type TrainConfig,
 } from "./config.js";
 export { selectBackend, type BackendName } from "./backend.js";
+export type { DomainTask, TaskDomain } from "./domains/domain.js";
+export { createDomain, resolveDomainName } from "./domains/create.js";
+export { defaultAlphabet, type Alphabet } from "./domains/alphabet.js";
+export { createArithDomain } from "./domains/arith.js";
+export {
+  createEnumerateDomain,
+  enumeratePrograms,
+} from "./domains/enumerate.js";
+export { createFileDomain, readTaskFile } from "./domains/file.js";
 export { loadSketch } from "./load-sketch.js";
 export {
   computeMetrics,
@@ -81,6 +90,8 @@ export async function evaluateSaved(
   return {
     metrics,
     wallSeconds: ckpt.state.wallSeconds,
-    knowledge: knowledgeOf(run.config),
+    knowledge: knowledgeOf(run.config, {
+      givenPrograms: run.inferred.length < run.tasks.length,
+    }),
   };
 }

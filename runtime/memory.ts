@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { NamedArray } from "./checkpoint.js";
 import type { SketchModule } from "./sketch-module.js";
+import { alphabetSpacing } from "./domains/alphabet.js";
 
 export interface MemoryHead {
   readonly name: string;
@@ -105,19 +106,33 @@ export function updateMemory<P>(
     }
   }
   memory.errors[task] = bestError;
-  if (changed && best !== undefined) {
-    memory.programs[task] = best;
-    const encoded = module.encode(best);
-    for (const h of memory.heads) {
-      const idx = tf.tidy(() => tf.argMax(encoded[h.name], -1).dataSync());
-      memory.choices[h.name].set(idx, task * h.rows);
-    }
-    const live = liveRows(module, best);
-    for (const h of memory.heads)
-      memory.live[h.name].set(live[h.name], task * h.rows);
-    Object.values(encoded).forEach((t) => t.dispose());
-  }
+  if (changed && best !== undefined)
+    storeProgram(memory, module, task, best, bestError);
   return bestError;
+}
+
+/**
+ * Stores `program` as the task's best with error `error`: its choices and live rows. Also how a
+ * given program (a task file's `"given": true`, error 0) becomes evidence for abduction.
+ */
+export function storeProgram<P>(
+  memory: ProgramMemory<P>,
+  module: SketchModule<P>,
+  task: number,
+  program: P,
+  error: number,
+): void {
+  memory.programs[task] = program;
+  memory.errors[task] = error;
+  const encoded = module.encode(program);
+  for (const h of memory.heads) {
+    const idx = tf.tidy(() => tf.argMax(encoded[h.name], -1).dataSync());
+    memory.choices[h.name].set(idx, task * h.rows);
+  }
+  const live = liveRows(module, program);
+  for (const h of memory.heads)
+    memory.live[h.name].set(live[h.name], task * h.rows);
+  Object.values(encoded).forEach((t) => t.dispose());
 }
 
 /**
@@ -385,16 +400,6 @@ export function abduceSymbols<P>(
       indices[b * V + j] = Math.floor(best / A ** j) % A;
   }
   return { symbols: out, indices, constrained };
-}
-
-/**
- * The mean gap between neighbouring values of an alphabet (0.1 for 0.1..1.0): the scale of
- * abduction's distance to g(x) and of its loss. 1 for an alphabet of one value or no spread.
- */
-export function alphabetSpacing(alphabet: readonly number[]): number {
-  const lo = Math.min(...alphabet);
-  const hi = Math.max(...alphabet);
-  return alphabet.length > 1 && hi > lo ? (hi - lo) / (alphabet.length - 1) : 1;
 }
 
 /** The most symbol tuples abduction enumerates per step. */

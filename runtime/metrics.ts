@@ -6,11 +6,11 @@
 // - heldOutProgramSuccess: amortized inference on tasks never trained on (argmax, best of samples);
 // - transductiveProgramSuccess (only when asked): candidates scored on symbols abduced from every
 //   task's inference outputs over the known alphabet.
-// Plus symbolic loss, test loss and grounding accuracy (g(x) rounded to the nearest symbol).
+// Plus symbolic loss, test loss and grounding accuracy (g(x) read as the nearest symbol).
 
 import * as tf from "@tensorflow/tfjs-core";
 import type { Split } from "./data/pairs.js";
-import { SYMBOL_SCALE } from "./data/pairs.js";
+import { createSymbolReader } from "./domains/alphabet.js";
 import { groundSymbols, type RoapModel } from "./model.js";
 import { sampleRelaxed } from "./relaxation.js";
 import type { SketchModule } from "./sketch-module.js";
@@ -46,11 +46,14 @@ export interface Metrics {
   readonly transductiveProgramSuccess?: Count;
   /** The program memory's stored programs alone (runs with a memory). */
   readonly memoryProgramSuccess?: Count;
-  /** MSE between g(x) and the gold symbols (on the 0.1..1.0 scale). */
+  /** MSE between g(x) and the gold symbols (on the alphabet's scale). */
   readonly symbolicLoss: number;
   /** MSE of the argmax programs run on g(x) against the outputs. */
   readonly testLoss: number;
-  /** Fraction of images with round(10 g(x)) equal to the gold symbol. */
+  /**
+   * Fraction of images whose g(x) reads as the gold symbol's value (`createSymbolReader`: the
+   * nearest alphabet value, within half the gap to its neighbours; round(10 g(x)) for 0.1..1.0).
+   */
   readonly groundingAccuracy: number;
   /** Mean discrete length of the argmax programs. */
   readonly meanProgramLength: number;
@@ -260,6 +263,7 @@ export function computeMetrics<P>(
   split: Split,
 ): ProgramMetrics {
   const { numTasks, numPairs, numInputs } = split;
+  const reader = createSymbolReader(split.alphabet);
   let symbolicSum = 0;
   let correct = 0;
   const ground: number[][] = [];
@@ -271,11 +275,8 @@ export function computeMetrics<P>(
       const gold = split.symbols[i * numInputs + j];
       const d = ground[i][j] - gold;
       symbolicSum += d * d;
-      if (
-        Math.round(ground[i][j] * SYMBOL_SCALE) ===
-        Math.round(gold * SYMBOL_SCALE)
-      )
-        correct++;
+      const value = split.alphabet[split.classes[i * numInputs + j]];
+      if (reader.read(ground[i][j]) === value) correct++;
     }
   }
   let testSum = 0;
@@ -290,8 +291,8 @@ export function computeMetrics<P>(
   return {
     programSuccess: countSolved(solvedTasks(module, programs, split)),
     symbolicLoss: symbolicSum / (numPairs * numInputs),
-    testLoss: testSum / (numTasks * numPairs),
+    testLoss: numTasks === 0 ? 0 : testSum / (numTasks * numPairs),
     groundingAccuracy: correct / (numPairs * numInputs),
-    meanProgramLength: lengthSum / numTasks,
+    meanProgramLength: numTasks === 0 ? 0 : lengthSum / numTasks,
   };
 }

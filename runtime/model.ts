@@ -12,6 +12,7 @@ import type { ParamSnapshot } from "./nets/params.js";
 import { sampleRelaxed } from "./relaxation.js";
 import type { ProgramParams, SketchModule } from "./sketch-module.js";
 import type { GrounderOutput } from "./config.js";
+import { symbolBounds, type Alphabet } from "./domains/alphabet.js";
 
 export interface RoapModel {
   readonly module: SketchModule;
@@ -19,6 +20,8 @@ export interface RoapModel {
   readonly recognizer: Recognizer;
   /** How g's raw output becomes a symbol (`symbolsOf`). */
   readonly grounderOutput: GrounderOutput;
+  /** The interval of the `sigmoid` output, from the alphabet (`symbolBounds`). */
+  readonly symbolBounds: SymbolBounds;
   readonly variables: tf.Variable[];
   save(): { grounder: ParamSnapshot; recognizer: ParamSnapshot };
   load(snapshot: { grounder: ParamSnapshot; recognizer: ParamSnapshot }): void;
@@ -33,6 +36,8 @@ export interface ModelArgs {
   readonly seed: number;
   /** Default `sigmoid`. */
   readonly grounderOutput?: GrounderOutput;
+  /** The symbols' values (the task domain's), for the range of the `sigmoid` output. */
+  readonly alphabet: Alphabet;
 }
 
 export function createModel(args: ModelArgs): RoapModel {
@@ -52,6 +57,7 @@ export function createModel(args: ModelArgs): RoapModel {
     grounder,
     recognizer,
     grounderOutput: args.grounderOutput ?? "sigmoid",
+    symbolBounds: symbolBounds(args.alphabet),
     variables: [...grounder.variables, ...recognizer.variables],
     save: () => ({
       grounder: grounder.params.save(),
@@ -68,17 +74,25 @@ export function createModel(args: ModelArgs): RoapModel {
   };
 }
 
-/**
- * With the `sigmoid` output, symbols live in (0, SYMBOL_MAX): the gold ones are 0.1..1.0
- * (Sec. 4.1 divides by 10 for stability). A bounded grounder keeps a 30-line program of products
- * from overflowing while g is still untrained (the paper's footnote 4 lost runs to exactly that).
- * It knows the symbols' range, so the paper preset uses the `linear` output (g's raw output).
- */
-export const SYMBOL_MAX = 1.5;
+/** The interval (low, high) of the bounded grounder output. */
+export type SymbolBounds = { readonly low: number; readonly high: number };
 
-/** g's raw output -> symbols, by `output` (see SYMBOL_MAX). */
-export function symbolsOf(raw: tf.Tensor, output: GrounderOutput): tf.Tensor {
-  return output === "sigmoid" ? tf.mul(SYMBOL_MAX, tf.sigmoid(raw)) : raw;
+/**
+ * g's raw output -> symbols, by `output`. With `sigmoid`, symbols live in (low, high) from the
+ * alphabet (`symbolBounds`: (0, 1.5) around the gold 0.1..1.0, which Sec. 4.1 divides by 10 for
+ * stability): low + (high - low) * sigmoid(raw). A bounded grounder keeps a 30-line program of
+ * products from overflowing while g is still untrained (the paper's footnote 4 lost runs to
+ * exactly that). It knows the symbols' range, so the paper preset uses the `linear` output (g's
+ * raw output).
+ */
+export function symbolsOf(
+  raw: tf.Tensor,
+  output: GrounderOutput,
+  bounds: SymbolBounds,
+): tf.Tensor {
+  if (output !== "sigmoid") return raw;
+  const scaled = tf.mul(bounds.high - bounds.low, tf.sigmoid(raw));
+  return bounds.low === 0 ? scaled : tf.add(bounds.low, scaled);
 }
 
 /** g: images [N * V, H, W, C] -> symbols [N, V] (`symbolsOf` the grounder's output). */
@@ -89,7 +103,7 @@ export function groundSymbols(
 ): tf.Tensor2D {
   return tf.tidy(() => {
     const raw = model.grounder.call(images); // [N * V]
-    const s = symbolsOf(raw, model.grounderOutput);
+    const s = symbolsOf(raw, model.grounderOutput, model.symbolBounds);
     return tf.reshape(s, [-1, numInputs]) as tf.Tensor2D; // [N, V]
   });
 }

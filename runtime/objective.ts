@@ -64,7 +64,8 @@ export function objective(
 
 /**
  * A prior on the grounded symbols' batch statistics (beyond the paper): their mean and variance
- * should match the symbol alphabet's (uniform on 0.1..1.0: mean 0.55, variance 0.0825). It only
+ * should match the symbol alphabet's (`alphabetStats` in domains/alphabet.ts; uniform on
+ * 0.1..1.0: mean 0.55, variance 0.0825). It only
  * constrains the marginal, never which image is which symbol, and it stops the collapse of all
  * symbols to one value that an untrained recognizer otherwise rewards. s: [B, V].
  */
@@ -80,12 +81,3 @@ export function symbolPrior(
     ) as tf.Scalar;
   });
 }
-
-/** The gold symbol alphabet of the arithmetic tasks: 0.1, 0.2, ..., 1.0 (Sec. 4.1). */
-export const SYMBOL_ALPHABET: readonly number[] = Array.from(
-  { length: 10 },
-  (_, k) => (k + 1) / 10,
-);
-
-/** Mean and variance of the gold alphabet 0.1, 0.2, ..., 1.0. */
-export const SYMBOL_ALPHABET_STATS = { mean: 0.55, variance: 0.0825 };

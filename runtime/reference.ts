@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { TrainConfig } from "./config.js";
 import type { Split } from "./data/pairs.js";
-import { SYMBOL_SCALE } from "./data/pairs.js";
+import { createSymbolReader, symbolBounds } from "./domains/alphabet.js";
 import { symbolsOf } from "./model.js";
 import {
   createResNet18,
@@ -18,18 +18,24 @@ import { createRng, deriveSeed } from "./random.js";
 /**
  * What the supervised reference learns from the labels: `classes`, a classifier (K logits,
  * cross-entropy; accuracy = argmax is the class), or `symbols`, g itself (one output squashed like
- * g's, squared error to the gold symbol; accuracy = rounded like the grounding accuracy).
+ * g's, squared error to the gold symbol; accuracy = read as the alphabet value like the grounding
+ * accuracy).
  */
 export type ReferenceTarget = "classes" | "symbols";
 
-/** Test accuracy of the grounder architecture trained on the labels. */
+/**
+ * Test accuracy of the grounder architecture trained on the labels: as many classes as the
+ * alphabet has values (the splits' `alphabet`).
+ */
 export function trainSupervisedReference(
   config: TrainConfig,
   train: Split,
   test: Split,
   target: ReferenceTarget = "classes",
-  numClasses = 10,
 ): number {
+  const numClasses = train.alphabet.length;
+  const bounds = symbolBounds(train.alphabet);
+  const reader = createSymbolReader(train.alphabet);
   const { height: H, width: W, channels: C } = train;
   const outputs = target === "classes" ? numClasses : undefined;
   const net: Grounder<tf.Tensor1D | tf.Tensor2D> =
@@ -76,7 +82,9 @@ export function trainSupervisedReference(
             Float32Array.from(picks, (k) => train.symbols[k]),
           );
           return tf.mean(
-            tf.square(tf.sub(symbolsOf(out, config.grounderOutput), gold)),
+            tf.square(
+              tf.sub(symbolsOf(out, config.grounderOutput, bounds), gold),
+            ),
           ) as tf.Scalar;
         }
         // An int oneHot cast to float: a float oneHot is wrong on wasm.
@@ -105,16 +113,15 @@ export function trainSupervisedReference(
       );
       return target === "classes"
         ? tf.argMax(out, 1).dataSync()
-        : tf
-            .round(tf.mul(SYMBOL_SCALE, symbolsOf(out, config.grounderOutput)))
-            .dataSync();
+        : symbolsOf(out, config.grounderOutput, bounds).dataSync();
     });
     for (let i = 0; i < n; i++) {
-      const gold =
+      const right =
         target === "classes"
-          ? test.classes[start + i]
-          : Math.round(SYMBOL_SCALE * test.symbols[start + i]);
-      if (predicted[i] === gold) correct++;
+          ? predicted[i] === test.classes[start + i]
+          : reader.read(predicted[i]) ===
+            test.alphabet[test.classes[start + i]];
+      if (right) correct++;
     }
   }
   net.dispose();

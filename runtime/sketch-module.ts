@@ -67,4 +67,8 @@ export interface SketchModule<Program = unknown> {
   formula(program: Program): string;
   /** Discrete cost-weighted program length. */
   length(program: Program): number;
+  /** The operators as plain scalar functions, the ones `evaluate` applies (safe division etc.). */
+  readonly operators: Readonly<Record<string, (...xs: number[]) => number>>;
+  /** Straight-line code only: the slot (inputs, constants, then one per line) the output reads. */
+  readonly OUTPUT_SLOT?: number;
 }

@@ -23,13 +23,26 @@ import {
   type Codebook,
 } from "./codebook.js";
 import { loadImageDataset, resolveDefaultDataset } from "./data/images.js";
-import { makeSplits, withTasks, type Split } from "./data/pairs.js";
 import {
-  enumerateTasks,
-  sampleHeldOutTasks,
-  sampleTasks,
-  type Task,
-} from "./data/tasks.js";
+  makeSplitFromRows,
+  makeSplits,
+  selectTasks,
+  withTasks,
+  type Split,
+} from "./data/pairs.js";
+import {
+  alphabetSpacing,
+  alphabetStats,
+  describeAlphabet,
+} from "./domains/alphabet.js";
+import { createDomain } from "./domains/create.js";
+import {
+  HELD_OUT_STREAM,
+  type DomainTask,
+  type TaskDomain,
+} from "./domains/domain.js";
+import { choicesToParams, createProgramSpace } from "./domains/embed.js";
+import { languageOf } from "./domains/expression.js";
 import { writeFileAtomic } from "../compiler/compile.js";
 import { loadSketch } from "./load-sketch.js";
 import {
@@ -38,6 +51,7 @@ import {
   groundSplit,
   inferPrograms,
   pickBest,
+  sameOutput,
   solvedTasks,
   type HeldOutSuccess,
   type Metrics,
@@ -49,25 +63,30 @@ import {
   memoryToArrays,
   proposeAround,
   storedPrograms,
+  storeProgram,
   abduceSymbols,
-  alphabetSpacing,
+  MAX_ABDUCED_TUPLES,
   updateMemory,
   type ProgramMemory,
 } from "./memory.js";
-import { createModel, forward, type RoapModel } from "./model.js";
+import {
+  createModel,
+  forward,
+  groundSymbols,
+  type RoapModel,
+} from "./model.js";
 import {
   objective,
   outputSigma,
   reconstructionLoss,
-  SYMBOL_ALPHABET,
-  SYMBOL_ALPHABET_STATS,
   symbolPrior,
 } from "./objective.js";
 import { createProgress, type Progress } from "./progress.js";
+import { RunError } from "./run-error.js";
 import { createRng, deriveSeed } from "./random.js";
 import { lengthWeightAt, sampleRelaxed, sharpnessAt } from "./relaxation.js";
 import { trainSupervisedReference } from "./reference.js";
-import type { SketchModule } from "./sketch-module.js";
+import type { ProgramParams, SketchModule } from "./sketch-module.js";
 
 /** What a checkpoint remembers besides the tensors. */
 interface RunState {
@@ -90,11 +109,25 @@ export interface TrainResult {
   readonly referenceSymbolAccuracy?: number;
 }
 
+/** A task's given program (a task file's `"given": true`), decoded and encoded once. */
+export interface GivenProgram {
+  /** The module's discrete program. */
+  readonly program: unknown;
+  /** Its one-hot z per head ([rows * choices], from the module's `encode`). */
+  readonly z: Readonly<Record<string, Float32Array>>;
+}
+
 /** Everything a run needs, built once. */
 export interface RunContext {
   readonly config: TrainConfig;
   readonly module: SketchModule;
-  readonly tasks: readonly Task[];
+  /** Where the tasks come from: alphabet, tasks, outputs (domains/domain.ts). */
+  readonly domain: TaskDomain;
+  readonly tasks: readonly DomainTask[];
+  /** Per task, its given program; undefined for the tasks the recognizer infers. */
+  readonly given: readonly (GivenProgram | undefined)[];
+  /** The tasks the recognizer infers (not given), in task order. */
+  readonly inferred: readonly number[];
   readonly train: Split;
   readonly test: Split;
   /** sigma^t of Eq. 4 per task. */
@@ -107,23 +140,27 @@ export interface RunContext {
   readonly codebook: Codebook | undefined;
   /** Tasks never trained on, with the test split's pairs, for `heldOutProgramSuccess`. */
   readonly heldOut:
-    { readonly tasks: readonly Task[]; readonly test: Split } | undefined;
+    { readonly tasks: readonly DomainTask[]; readonly test: Split } | undefined;
   readonly datasetName: string;
+  /** C: the dataset's image classes (one symbol each). */
+  readonly numClasses: number;
   /** How many distinct symbols (image classes) the pairs use. */
   readonly numSymbols: number;
+  /** What the set-up changed or decided for the user to know (printed at the start). */
+  readonly notes: readonly string[];
 }
 
 export const CHECKPOINT_FILE = "checkpoint.ckpt";
 
-/** A run that cannot go on for a reason the user can fix (printed without a stack trace). */
-export class RunError extends Error {}
+export { RunError };
 
 /**
- * 1. Set-up: sketch module, data, nets and optimizer (no backend selection, no resume). The
- * run's config records the dataset folder it resolved, so a checkpoint is evaluated on its own.
+ * 1. Set-up: sketch module, data, task domain, nets and optimizer (no backend selection, no
+ * resume). The run's config records the dataset folder it resolved, so a checkpoint is evaluated
+ * on its own.
  */
 export async function createRun(requested: TrainConfig): Promise<RunContext> {
-  const config: TrainConfig = {
+  let config: TrainConfig = {
     ...requested,
     data: requested.data ?? resolveDefaultDataset().dir,
   };
@@ -131,55 +168,109 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
     config.sketch,
     path.join(config.out, "module"),
   );
-  const dataset = loadImageDataset(config.data!);
-  const pool = enumerateTasks();
-  const tasks = sampleTasks(config.tasks, config.seed, pool);
-  const heldOutTasks = sampleHeldOutTasks(
-    tasks,
-    config.heldOutTasks,
-    deriveSeed(config.seed, HELD_OUT_STREAM),
-    pool,
-  );
-  if (module.sketch.numInputs !== 3) {
-    throw new Error(
-      `${config.sketch}: the arithmetic tasks have 3 symbols, but the sketch declares 'inputs ${module.sketch.numInputs}'`,
+  // Any class count a label byte can hold; the alphabet then gives every class its value.
+  const dataset = loadImageDataset(config.data!, { numClasses: 256 });
+  const domain = createDomain(config, module, dataset);
+  const V = module.sketch.numInputs;
+  if (domain.numInputs !== V)
+    throw new RunError(
+      `the ${domain.name} tasks have ${domain.numInputs} symbols, but ${config.sketch} declares 'inputs ${V}'`,
     );
+  const notes: string[] = [];
+  const drawn = domain.drawTasks(
+    config.tasks,
+    config.heldOutTasks,
+    config.seed,
+  );
+  const tasks = drawn.train;
+  if (domain.name !== "file" && tasks.length < config.tasks)
+    notes.push(
+      `the ${domain.name} domain has ${domain.poolSize} tasks: training on all of them (--tasks ${config.tasks})`,
+    );
+  const { alphabet } = domain;
+  const output = (task: DomainTask, s: readonly number[]) =>
+    domain.output(task, s);
+  const { train, test } = domain.pairs
+    ? {
+        train: makeSplitFromRows({
+          dataset: dataset.train,
+          rows: domain.pairs.train,
+          tasks,
+          output: (task, s, i) => task.data?.train[i] ?? output(task, s),
+          alphabet,
+          numInputs: V,
+        }),
+        test: makeSplitFromRows({
+          dataset: dataset.train,
+          rows: domain.pairs.test,
+          tasks,
+          output: (task, s, i) => task.data?.test[i] ?? output(task, s),
+          alphabet,
+          numInputs: V,
+        }),
+      }
+    : makeSplits({
+        dataset,
+        tasks,
+        output,
+        alphabet,
+        numPairs: config.trainPairs,
+        numTestPairs: config.testPairs,
+        numInputs: V,
+        seed: config.seed,
+      });
+  checkOutputs(tasks, train);
+  checkOutputs(tasks, test);
+  const numSymbols = new Set(train.classes).size;
+  // Abduction tries every tuple of symbols: too many, and it stays off.
+  const tried =
+    config.abductionAlphabet === "codebook" ? numSymbols : alphabet.length;
+  if (
+    config.imitation > 0 &&
+    (config.abduction > 0 || config.transductiveEval) &&
+    tried ** V > MAX_ABDUCED_TUPLES
+  ) {
+    notes.push(
+      `abduction off: it tries every tuple of symbols, and ${tried}^${V} is over ${MAX_ABDUCED_TUPLES}`,
+    );
+    config = { ...config, abduction: 0, transductiveEval: false };
   }
-  const { train, test } = makeSplits({
-    dataset,
-    tasks,
-    numPairs: config.trainPairs,
-    numTestPairs: config.testPairs,
-    numInputs: 3,
-    seed: config.seed,
-  });
   const sigma = outputSigma(train.outputs, train.numTasks, train.numPairs);
   const model = createModel({
     module,
     grounder: config.grounder,
     grounderOutput: config.grounderOutput,
+    alphabet,
     imageShape: [train.height, train.width, train.channels],
     recognizerHidden: config.recognizerHidden,
     seed: config.seed,
   });
-  const numSymbols = new Set(train.classes).size;
+  const given = givenPrograms(module, domain, tasks, test);
   const optimizer = tf.train.adam(
     config.learningRate,
     0.9,
     0.999,
     config.adamEpsilon,
   );
+  const heldOutTasks = drawn.heldOut;
+  const memory =
+    config.imitation > 0 ? createMemory(module, tasks.length) : undefined;
+  // Given programs are stored as exact (error 0): evidence for abduction, never replaced.
+  if (memory)
+    given.forEach((g, t) => g && storeProgram(memory, module, t, g.program, 0));
   return {
     config,
     module,
+    domain,
     tasks,
+    given,
+    inferred: tasks.flatMap((_, t) => (given[t] ? [] : [t])),
     train,
     test,
     sigma,
     model,
     optimizer,
-    memory:
-      config.imitation > 0 ? createMemory(module, tasks.length) : undefined,
+    memory,
     codebook:
       config.imitation > 0 &&
       config.abduction > 0 &&
@@ -188,15 +279,82 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
         : undefined,
     heldOut:
       heldOutTasks.length > 0
-        ? { tasks: heldOutTasks, test: withTasks(test, heldOutTasks) }
+        ? {
+            tasks: heldOutTasks,
+            test: withTasks(test, heldOutTasks, output),
+          }
         : undefined,
     datasetName: `${dataset.name} (${config.data})`,
+    numClasses: alphabet.length,
     numSymbols,
+    notes,
   };
 }
 
-/** The random stream (random.ts `deriveSeed`) that draws the held-out tasks. */
-const HELD_OUT_STREAM = 9_000_001;
+/** A task whose outputs are not all finite cannot be trained on: the user's to fix. */
+function checkOutputs(tasks: readonly DomainTask[], split: Split): void {
+  const N = split.numPairs;
+  tasks.forEach((task, t) => {
+    for (let i = 0; i < N; i++) {
+      if (!Number.isFinite(split.outputs[t * N + i]))
+        throw new RunError(
+          `task '${task.text}' has a non-finite output (${split.outputs[t * N + i]}) on the symbols [${Array.from(split.symbols.subarray(i * split.numInputs, (i + 1) * split.numInputs)).join(", ")}]`,
+        );
+    }
+  });
+}
+
+/**
+ * The given programs of `tasks`: each placement (embed.ts) decoded by the module into its own
+ * program, checked against the domain's outputs on the test split's first pairs, and encoded.
+ */
+function givenPrograms(
+  module: SketchModule,
+  domain: TaskDomain,
+  tasks: readonly DomainTask[],
+  test: Split,
+): (GivenProgram | undefined)[] {
+  const m = module as SketchModule<unknown>;
+  if (!tasks.some((t) => t.given)) return tasks.map(() => undefined);
+  const space = createProgramSpace(module, languageOf(module));
+  const V = test.numInputs;
+  return tasks.map((task) => {
+    if (!task.given) return undefined;
+    const z = choicesToParams(space, [task.given]);
+    const program = m.decode(z)[0];
+    Object.values(z).forEach((x) => x.dispose());
+    for (let i = 0; i < Math.min(8, test.numPairs); i++) {
+      const s = Array.from(test.symbols.subarray(i * V, (i + 1) * V));
+      if (!sameOutput(m.evaluate(program, s), domain.output(task, s)))
+        throw new Error(
+          `the given program of task '${task.text}' decodes to ${m.formula(program)}, which computes something else`,
+        );
+    }
+    const encoded = m.encode(program);
+    const arrays = Object.fromEntries(
+      Object.entries(encoded).map(([name, t]) => [
+        name,
+        t.dataSync() as Float32Array,
+      ]),
+    );
+    Object.values(encoded).forEach((x) => x.dispose());
+    return { program, z: arrays };
+  });
+}
+
+/** One-hot z [n, rows, choices] per head of the given programs of `tasks`. */
+function givenParams(run: RunContext, tasks: readonly number[]): ProgramParams {
+  const z: Record<string, tf.Tensor3D> = {};
+  for (const h of run.module.sketch.heads) {
+    const [rows, choices] = h.shape;
+    const data = new Float32Array(tasks.length * rows * choices);
+    tasks.forEach((t, k) =>
+      data.set(run.given[t]!.z[h.name], k * rows * choices),
+    );
+    z[h.name] = tf.tensor3d(data, [tasks.length, rows, choices]);
+  }
+  return z;
+}
 
 /** Gold symbols [B, V] of a batch of pairs (for the oracle-grounding runs). */
 export function gatherSymbols(
@@ -307,36 +465,87 @@ export function trainStep(
     step,
   );
   const lambda = lengthWeightAt(epoch, scheduleOf(run));
+  // The recognizer infers the tasks without a given program; the given ones run exactly, for
+  // the grounder alone (so with oracle symbols they have nothing to teach).
+  const inferred = tasks.filter((t) => run.given[t] === undefined);
+  const given = config.oracleSymbols
+    ? []
+    : tasks.filter((t) => run.given[t] !== undefined);
   let symbols = { mean: NaN, std: NaN };
+  if (inferred.length + given.length === 0)
+    return { loss: 0, finite: true, symbols };
   const { value, grads } = tf.tidy(() => {
-    const { images, y } = gatherBatch(run.train, pairs, tasks);
-    const sigma = tf.tensor1d(tasks.map((t) => run.sigma[t]));
+    const batch = gatherBatch(run.train, pairs, [...inferred, ...given]);
+    const { images } = batch;
+    const B = pairs.length;
+    const y =
+      given.length === 0
+        ? batch.y
+        : (tf.slice(batch.y, [0, 0], [inferred.length, B]) as tf.Tensor2D);
+    const sigma = tf.tensor1d(inferred.map((t) => run.sigma[t]));
     return tf.variableGrads(() => {
-      const out = forward(model, images, y, {
-        sharpness: sharpnessAt(epoch, scheduleOf(run)),
-        gumbel: config.gumbel,
-        seed: deriveSeed(config.seed, step),
-        fused: usesFusedInterpreter(),
-        hard: config.straightThrough,
-        symbols: config.oracleSymbols
-          ? gatherSymbols(run.train, pairs)
-          : undefined,
-      });
-      symbols = symbolStats(out.s.dataSync());
-      const reconstruction = reconstructionLoss(y, out.yHat, sigma);
-      let loss = objective(
-        reconstruction,
-        lambda > 0 ? model.module.expectedLength(out.z) : tf.zeros([1]),
-        lambda,
-      );
-      if (run.memory) {
-        loss = tf.add(
-          loss,
-          memoryLosses(run, run.memory, out, y, sigma, pairs, tasks, step),
-        ) as tf.Scalar;
+      const s = config.oracleSymbols
+        ? gatherSymbols(run.train, pairs)
+        : groundSymbols(model, images, run.train.numInputs); // [B, V]
+      symbols = symbolStats(s.dataSync());
+      let loss: tf.Scalar;
+      if (inferred.length > 0) {
+        const out = forward(model, images, y, {
+          sharpness: sharpnessAt(epoch, scheduleOf(run)),
+          gumbel: config.gumbel,
+          seed: deriveSeed(config.seed, step),
+          fused: usesFusedInterpreter(),
+          hard: config.straightThrough,
+          symbols: s,
+        });
+        let reconstruction = reconstructionLoss(y, out.yHat, sigma);
+        if (given.length > 0) {
+          // Eq. 4 averaged over every task of the step, given ones included.
+          const exact = givenReconstruction(run, given, batch.y, s);
+          reconstruction = tf.div(
+            tf.add(
+              tf.mul(inferred.length, reconstruction),
+              tf.mul(given.length, exact),
+            ),
+            inferred.length + given.length,
+          ) as tf.Scalar;
+        }
+        loss = objective(
+          reconstruction,
+          lambda > 0 ? model.module.expectedLength(out.z) : tf.zeros([1]),
+          lambda,
+        );
+        if (run.memory) {
+          // Abduction pools the stored programs of the inferred and the given tasks.
+          const abduction = abduceStep(run, run.memory, s, batch.y, [
+            ...inferred,
+            ...given,
+          ]);
+          loss = tf.add(
+            loss,
+            memoryLosses(
+              run,
+              run.memory,
+              out,
+              y,
+              sigma,
+              pairs,
+              inferred,
+              step,
+              abduction,
+            ),
+          ) as tf.Scalar;
+        }
+      } else {
+        loss = givenReconstruction(run, given, batch.y, s);
+        if (run.memory) {
+          const abduction = abduceStep(run, run.memory, s, batch.y, given);
+          const gap = abductionGap(run, abduction, s);
+          if (gap) loss = tf.add(loss, gap) as tf.Scalar;
+        }
       }
       if (config.symbolPrior <= 0) return loss;
-      const prior = symbolPrior(out.s, SYMBOL_ALPHABET_STATS);
+      const prior = symbolPrior(s, alphabetStats(run.domain.alphabet));
       return tf.add(loss, tf.mul(config.symbolPrior, prior)) as tf.Scalar;
     }, trainableVariables(run));
   });
@@ -365,6 +574,27 @@ export function trainStep(
   }
   Object.values(grads).forEach((t) => t.dispose());
   return { loss, finite, symbols };
+}
+
+/**
+ * Eq. 4 for the step's tasks with a given program: the program run exactly on the symbols s
+ * ([B, V]), so that only the grounder learns from it. yAll: the outputs [inferred + given, B]
+ * of the step, the given tasks' rows last.
+ */
+function givenReconstruction(
+  run: RunContext,
+  given: readonly number[],
+  yAll: tf.Tensor2D,
+  s: tf.Tensor2D,
+): tf.Scalar {
+  const [rows, B] = yAll.shape;
+  const y = tf.slice(yAll, [rows - given.length, 0], [given.length, B]);
+  const execute = usesFusedInterpreter()
+    ? (run.module.executeFused ?? run.module.execute)
+    : run.module.execute;
+  const yHat = execute(givenParams(run, given), s); // [given, B]
+  const sigma = tf.tensor1d(given.map((t) => run.sigma[t]));
+  return reconstructionLoss(y as tf.Tensor2D, yHat, sigma);
 }
 
 /**
@@ -427,8 +657,8 @@ function rememberPrograms(
 
 /**
  * The program memory's part of the objective (memory.ts, beyond the paper), in this order:
- * 1. abduction (with `abduction` > 0 and g in use): the symbols the stored programs within
- *    `abductionThreshold` explain best, for this step's pairs;
+ * 1. abduction (`abduceStep`, with `abduction` > 0 and g in use): the symbols the stored programs
+ *    within `abductionThreshold` explain best, for this step's pairs;
  * 2. the step's candidate programs offered to the memory, scored on the abduced symbols where
  *    some program reads them (they pool the evidence of every imitated task), else on g(x);
  * 3. imitation: -log q of the stored programs within `imitationThreshold`;
@@ -445,56 +675,11 @@ function memoryLosses(
   pairs: readonly number[],
   tasks: readonly number[],
   step: number,
+  abduction: Abduction,
 ): tf.Scalar {
   const { config, model } = run;
-  const module = run.module as SketchModule<unknown>;
-  const grounded = out.s.dataSync() as Float32Array;
-  if (run.codebook && !run.codebook.initialized)
-    updateCodebook(run.codebook, grounded);
-  const alphabet = run.codebook
-    ? Array.from(run.codebook.values)
-    : SYMBOL_ALPHABET;
-  // Stored programs within `evidence` inform g (abduction, exact runs on g(x)); within
-  // `imitationThreshold` they are also imitated by r.
+  const { grounded, abduced } = abduction;
   const evidence = config.abductionThreshold;
-  const abduced =
-    config.abduction > 0 && !config.oracleSymbols
-      ? abduceSymbols(
-          memory,
-          module,
-          tasks,
-          Float32Array.from(tasks, (t) =>
-            memory.errors[t] <= evidence ? 1 : 0,
-          ),
-          grounded,
-          y.dataSync() as Float32Array,
-          Float32Array.from(tasks, (t) => run.sigma[t]),
-          alphabet,
-        )
-      : undefined;
-  if (run.codebook && abduced) {
-    // The codebook follows the outputs of the evidence tasks' programs (codebook.ts).
-    const used = tasks.flatMap((t, k) =>
-      memory.errors[t] <= evidence && memory.programs[t] !== undefined
-        ? [k]
-        : [],
-    );
-    const B = pairs.length;
-    const yAll = y.dataSync() as Float32Array;
-    updateCodebook(run.codebook, grounded, {
-      numInputs: run.train.numInputs,
-      programs: used.map((k) => {
-        const p = memory.programs[tasks[k]];
-        return (s: readonly number[]) => module.evaluate(p, s);
-      }),
-      indices: abduced.indices,
-      y: Float32Array.from(
-        { length: used.length * B },
-        (_, i) => yAll[used[Math.floor(i / B)] * B + (i % B)],
-      ),
-      sigma: Float32Array.from(used, (k) => run.sigma[tasks[k]]),
-    });
-  }
   const scoring = abduced
     ? grounded.map((g, i) => (abduced.constrained[i] ? abduced.symbols[i] : g))
     : grounded;
@@ -532,17 +717,95 @@ function memoryLosses(
       tf.mul(config.imitation / tasks.length, tf.sum(perTask)),
     ) as tf.Scalar;
   }
-  if (abduced) {
-    const spacing = alphabetSpacing(alphabet);
-    const gap = tf.sub(tf.reshape(out.s, [-1]), tf.tensor1d(abduced.symbols));
-    const mask = tf.tensor1d(Float32Array.from(abduced.constrained));
-    const abduction = tf.div(
-      tf.sum(tf.mul(mask, tf.square(gap))),
-      2 * spacing * spacing * abduced.symbols.length,
+  const gap = abductionGap(run, abduction, out.s);
+  return gap ? (tf.add(loss, gap) as tf.Scalar) : loss;
+}
+
+/** This step's abduction: g(x) of the batch, and the abduced symbols when abduction is on. */
+interface Abduction {
+  /** g(x) [B * V]. */
+  readonly grounded: Float32Array;
+  readonly abduced?: ReturnType<typeof abduceSymbols>;
+  /** The values tried (the alphabet, or the codebook's). */
+  readonly alphabet: readonly number[];
+}
+
+/**
+ * Step 1 of `memoryLosses`: the codebook update and, with `abduction` > 0 and g in use, the
+ * symbols that the stored programs within `abductionThreshold` of `tasks` (given programs
+ * included: they are stored with error 0) explain best. yAll: [tasks.length, B].
+ */
+function abduceStep(
+  run: RunContext,
+  memory: ProgramMemory,
+  s: tf.Tensor2D,
+  yAll: tf.Tensor2D,
+  tasks: readonly number[],
+): Abduction {
+  const { config } = run;
+  const module = run.module as SketchModule<unknown>;
+  const grounded = s.dataSync() as Float32Array;
+  if (run.codebook && !run.codebook.initialized)
+    updateCodebook(run.codebook, grounded);
+  const alphabet = run.codebook
+    ? Array.from(run.codebook.values)
+    : run.domain.alphabet;
+  // Stored programs within `evidence` inform g (abduction, exact runs on g(x)); within
+  // `imitationThreshold` they are also imitated by r.
+  const evidence = config.abductionThreshold;
+  if (!(config.abduction > 0 && !config.oracleSymbols))
+    return { grounded, alphabet };
+  const y = yAll.dataSync() as Float32Array;
+  const abduced = abduceSymbols(
+    memory,
+    module,
+    tasks,
+    Float32Array.from(tasks, (t) => (memory.errors[t] <= evidence ? 1 : 0)),
+    grounded,
+    y,
+    Float32Array.from(tasks, (t) => run.sigma[t]),
+    alphabet,
+  );
+  if (run.codebook) {
+    // The codebook follows the outputs of the evidence tasks' programs (codebook.ts).
+    const used = tasks.flatMap((t, k) =>
+      memory.errors[t] <= evidence && memory.programs[t] !== undefined
+        ? [k]
+        : [],
     );
-    loss = tf.add(loss, tf.mul(config.abduction, abduction)) as tf.Scalar;
+    const B = grounded.length / run.train.numInputs;
+    updateCodebook(run.codebook, grounded, {
+      numInputs: run.train.numInputs,
+      programs: used.map((k) => {
+        const p = memory.programs[tasks[k]];
+        return (x: readonly number[]) => module.evaluate(p, x);
+      }),
+      indices: abduced.indices,
+      y: Float32Array.from(
+        { length: used.length * B },
+        (_, i) => y[used[Math.floor(i / B)] * B + (i % B)],
+      ),
+      sigma: Float32Array.from(used, (k) => run.sigma[tasks[k]]),
+    });
   }
-  return loss;
+  return { grounded, abduced, alphabet };
+}
+
+/** Abduction's loss: `abduction` * g's squared gap to the abduced symbols it constrains. */
+function abductionGap(
+  run: RunContext,
+  { abduced, alphabet }: Abduction,
+  s: tf.Tensor2D,
+): tf.Scalar | undefined {
+  if (!abduced) return undefined;
+  const spacing = alphabetSpacing(alphabet);
+  const gap = tf.sub(tf.reshape(s, [-1]), tf.tensor1d(abduced.symbols));
+  const mask = tf.tensor1d(Float32Array.from(abduced.constrained));
+  const loss = tf.div(
+    tf.sum(tf.mul(mask, tf.square(gap))),
+    2 * spacing * spacing * abduced.symbols.length,
+  );
+  return tf.mul(run.config.abduction, loss) as tf.Scalar;
 }
 
 function scheduleOf(run: RunContext) {
@@ -559,7 +822,10 @@ function scheduleOf(run: RunContext) {
 /** What `evaluateRun` returns: the metrics and, per task, the programs behind them. */
 export interface Evaluation {
   readonly metrics: Metrics;
-  /** The argmax of q per task (the paper's decoding) and whether it solves the task. */
+  /**
+   * The argmax of q per task (the paper's decoding; a given task's given program) and whether it
+   * solves the task.
+   */
   readonly argmax: readonly unknown[];
   readonly argmaxSolved: readonly boolean[];
   /** The best candidate on the task's own inference pairs, and whether it solves the task. */
@@ -585,28 +851,50 @@ export function evaluateRun(run: RunContext): Evaluation {
     ? test.symbols
     : groundSplit(run.model, test);
   const pairs = inferencePairsOf(run);
-  const inferred = inferPrograms<unknown>(run.model, grounded, test, pairs, {
+  // Inference for the tasks without a given program, on their rows of the test split.
+  const ids = run.inferred;
+  const own = selectTasks(test, ids);
+  const inferred = inferPrograms<unknown>(run.model, grounded, own, pairs, {
     samples: config.decodeSamples,
     seed: config.seed,
   });
   const stored = run.memory?.programs;
-  const candidates = inferred.argmax.map((p, t) => [
+  const candidates = inferred.argmax.map((p, k) => [
     p,
-    ...inferred.samples[t],
-    stored?.[t],
+    ...inferred.samples[k],
+    stored?.[ids[k]],
   ]);
-  const found = pickBest(module, candidates, grounded, test, pairs);
-  const argmaxSolved = solvedTasks(module, inferred.argmax, test);
-  const foundSolved = solvedTasks(module, found, test);
+  const found = pickBest(module, candidates, grounded, own, pairs);
+  // Per task of the run: the given program where there is one.
+  const everyTask = (programs: readonly unknown[]): unknown[] => {
+    const all = run.given.map((g) => g?.program);
+    ids.forEach((t, k) => (all[t] = programs[k]));
+    return all;
+  };
+  const argmax = everyTask(inferred.argmax);
+  const argmaxSolved = solvedTasks(module, argmax, test);
+  const foundAll = everyTask(found);
+  const foundSolved = solvedTasks(module, foundAll, test);
+  const isInferred = run.given.map((g) => g === undefined);
+  const lengths = inferred.argmax.reduce<number>(
+    (n, p) => n + module.length(p),
+    0,
+  );
   let metrics: Metrics = {
-    ...computeMetrics(module, inferred.argmax, grounded, test),
-    foundProgramSuccess: countSolved(foundSolved),
+    ...computeMetrics(module, argmax, grounded, test),
+    // The program counts and length are of the inferred tasks; the losses of every task.
+    programSuccess: countSolved(argmaxSolved, isInferred),
+    meanProgramLength: ids.length === 0 ? 0 : lengths / ids.length,
+    foundProgramSuccess: countSolved(foundSolved, isInferred),
   };
   if (stored) {
-    const alone = stored.map((p, t) => p ?? inferred.argmax[t]);
+    const alone = stored.map((p, t) => p ?? argmax[t]);
     metrics = {
       ...metrics,
-      memoryProgramSuccess: countSolved(solvedTasks(module, alone, test)),
+      memoryProgramSuccess: countSolved(
+        solvedTasks(module, alone, test),
+        isInferred,
+      ),
     };
   }
   const heldOut = evaluateHeldOut(run, grounded, pairs);
@@ -615,15 +903,13 @@ export function evaluateRun(run: RunContext): Evaluation {
     ? abduceInferencePairs(run, grounded, pairs)
     : undefined;
   if (abduced) {
-    const chosen = pickBest(module, candidates, abduced, test, pairs);
+    const chosen = pickBest(module, candidates, abduced, own, pairs);
     metrics = {
       ...metrics,
-      transductiveProgramSuccess: countSolved(
-        solvedTasks(module, chosen, test),
-      ),
+      transductiveProgramSuccess: countSolved(solvedTasks(module, chosen, own)),
     };
   }
-  return { metrics, argmax: inferred.argmax, argmaxSolved, found, foundSolved };
+  return { metrics, argmax, argmaxSolved, found: foundAll, foundSolved };
 }
 
 /**
@@ -651,7 +937,11 @@ function evaluateHeldOut(
   );
   const argmaxSolved = solvedTasks(module, inferred.argmax, test);
   const sampledSolved = solvedTasks(module, sampled, test);
-  const ops = [...new Set(tasks.map((t) => t.numOps))].sort((a, b) => a - b);
+  const ops = [
+    ...new Set(
+      tasks.flatMap((t) => (t.numOps === undefined ? [] : [t.numOps])),
+    ),
+  ].sort((a, b) => a - b);
   return {
     argmax: countSolved(argmaxSolved),
     sampled: countSolved(sampledSolved),
@@ -699,7 +989,7 @@ function abduceInferencePairs(
     s,
     y,
     run.sigma,
-    SYMBOL_ALPHABET,
+    run.domain.alphabet,
   );
   return s.map((g, i) => (abduced.constrained[i] ? abduced.symbols[i] : g));
 }
@@ -781,8 +1071,9 @@ function appendLog(out: string, record: object): void {
 }
 
 /**
- * programs.txt: per task, the gold formula, the argmax program (the paper's) and, where it
- * differs, the found one, each with whether it solves the task.
+ * programs.txt: per task, the gold formula (or the data's origin), the argmax program (the
+ * paper's) and, where it differs, the found one, each with whether it solves the task; a given
+ * task's given program.
  */
 export function formatPrograms(
   run: RunContext,
@@ -794,8 +1085,16 @@ export function formatPrograms(
     .map((task, t) => {
       const a = evaluation.argmax[t];
       const f = evaluation.found[t];
+      if (run.given[t])
+        return [
+          `# task ${t + 1}: given y = ${task.text}  [not inferred, ${mark(evaluation.argmaxSolved[t])}]`,
+          `given y = ${m.formula(a)}  (length ${m.length(a)})`,
+          m.format(a),
+          "",
+        ].join("\n");
+      const gold = task.data ? `data ${task.text}` : `gold y = ${task.text}`;
       const lines = [
-        `# task ${t + 1}: gold y = ${task.text}  [argmax ${mark(evaluation.argmaxSolved[t])}, found ${mark(evaluation.foundSolved[t])}]`,
+        `# task ${t + 1}: ${gold}  [argmax ${mark(evaluation.argmaxSolved[t])}, found ${mark(evaluation.foundSolved[t])}]`,
         `argmax y = ${m.formula(a)}  (length ${m.length(a)})`,
         m.format(a),
       ];
@@ -807,6 +1106,34 @@ export function formatPrograms(
       return [...lines, ""].join("\n");
     })
     .join("\n");
+}
+
+/** `1 task`, `3 tasks`. */
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/** What a run trains on: its domain, V, C, the alphabet and the task counts (for metrics.json). */
+export function describeTasks(run: RunContext): {
+  domain: string;
+  numInputs: number;
+  numClasses: number;
+  alphabet: readonly number[];
+  poolSize: number;
+  taskCount: number;
+  givenTaskCount: number;
+  heldOutTaskCount: number;
+} {
+  return {
+    domain: run.domain.name,
+    numInputs: run.train.numInputs,
+    numClasses: run.numClasses,
+    alphabet: run.domain.alphabet,
+    poolSize: run.domain.poolSize,
+    taskCount: run.tasks.length,
+    givenTaskCount: run.tasks.length - run.inferred.length,
+    heldOutTaskCount: run.heldOut?.tasks.length ?? 0,
+  };
 }
 
 /** The metrics of a log.jsonl record: counts instead of {count, total, rate}. */
@@ -856,11 +1183,18 @@ export async function train(
   fs.mkdirSync(requested.out, { recursive: true });
   const run = await createRun(requested);
   const { config } = run;
-  const knowledge = knowledgeOf(config);
+  const knowledge = knowledgeOf(config, {
+    givenPrograms: run.inferred.length < run.tasks.length,
+  });
+  const summary = describeTasks(run);
   progress.line(
-    `sketchc train: ${config.sketch} on ${run.datasetName}, ${run.tasks.length} tasks` +
+    `sketchc train: ${config.sketch} on ${run.datasetName}, ${plural(run.tasks.length, "task")}` +
       ` (${run.heldOut?.tasks.length ?? 0} held out), preset ${config.preset}, backend ${backend.description}`,
   );
+  progress.line(
+    `tasks: domain ${summary.domain} (${run.domain.description}); V = ${summary.numInputs} symbols, C = ${summary.numClasses} classes, alphabet ${describeAlphabet(summary.alphabet)}; ${plural(summary.taskCount, "training task")} (${summary.givenTaskCount} given), ${summary.heldOutTaskCount} held out`,
+  );
+  for (const note of run.notes) progress.line(`note: ${note}`);
   progress.line(
     `knowledge beyond images and training outputs: ${knowledge.length > 0 ? knowledge.join(", ") : "none"}`,
   );
@@ -991,6 +1325,7 @@ export async function train(
         backend: backend.description,
         epochs: lastEpoch,
         dataset: run.datasetName,
+        ...describeTasks(run),
         heldOutTasks: run.heldOut?.tasks.map((t) => t.text) ?? [],
         config,
       },

@@ -1,41 +1,53 @@
-// The I/O pairs of Sec. 4.1: gold symbols s*_{i,j} uniform in {1..10} (shared by all
-// tasks), an image x_{i,j} drawn uniformly from the images of class s*_{i,j}, and outputs
-// y_{t,i} = z*_t(s*_i) for every task. Train and test splits use different images and seeds.
+// The I/O pairs of Sec. 4.1: gold symbols s*_{i,j} drawn uniformly over the alphabet's classes
+// (shared by all tasks), an image x_{i,j} drawn uniformly from the images of that class, and
+// outputs y_{t,i} = z*_t(s*_i) for every task. Train and test splits use different images and
+// seeds. The alphabet (domains/alphabet.ts) gives each class its value; the tasks and their
+// outputs come from the caller (a task domain), so nothing here knows a task family.
 
+import type { Alphabet } from "../domains/alphabet.js";
 import { createRng, deriveSeed } from "../random.js";
 import { DataError } from "./errors.js";
 import type { ImageDataset, ImageSet } from "./images.js";
-import { evaluateFormula, type Task } from "./tasks.js";
 
-/** Gold symbols are integers k in {1..10}, fed to the program as k / SYMBOL_SCALE. */
-export const SYMBOL_SCALE = 10;
-/** The paper's symbol range, {1, ..., 10}. */
-export const DEFAULT_SYMBOL_RANGE: readonly [number, number] = [1, 10];
+/** A task's output at the gold symbol values `s` of pair `pair` (float64, stored as float32). */
+export type OutputOf<T> = (
+  task: T,
+  s: readonly number[],
+  pair: number,
+) => number;
 
 /** Options of `makeSplit`. */
-export interface SplitOptions {
-  /** Images to draw from; symbol k uses the images of class k - 1. */
+export interface SplitOptions<T> {
+  /** Images to draw from; symbol k uses the images of class k. */
   readonly dataset: ImageSet;
-  readonly tasks: readonly Task[];
+  readonly tasks: readonly T[];
+  readonly output: OutputOf<T>;
+  /** The value of each class (the task domain's alphabet). */
+  readonly alphabet: Alphabet;
   /** N: I/O pairs per task. */
   readonly numPairs: number;
-  /** V: symbols per input; default 3. */
-  readonly numInputs?: number;
+  /** V: symbols per input. */
+  readonly numInputs: number;
   readonly seed: number;
-  /** Inclusive integer range of gold symbols, default [1, 10]; e.g. [1, 5] and [6, 10] for the generalisation loss. */
-  readonly symbolRange?: readonly [number, number];
+  /**
+   * Inclusive range of classes the gold symbols are drawn from, default all of the alphabet's;
+   * e.g. [0, 4] and [5, 9] for the generalisation loss.
+   */
+  readonly classRange?: readonly [number, number];
 }
 
 /** A split of I/O pairs; T tasks share the same N inputs. */
 export interface Split {
-  /** [N, V]: gold symbols k / 10. */
+  /** [N, V]: gold symbols, alphabet[classes[c]]. */
   readonly symbols: Float32Array;
-  /** [N, V]: the class of each gold symbol, k - 1 (= symbol * 10 - 1). */
+  /** [N, V]: the class of each gold symbol. */
   readonly classes: Int32Array;
   /** [N * V, H, W, C]: the image for (i, j) is row i * V + j; its label equals classes[i * V + j]. */
   readonly images: Float32Array;
-  /** [T, N]: evaluateFormula(tasks[t].formula, symbols of pair i), in task order. */
+  /** [T, N]: the task's output on pair i, in task order. */
   readonly outputs: Float32Array;
+  /** The value of each class. */
+  readonly alphabet: Alphabet;
   readonly numPairs: number;
   readonly numInputs: number;
   readonly numTasks: number;
@@ -66,57 +78,100 @@ function checkCount(what: string, value: number, min: number): void {
 
 /**
  * Builds one split of I/O pairs (Sec. 4.1).
- * @throws DataError when a class needed by the symbol range has no images
+ * @throws DataError when a class the gold symbols need has no images
  */
-export function makeSplit(options: SplitOptions): Split {
-  const { dataset, tasks, numPairs, seed } = options;
-  const numInputs = options.numInputs ?? 3;
-  const [minSymbol, maxSymbol] = options.symbolRange ?? DEFAULT_SYMBOL_RANGE;
+export function makeSplit<T>(options: SplitOptions<T>): Split {
+  const { dataset, numPairs, numInputs, seed } = options;
+  const { alphabet } = options;
+  const [first, last] = options.classRange ?? [0, alphabet.length - 1];
   checkCount("numPairs", numPairs, 1);
   checkCount("numInputs", numInputs, 1);
-  checkCount("symbolRange[0]", minSymbol, 1);
-  checkCount("symbolRange[1]", maxSymbol, minSymbol);
+  checkCount("classRange[0]", first, 0);
+  checkCount("classRange[1]", last, first);
+  if (last >= alphabet.length)
+    throw new RangeError(
+      `makeSplit: class ${last} is beyond the alphabet's ${alphabet.length} values`,
+    );
 
-  // 1. Each class the symbol range needs must have images.
+  // 1. Each class the gold symbols need must have images.
   const byClass = indexByClass(dataset);
-  for (let k = minSymbol; k <= maxSymbol; k++) {
-    if ((byClass[k - 1]?.length ?? 0) === 0) {
+  for (let k = first; k <= last; k++) {
+    if ((byClass[k]?.length ?? 0) === 0) {
       throw new DataError(
-        `symbol ${k} needs images of class ${k - 1}, but this split has none`,
+        `symbol ${k + 1} needs images of class ${k}, but this split has none`,
       );
     }
   }
 
-  // 2. Gold symbols s*_{i,j}, uniform in the range, shared by all tasks.
+  // 2. Gold symbols s*_{i,j}, uniform over the classes, shared by all tasks.
   const cells = numPairs * numInputs;
   const symbolRng = createRng(deriveSeed(seed, 0));
-  const symbols = new Float32Array(cells);
   const classes = new Int32Array(cells);
-  for (let c = 0; c < cells; c++) {
-    const k = minSymbol + symbolRng.int(maxSymbol - minSymbol + 1);
-    classes[c] = k - 1;
-    symbols[c] = k / SYMBOL_SCALE;
-  }
+  for (let c = 0; c < cells; c++)
+    classes[c] = first + symbolRng.int(last - first + 1);
 
   // 3. Perceptual inputs x_{i,j}: a uniform image of the symbol's class.
+  const imageRng = createRng(deriveSeed(seed, 1));
+  const rows = Int32Array.from(classes, (k) => {
+    const pool = byClass[k];
+    return pool[imageRng.int(pool.length)];
+  });
+  return assembleSplit(options, alphabet, classes, rows);
+}
+
+/**
+ * A split of the pairs that show the images `rows` ([N * V] rows of `dataset`, pair i showing
+ * rows[i * V + j] as symbol j): their labels are the gold classes.
+ * @throws DataError when an image's class is beyond the alphabet
+ */
+export function makeSplitFromRows<T>(
+  options: Omit<SplitOptions<T>, "numPairs" | "seed" | "classRange"> & {
+    readonly rows: Int32Array;
+  },
+): Split {
+  const { alphabet } = options;
+  const classes = Int32Array.from(options.rows, (row) => {
+    const k = options.dataset.labels[row];
+    if (k >= alphabet.length)
+      throw new DataError(
+        `image ${row} is class ${k}, which the alphabet of ${alphabet.length} symbols lacks`,
+      );
+    return k;
+  });
+  return assembleSplit(
+    { ...options, numPairs: options.rows.length / options.numInputs },
+    alphabet,
+    classes,
+    options.rows,
+  );
+}
+
+/** Step 4: the images of `rows`, the gold symbols of `classes` and every task's outputs. */
+function assembleSplit<T>(
+  options: Pick<
+    SplitOptions<T>,
+    "dataset" | "tasks" | "output" | "numPairs" | "numInputs"
+  >,
+  alphabet: Alphabet,
+  classes: Int32Array,
+  rows: Int32Array,
+): Split {
+  const { dataset, tasks, output, numPairs, numInputs } = options;
   const { height, width, channels } = dataset;
   const pixels = height * width * channels;
-  const imageRng = createRng(deriveSeed(seed, 1));
-  const images = new Float32Array(cells * pixels);
-  for (let c = 0; c < cells; c++) {
-    const pool = byClass[classes[c]];
-    const row = pool[imageRng.int(pool.length)];
+  const images = new Float32Array(classes.length * pixels);
+  rows.forEach((row, c) =>
     images.set(
       dataset.images.subarray(row * pixels, (row + 1) * pixels),
       c * pixels,
-    );
-  }
-
+    ),
+  );
   return {
-    symbols,
+    symbols: Float32Array.from(classes, (k) => alphabet[k]),
     classes,
     images,
-    outputs: taskOutputs(tasks, classes, numPairs, numInputs),
+    outputs: taskOutputs(tasks, output, alphabet, classes, numPairs, numInputs),
+    alphabet,
     numPairs,
     numInputs,
     numTasks: tasks.length,
@@ -127,11 +182,13 @@ export function makeSplit(options: SplitOptions): Split {
 }
 
 /**
- * Step 4 of `makeSplit`: outputs y_{t,i} = z*_t(s*_i) [T, N], from the classes k - 1 of the gold
- * symbols (so the formulas see k / 10 in float64, not its float32 rounding).
+ * Outputs y_{t,i} = z*_t(s*_i) [T, N], from the classes of the gold symbols (so the tasks see the
+ * alphabet's float64 values, not their float32 rounding).
  */
-function taskOutputs(
-  tasks: readonly Task[],
+function taskOutputs<T>(
+  tasks: readonly T[],
+  output: OutputOf<T>,
+  alphabet: Alphabet,
   classes: Int32Array,
   numPairs: number,
   numInputs: number,
@@ -141,8 +198,8 @@ function taskOutputs(
   tasks.forEach((task, t) => {
     for (let i = 0; i < numPairs; i++) {
       for (let j = 0; j < numInputs; j++)
-        s[j] = (classes[i * numInputs + j] + 1) / SYMBOL_SCALE;
-      outputs[t * numPairs + i] = evaluateFormula(task.formula, s);
+        s[j] = alphabet[classes[i * numInputs + j]];
+      outputs[t * numPairs + i] = output(task, s, i);
     }
   });
   return outputs;
@@ -152,39 +209,60 @@ function taskOutputs(
  * The same pairs (symbols and images) for other tasks: e.g. held-out tasks measured on the test
  * split's images.
  */
-export function withTasks(split: Split, tasks: readonly Task[]): Split {
+export function withTasks<T>(
+  split: Split,
+  tasks: readonly T[],
+  output: OutputOf<T>,
+): Split {
   return {
     ...split,
-    outputs: taskOutputs(tasks, split.classes, split.numPairs, split.numInputs),
+    outputs: taskOutputs(
+      tasks,
+      output,
+      split.alphabet,
+      split.classes,
+      split.numPairs,
+      split.numInputs,
+    ),
     numTasks: tasks.length,
   };
 }
 
+/** The same pairs for a subset of the split's tasks (rows of `outputs`, in the order given). */
+export function selectTasks(split: Split, tasks: readonly number[]): Split {
+  const N = split.numPairs;
+  const outputs = new Float32Array(tasks.length * N);
+  tasks.forEach((t, k) =>
+    outputs.set(split.outputs.subarray(t * N, (t + 1) * N), k * N),
+  );
+  return { ...split, outputs, numTasks: tasks.length };
+}
+
 /** Options of `makeSplits`: one seed and a dataset give both splits. */
-export interface SplitsOptions extends Omit<
-  SplitOptions,
-  "dataset" | "symbolRange"
+export interface SplitsOptions<T> extends Omit<
+  SplitOptions<T>,
+  "dataset" | "classRange"
 > {
   readonly dataset: ImageDataset;
   /** N for the test split; default `numPairs`. */
   readonly numTestPairs?: number;
-  readonly trainSymbolRange?: readonly [number, number];
-  readonly testSymbolRange?: readonly [number, number];
+  readonly trainClassRange?: readonly [number, number];
+  readonly testClassRange?: readonly [number, number];
 }
 
 /**
  * The train split from the training images and the test split from the test images,
  * with distinct seeds derived from `seed`, so they share neither images nor symbols.
  */
-export function makeSplits(options: SplitsOptions): {
+export function makeSplits<T>(options: SplitsOptions<T>): {
   train: Split;
   test: Split;
 } {
   const {
     dataset,
     numTestPairs,
-    trainSymbolRange,
-    testSymbolRange,
+    trainClassRange,
+    testClassRange,
     seed,
     ...shared
   } = options;
@@ -193,14 +271,14 @@ export function makeSplits(options: SplitsOptions): {
       ...shared,
       dataset: dataset.train,
       seed: deriveSeed(seed, 100),
-      symbolRange: trainSymbolRange,
+      classRange: trainClassRange,
     }),
     test: makeSplit({
       ...shared,
       dataset: dataset.test,
       numPairs: numTestPairs ?? shared.numPairs,
       seed: deriveSeed(seed, 101),
-      symbolRange: testSymbolRange,
+      classRange: testClassRange,
     }),
   };
 }

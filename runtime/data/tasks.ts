@@ -124,11 +124,11 @@ export function enumerateTasks(
  * @param tasks the pool, default `enumerateTasks()`
  * @throws RangeError when n is not an integer in 0..tasks.length
  */
-export function sampleTasks(
+export function sampleTasks<T extends { readonly id: number } = Task>(
   n: number,
   seed: number,
-  tasks: readonly Task[] = enumerateTasks(),
-): Task[] {
+  tasks: readonly T[] = enumerateTasks() as unknown as T[],
+): T[] {
   if (!Number.isInteger(n) || n < 0 || n > tasks.length) {
     throw new RangeError(
       `sampleTasks: n must be an integer in 0..${tasks.length}, got ${n}`,
@@ -149,12 +149,12 @@ export function sampleTasks(
  * training sample is the same with or without them), in ascending `id` order: the tasks that
  * measure amortized inference on programs never trained on. Fewer when the pool runs out.
  */
-export function sampleHeldOutTasks(
-  trained: readonly Task[],
+export function sampleHeldOutTasks<T extends { readonly id: number } = Task>(
+  trained: readonly T[],
   n: number,
   seed: number,
-  tasks: readonly Task[] = enumerateTasks(),
-): Task[] {
+  tasks: readonly T[] = enumerateTasks() as unknown as T[],
+): T[] {
   const used = new Set(trained.map((t) => t.id));
   const rest = tasks.filter((t) => !used.has(t.id));
   return sampleTasks(Math.min(n, rest.length), seed, rest);

@@ -78,11 +78,52 @@ describe("parseTrainArgs", () => {
       ["a.sketch", "--task-batch", "some"],
       /--task-batch must be an integer >= 1/,
     ],
+    [
+      ["a.sketch", "--domain", "mine"],
+      /--domain must be one of arith, enumerate, file/,
+    ],
+    [
+      ["a.sketch", "--task-file", "/no/such.jsonl"],
+      /--task-file: no such file '\/no\/such.jsonl'/,
+    ],
+    [
+      ["a.sketch", "--domain", "arith", "--task-file", "package.json"],
+      /--task-file is for --domain file, not --domain arith/,
+    ],
+    [["a.sketch", "--domain", "file"], /--domain file needs --task-file FILE/],
+    [["a.sketch", "--max-ops", "1.5"], /--max-ops must be an integer >= 0/],
+    [
+      ["a.sketch", "--symbols", "0,1,two"],
+      /--symbols must be numbers separated by commas, one per class, got 'two'/,
+    ],
+    [["a.sketch", "--symbols", "1,,2"], /--symbols must be numbers .* got ''/],
     [[], /takes one SKETCH file/],
     [["a.sketch", "--bogus"], /Unknown option '--bogus'/],
   ])("rejects %j", (args, message) => {
     expect(() => parseTrainArgs(args)).toThrow(CliError);
     expect(() => parseTrainArgs(args)).toThrow(message);
+  });
+});
+
+describe("the task flags", () => {
+  it("map --domain, --task-file, --max-ops and --symbols onto the config", () => {
+    const { config } = parseTrainArgs([
+      "a.sketch",
+      "--domain",
+      "enumerate",
+      "--max-ops",
+      "2",
+      "--symbols",
+      "0, 1,2.5,-3",
+    ]);
+    expect(config.domain).toBe("enumerate");
+    expect(config.maxOps).toBe(2);
+    expect(config.symbols).toEqual([0, 1, 2.5, -3]);
+    expect(config.taskFile).toBeUndefined();
+    const file = parseTrainArgs(["a.sketch", "--task-file", "package.json"]);
+    expect(file.config.taskFile).toBe("package.json");
+    expect(file.config.domain).toBeUndefined(); // the file domain by default
+    expect(parseTrainArgs(["a.sketch"]).config.domain).toBeUndefined();
   });
 });
 
@@ -132,14 +173,18 @@ describe("--preset", () => {
   it("records what the cpu preset knows beyond the images and training outputs", () => {
     const { config } = parseTrainArgs(["a.sketch"]);
     expect(knowledgeOf(config)).toEqual([
+      "alphabet-statistics",
+      "symbol-range",
+      "class-count",
+    ]);
+    const gold = parseTrainArgs(["a.sketch", "--abduction-alphabet", "gold"]);
+    expect(knowledgeOf(gold.config)).toEqual([
       "alphabet",
       "alphabet-statistics",
       "symbol-range",
     ]);
     const free = parseTrainArgs([
       "a.sketch",
-      "--abduction-alphabet",
-      "codebook",
       "--symbol-prior",
       "0",
       "--grounder-output",

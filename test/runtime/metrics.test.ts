@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from "vitest";
 import type { Split } from "../../runtime/data/pairs.js";
+import { defaultAlphabet } from "../../runtime/domains/alphabet.js";
 import {
   computeMetrics,
   countSolved,
@@ -20,6 +21,7 @@ function split(): Split {
     classes: Int32Array.from([0, 1, 4, 3]),
     images: new Float32Array(0),
     outputs,
+    alphabet: defaultAlphabet(10),
     numPairs: 2,
     numInputs: 2,
     numTasks: 2,

@@ -103,6 +103,41 @@ describe("trainStep", () => {
   });
 });
 
+describe("the default objective across the domain refactor", () => {
+  it("takes the steps it took before domains existed (arith, the cpu preset)", async () => {
+    // Measured with the code before runtime/domains: the same tasks, pairs, symbol prior target
+    // and grounder range give the same losses and metrics.
+    const run = await createRun({
+      ...DEFAULT_CONFIG,
+      sketch: "sketches/arith-depth3.sketch",
+      data: "runtime/data/fixtures/fashion-mnist-sample",
+      out: path.join(root, "pinned"),
+      backend: "wasm",
+      tasks: 8,
+      taskBatch: 8,
+      trainPairs: 64,
+      testPairs: 16,
+      batch: 4,
+      recognizerHidden: 16,
+      heldOutTasks: 4,
+      decodeSamples: 2,
+      memorySamples: 2,
+      imitationThreshold: 10,
+      // The alphabet abduction used before the codebook became the default.
+      abductionAlphabet: "gold",
+    });
+    const losses = [0, 1, 2].map((step) => trainStep(run, 0, step).loss);
+    const { metrics } = evaluateRun(run);
+    dispose(run);
+    [10.650727272033691, 10.05121898651123, 9.855757713317871].forEach((l, i) =>
+      expect(losses[i]).toBeCloseTo(l, 5),
+    );
+    expect(metrics.symbolicLoss).toBeCloseTo(0.40871868987148624, 6);
+    expect(metrics.testLoss).toBeCloseTo(0.7449664668339326, 6);
+    expect(metrics.meanProgramLength).toBe(1.5);
+  });
+});
+
 describe("trainStep with the program memory", () => {
   const memoryConfig = (out: string) =>
     tinyConfig(out, {

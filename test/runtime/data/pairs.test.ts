@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 import { DataError } from "../../../runtime/data/errors.js";
+import { defaultAlphabet } from "../../../runtime/domains/alphabet.js";
 import {
   loadImageDataset,
   sampleDatasetDir,
@@ -18,16 +19,23 @@ import {
   enumerateTasks,
   evaluateFormula,
   sampleTasks,
+  type Task,
 } from "../../../runtime/data/tasks.js";
 import { rowOf, syntheticSet } from "./helpers.js";
 
 const dataset = syntheticSet(60);
 const tasks = sampleTasks(20, 4);
+/** The arithmetic tasks' outputs (domains/arith.ts does the same). */
+const output = (task: Task, s: readonly number[]) =>
+  evaluateFormula(task.formula, s);
+const alphabet = defaultAlphabet(10);
 
 describe("makeSplit", () => {
   const split = makeSplit({
     dataset,
     tasks,
+    output,
+    alphabet,
     numPairs: 200,
     numInputs: 3,
     seed: 1,
@@ -82,6 +90,8 @@ describe("makeSplit", () => {
     const again = makeSplit({
       dataset,
       tasks,
+      output,
+      alphabet,
       numPairs: 200,
       numInputs: 3,
       seed: 1,
@@ -89,6 +99,8 @@ describe("makeSplit", () => {
     const other = makeSplit({
       dataset,
       tasks,
+      output,
+      alphabet,
       numPairs: 200,
       numInputs: 3,
       seed: 2,
@@ -97,20 +109,26 @@ describe("makeSplit", () => {
     expect(other.classes).not.toEqual(split.classes);
   });
 
-  it("restricts symbols to symbolRange (the generalisation split)", () => {
+  it("restricts symbols to classRange (the generalisation split)", () => {
     const small = makeSplit({
       dataset,
       tasks,
+      output,
+      alphabet,
       numPairs: 100,
       seed: 3,
-      symbolRange: [1, 5],
+      numInputs: 3,
+      classRange: [0, 4],
     });
     const large = makeSplit({
       dataset,
       tasks,
+      output,
+      alphabet,
       numPairs: 100,
       seed: 3,
-      symbolRange: [6, 10],
+      numInputs: 3,
+      classRange: [5, 9],
     });
     expect(small.numInputs).toBe(3);
     expect(Math.max(...small.classes)).toBe(4);
@@ -120,15 +138,51 @@ describe("makeSplit", () => {
   it("errors clearly when a needed class has no images or a count is bad", () => {
     const sevenClasses = syntheticSet(21, 7);
     expect(() =>
-      makeSplit({ dataset: sevenClasses, tasks, numPairs: 5, seed: 0 }),
+      makeSplit({
+        dataset: sevenClasses,
+        tasks,
+        output,
+        alphabet,
+        numPairs: 5,
+        numInputs: 3,
+        seed: 0,
+      }),
     ).toThrow(
       new DataError(
         "symbol 8 needs images of class 7, but this split has none",
       ),
     );
-    expect(() => makeSplit({ dataset, tasks, numPairs: 0, seed: 0 })).toThrow(
-      /numPairs must be an integer >= 1/,
+    expect(() =>
+      makeSplit({
+        dataset,
+        tasks,
+        output,
+        alphabet,
+        numPairs: 0,
+        numInputs: 3,
+        seed: 0,
+      }),
+    ).toThrow(/numPairs must be an integer >= 1/);
+  });
+
+  it("draws over any alphabet's classes and feeds the tasks its values", () => {
+    const values = [5, -1, 2];
+    const three = makeSplit({
+      dataset: syntheticSet(30, 3),
+      tasks,
+      output,
+      alphabet: values,
+      numPairs: 50,
+      numInputs: 3,
+      seed: 4,
+    });
+    expect(new Set(three.classes)).toEqual(new Set([0, 1, 2]));
+    three.classes.forEach((k, c) => expect(three.symbols[c]).toBe(values[k]));
+    const s = [0, 1, 2].map((j) => values[three.classes[j]]);
+    expect(three.outputs[0]).toBe(
+      Math.fround(evaluateFormula(tasks[0].formula, s)),
     );
+    expect(three.alphabet).toBe(values);
   });
 
   it("indexes rows by class", () => {
@@ -151,7 +205,10 @@ describe("makeSplits", () => {
     const { train, test } = makeSplits({
       dataset: ds,
       tasks: enumerateTasks().slice(0, 5),
+      output,
+      alphabet,
       numPairs: 40,
+      numInputs: 3,
       numTestPairs: 10,
       seed: 7,
     });
@@ -169,7 +226,15 @@ describe("makeSplits", () => {
 describe("makeSplit on the committed Fashion-MNIST sample", () => {
   it("copies, for every cell, an image of the gold symbol's class", () => {
     const set = loadImageDataset(sampleDatasetDir()).train;
-    const split = makeSplit({ dataset: set, tasks, numPairs: 10, seed: 8 });
+    const split = makeSplit({
+      dataset: set,
+      tasks,
+      output,
+      alphabet,
+      numPairs: 10,
+      numInputs: 3,
+      seed: 8,
+    });
     const pixels = 28 * 28;
     const byClass = indexByClass(set);
     for (let c = 0; c < 30; c++) {
