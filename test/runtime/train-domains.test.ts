@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../../runtime/backend.js";
-import { DEFAULT_CONFIG, type TrainConfig } from "../../runtime/config.js";
+import type { TrainConfig } from "../../runtime/config.js";
 import { loadImageDataset } from "../../runtime/data/images.js";
 import { defaultAlphabet } from "../../runtime/domains/alphabet.js";
 import { createProgress } from "../../runtime/progress.js";
@@ -17,12 +17,12 @@ import {
   formatPrograms,
   train,
   trainStep,
-  type RunContext,
 } from "../../runtime/train.js";
 import { CliError } from "../../cli/main.js";
+import { disposeRun, SAMPLE_DATA, tinyRunConfig } from "./tiny-run.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "sketchc-domains-train-"));
-const SAMPLE = "runtime/data/fixtures/fashion-mnist-sample";
+const SAMPLE = SAMPLE_DATA;
 
 /** A 2-input DSL that is none of ours. */
 const PAIR_SKETCH = `sketch pair {
@@ -42,36 +42,16 @@ function write(name: string, text: string): string {
   return file;
 }
 
-/** A tiny run (as train.test.ts): 8 tasks, 4 pairs a step, the paper's objective. */
-function tinyConfig(
-  out: string,
-  overrides: Partial<TrainConfig> = {},
-): TrainConfig {
-  return {
-    ...DEFAULT_CONFIG,
+/** A tiny run (tiny-run.ts) of the 2-input sketch, one epoch of 2 steps, a few held-out tasks. */
+const tinyConfig = (out: string, overrides: Partial<TrainConfig> = {}) =>
+  tinyRunConfig(root, out, {
     sketch: write("pair.sketch", PAIR_SKETCH),
-    data: SAMPLE,
-    out: path.join(root, out),
-    backend: "wasm",
-    tasks: 8,
-    taskBatch: 8,
-    trainPairs: 64,
-    testPairs: 16,
-    batch: 4,
-    recognizerHidden: 16,
-    learningRate: 3e-3,
     epochs: 1,
     stepsPerEpoch: 2,
-    evalEvery: 1,
     heldOutTasks: 4,
     decodeSamples: 2,
-    seed: 7,
-    imitation: 0,
-    memorySamples: 0,
-    abduction: 0,
     ...overrides,
-  };
-}
+  });
 
 beforeAll(async () => {
   await selectBackend("wasm");
@@ -79,10 +59,7 @@ beforeAll(async () => {
 
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
-function dispose(run: RunContext): void {
-  run.model.dispose();
-  run.optimizer.dispose();
-}
+const dispose = disposeRun;
 
 const snapshot = (vars: readonly { dataSync(): ArrayLike<number> }[]) =>
   vars.map((v) => Array.from(v.dataSync()));

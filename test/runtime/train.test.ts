@@ -15,44 +15,18 @@ import {
   saveRun,
   train,
   trainStep,
-  type RunContext,
 } from "../../runtime/train.js";
 import { createProgress } from "../../runtime/progress.js";
 import { trainSupervisedReference } from "../../runtime/reference.js";
 import { evaluateSaved } from "../../runtime/index.js";
 import { CliError } from "../../cli/main.js";
+import { disposeRun, tinyRunConfig } from "./tiny-run.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "sketchc-train-"));
 
-/** A tiny run: 8 tasks, 4 pairs a step, a 3-line sketch, the committed image sample. */
-function tinyConfig(
-  out: string,
-  overrides: Partial<TrainConfig> = {},
-): TrainConfig {
-  return {
-    ...DEFAULT_CONFIG,
-    sketch: "sketches/arith-depth3.sketch",
-    data: "runtime/data/fixtures/fashion-mnist-sample",
-    out: path.join(root, out),
-    backend: "wasm",
-    tasks: 8,
-    taskBatch: 8,
-    trainPairs: 64,
-    testPairs: 16,
-    batch: 4,
-    recognizerHidden: 16,
-    learningRate: 3e-3,
-    epochs: 2,
-    stepsPerEpoch: 3,
-    evalEvery: 1,
-    seed: 7,
-    // The paper's objective; the program memory has its own tests below.
-    imitation: 0,
-    memorySamples: 0,
-    abduction: 0,
-    ...overrides,
-  };
-}
+/** A tiny run (tiny-run.ts): 8 tasks, 4 pairs a step, a 3-line sketch, the paper's objective. */
+const tinyConfig = (out: string, overrides: Partial<TrainConfig> = {}) =>
+  tinyRunConfig(root, out, overrides);
 
 beforeAll(async () => {
   await selectBackend("wasm");
@@ -60,10 +34,7 @@ beforeAll(async () => {
 
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
-function dispose(run: RunContext): void {
-  run.model.dispose();
-  run.optimizer.dispose();
-}
+const dispose = disposeRun;
 
 describe("trainStep", () => {
   it("lowers the loss over a few steps with a fixed seed", async () => {
