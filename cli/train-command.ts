@@ -28,10 +28,11 @@ export const TRAIN_HELP = `Usage: sketchc train SKETCH [options]
 Trains ROAP (grounder + recognizer + the sketch's interpreter) on tasks over images: the paper's
 arithmetic tasks, the sketch's own language, or a task file of yours (docs/tasks.md).
 
-Presets (flags given after choosing one override it; docs/training.md lists both):
+Presets (any flag overrides the preset's value; docs/training.md lists both):
   --preset NAME        cpu (the default: this 2-core machine, with a program memory, abduction,
                        a symbol prior and a bounded grounder beyond the paper) | paper (the
-                       paper's method: ${describePreset("paper")})
+                       paper's method:
+                       ${describePreset("paper")})
 
 Options (defaults are the cpu preset):
   --data DIR           image dataset (IDX or CIFAR-10 binary); default: /usr/share/datasets/fashion-mnist
