@@ -20,6 +20,7 @@ import { SketchCompileError } from "../runtime/load-sketch.js";
 import { DataError } from "../runtime/data/errors.js";
 import { RunError } from "../runtime/train.js";
 import { CheckpointError } from "../runtime/checkpoint.js";
+import { FileWriteError } from "../util/files.js";
 import type { Count, Metrics } from "../runtime/metrics.js";
 import { CliError } from "./main.js";
 
@@ -456,10 +457,11 @@ export async function runTrainCommand(
   try {
     if (command === "eval") {
       const { dir, overrides } = parseEvalArgs(args);
-      const { metrics, wallSeconds, knowledge } = await evaluateSaved(
+      const { metrics, wallSeconds, knowledge, warning } = await evaluateSaved(
         dir,
         overrides,
       );
+      if (warning) process.stderr.write(`sketchc: warning: ${warning}\n`);
       process.stdout.write(formatMetrics(metrics, wallSeconds, { knowledge }));
       return 0;
     }
@@ -468,11 +470,10 @@ export async function runTrainCommand(
       process.stdout.write(TRAIN_HELP);
       return 0;
     }
-    if (fresh)
-      fs.rmSync(path.join(config.out, "checkpoint.ckpt"), { force: true });
     const { createProgress } = await import("../runtime/progress.js");
     const result = await train(config, {
       progress: createProgress(process.stderr, quiet),
+      resume: !fresh,
     });
     process.stdout.write(
       `\nROAP on ${config.sketch}: metrics on the test pairs (${config.out}/metrics.json)\n`,
@@ -497,7 +498,8 @@ export async function runTrainCommand(
     if (
       e instanceof DataError ||
       e instanceof RunError ||
-      e instanceof CheckpointError
+      e instanceof CheckpointError ||
+      e instanceof FileWriteError
     ) {
       throw new CliError(e.message, 1);
     }

@@ -2,7 +2,6 @@
 // `compileSketch` is pure; `writeCompiled` is the only function here that touches the disk, and it
 // writes each file atomically (temp file + rename) so an interrupted run never leaves half a module.
 
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Project, ts } from "ts-morph";
@@ -12,6 +11,10 @@ import { emitModule } from "./emit/module.js";
 import type { SketchIR } from "./ir.js";
 import { lowerSketch } from "./lower.js";
 import { parseSketch } from "./parse.js";
+import { writeFileAtomic } from "../util/files.js";
+
+/** Files are written atomically and durably (util/files.ts); re-exported for the package API. */
+export { writeFileAtomic };
 
 export interface CompileResult {
   readonly diagnostics: readonly Diagnostic[];
@@ -118,14 +121,6 @@ export function typeCheckModule(typescript: string, name: string): string[] {
     .map((d) =>
       ts.flattenDiagnosticMessageText(d.compilerObject.messageText, "\n"),
     );
-}
-
-/** Writes a file atomically: a temp file in the same folder, then a rename over the target. */
-export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  fs.writeFileSync(tmp, data);
-  fs.renameSync(tmp, file);
 }
 
 /** Writes NAME.ts, NAME.js and NAME.d.ts into outDir; returns the paths written. */

@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { selectBackend } from "./backend.js";
-import { readCheckpoint } from "./checkpoint.js";
+import { CheckpointError, loadCheckpoint } from "./checkpoint.js";
 import { DEFAULT_CONFIG, knowledgeOf, type TrainConfig } from "./config.js";
 import type { Metrics } from "./metrics.js";
 import {
@@ -66,11 +66,22 @@ export async function evaluateSaved(
   overrides: Partial<
     Pick<TrainConfig, "decodeSamples" | "backend" | "data" | "transductiveEval">
   > = {},
-): Promise<{ metrics: Metrics; wallSeconds: number; knowledge: string[] }> {
+): Promise<{
+  metrics: Metrics;
+  wallSeconds: number;
+  knowledge: string[];
+  /** Set when the newest checkpoint was damaged and the previous one was evaluated. */
+  warning?: string;
+}> {
   const file = path.join(runDir, CHECKPOINT_FILE);
-  const ckpt = readCheckpoint<{ config: TrainConfig; wallSeconds: number }>(
+  const loaded = loadCheckpoint<{ config: TrainConfig; wallSeconds: number }>(
     file,
   );
+  if (!loaded)
+    throw new CheckpointError(
+      `${file}: no checkpoint (is this a run folder of sketchc train?)`,
+    );
+  const ckpt = loaded.checkpoint;
   // Defaults first: a checkpoint from an older sketchc lacks the newer fields.
   const config: TrainConfig = {
     ...DEFAULT_CONFIG,
@@ -93,5 +104,6 @@ export async function evaluateSaved(
     knowledge: knowledgeOf(run.config, {
       givenPrograms: run.inferred.length < run.tasks.length,
     }),
+    warning: loaded.warning,
   };
 }

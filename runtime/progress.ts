@@ -15,6 +15,8 @@ export interface Progress {
   update(fields: ProgressFields): void;
   /** Ends the current bar with a permanent line. */
   line(text: string): void;
+  /** A warning: printed as `warning: TEXT`, even when quiet. */
+  warn(text: string): void;
 }
 
 function bar(fraction: number, width = 20): string {
@@ -51,6 +53,10 @@ export function createProgress(
     line(text) {
       if (quiet || !stream) return;
       stream.write(`${tty ? "\r\x1b[K" : ""}${text}\n`);
+    },
+    warn(text) {
+      if (!stream) return;
+      stream.write(`${tty ? "\r\x1b[K" : ""}warning: ${text}\n`);
     },
   };
 }

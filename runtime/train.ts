@@ -9,7 +9,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import { selectBackend } from "./backend.js";
 import {
   arraysToSnapshot,
-  readCheckpoint,
+  loadCheckpoint,
+  previousCheckpointFile,
   snapshotToArrays,
   writeCheckpoint,
   type NamedArray,
@@ -43,7 +44,13 @@ import {
 } from "./domains/domain.js";
 import { choicesToParams, createProgramSpace } from "./domains/embed.js";
 import { languageOf } from "./domains/expression.js";
-import { writeFileAtomic } from "../compiler/compile.js";
+import {
+  FileWriteError,
+  makeFolder,
+  removeStaleTemps,
+  writeFileAtomic,
+} from "../util/files.js";
+import { failpoint, killpoint } from "../util/failpoints.js";
 import { loadSketch } from "./load-sketch.js";
 import {
   computeMetrics,
@@ -83,6 +90,7 @@ import {
 } from "./objective.js";
 import { createProgress, type Progress } from "./progress.js";
 import { RunError } from "./run-error.js";
+import { loadOptimizer, optimizerToArrays } from "./optimizer-state.js";
 import { createRng, deriveSeed } from "./random.js";
 import { lengthWeightAt, sampleRelaxed, sharpnessAt } from "./relaxation.js";
 import { trainSupervisedReference } from "./reference.js";
@@ -549,14 +557,17 @@ export function trainStep(
       return tf.add(loss, tf.mul(config.symbolPrior, prior)) as tf.Scalar;
     }, trainableVariables(run));
   });
-  const loss = value.dataSync()[0];
+  // The failpoints let the NaN-recovery tests poison the loss or a gradient of a chosen step.
+  const loss = failpoint("nan", `loss-${step}`) ? NaN : value.dataSync()[0];
   value.dispose();
   const names = Object.keys(grads);
-  const norm = tf.tidy(() =>
-    Math.sqrt(
-      tf.addN(names.map((n) => tf.sum(tf.square(grads[n])))).dataSync()[0],
-    ),
-  );
+  const norm = failpoint("nan", `grad-${step}`)
+    ? Infinity
+    : tf.tidy(() =>
+        Math.sqrt(
+          tf.addN(names.map((n) => tf.sum(tf.square(grads[n])))).dataSync()[0],
+        ),
+      );
   const finite = Number.isFinite(loss) && Number.isFinite(norm);
   if (finite) {
     const scale =
@@ -997,15 +1008,10 @@ function abduceInferencePairs(
 /** Model and optimizer state as named arrays, for checkpoints. */
 async function saveTensors(run: RunContext): Promise<NamedArray[]> {
   const snap = run.model.save();
-  const opt = await run.optimizer.getWeights();
   return [
     ...snapshotToArrays("grounder", snap.grounder),
     ...snapshotToArrays("recognizer", snap.recognizer),
-    ...opt.map((w, i) => ({
-      name: `optimizer/${i}`,
-      shape: w.tensor.shape,
-      data: w.tensor.dataSync() as Float32Array,
-    })),
+    ...(await optimizerToArrays(run.optimizer)),
     ...(run.memory ? memoryToArrays(run.memory) : []),
     ...(run.codebook ? codebookToArrays(run.codebook) : []),
   ];
@@ -1021,19 +1027,7 @@ async function loadTensors(
   });
   if (run.memory) loadMemory(run.memory, run.module, arrays);
   if (run.codebook) loadCodebook(run.codebook, arrays);
-  const opt = arrays
-    .filter((a) => a.name.startsWith("optimizer/"))
-    .sort(
-      (a, b) => Number(a.name.split("/")[1]) - Number(b.name.split("/")[1]),
-    );
-  if (opt.length > 0) {
-    await run.optimizer.setWeights(
-      opt.map((a, i) => ({
-        name: i === 0 ? "iter" : `w${i}`,
-        tensor: tf.tensor(a.data, [...a.shape]),
-      })),
-    );
-  }
+  await loadOptimizer(run.optimizer, arrays);
 }
 
 export async function saveRun(
@@ -1048,26 +1042,76 @@ export async function saveRun(
   });
 }
 
-/** Loads the run folder's checkpoint into `run`; returns the epochs done and time spent, or undefined. */
+/**
+ * Loads the run folder's newest complete checkpoint into `run` (the previous one when the newest is
+ * damaged, with a warning); returns the epochs done and time spent, or undefined when there is none.
+ */
 export async function resumeRun(
   run: RunContext,
-): Promise<{ epoch: number; wallSeconds: number } | undefined> {
-  const file = path.join(run.config.out, CHECKPOINT_FILE);
-  if (!fs.existsSync(file)) return undefined;
-  const ckpt = readCheckpoint<RunState>(file);
+): Promise<
+  { epoch: number; wallSeconds: number; warning?: string } | undefined
+> {
+  const loaded = loadCheckpoint<RunState>(
+    path.join(run.config.out, CHECKPOINT_FILE),
+  );
+  if (!loaded) return undefined;
   try {
-    await loadTensors(run, ckpt.tensors);
+    await loadTensors(run, loaded.checkpoint.tensors);
   } catch (e) {
     throw new RunError(
-      `${file}: cannot resume: ${(e as Error).message}. The checkpoint was written by a ` +
+      `${loaded.file}: cannot resume: ${(e as Error).message}. The checkpoint was written by a ` +
         `different configuration (sketch, nets or sizes); pass --fresh or another --out.`,
     );
   }
-  return { epoch: ckpt.state.epoch, wallSeconds: ckpt.state.wallSeconds };
+  const { epoch, wallSeconds } = loaded.checkpoint.state;
+  return { epoch, wallSeconds, warning: loaded.warning };
+}
+
+/** The files of a run folder that a fresh run replaces. */
+export const RUN_FILES = [
+  CHECKPOINT_FILE,
+  previousCheckpointFile(CHECKPOINT_FILE),
+  "log.jsonl",
+  "metrics.json",
+  "programs.txt",
+] as const;
+
+/** Removes a run folder's files (`--fresh`), leaving anything else in the folder alone. */
+export function clearRun(out: string): void {
+  for (const f of RUN_FILES) fs.rmSync(path.join(out, f), { force: true });
+}
+
+/**
+ * Keeps the records of log.jsonl up to `epoch` (the checkpoint's): a run killed after logging an
+ * epoch but before its checkpoint logs that epoch again when it resumes, so the log of a resumed
+ * run equals the uninterrupted one. A line cut short by the kill is dropped with the rest.
+ */
+function trimLog(out: string, epoch: number): void {
+  const file = path.join(out, "log.jsonl");
+  if (!fs.existsSync(file)) return;
+  const kept: string[] = [];
+  for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+    let record: { epoch?: unknown };
+    try {
+      record = JSON.parse(line);
+    } catch {
+      break;
+    }
+    if (typeof record.epoch !== "number" || record.epoch > epoch) break;
+    kept.push(line + "\n");
+  }
+  writeFileAtomic(file, kept.join(""));
 }
 
 function appendLog(out: string, record: object): void {
-  fs.appendFileSync(path.join(out, "log.jsonl"), JSON.stringify(record) + "\n");
+  const file = path.join(out, "log.jsonl");
+  try {
+    if (failpoint("enospc", "log.jsonl"))
+      throw Object.assign(new Error("ENOSPC (simulated)"), { code: "ENOSPC" });
+    fs.appendFileSync(file, JSON.stringify(record) + "\n");
+  } catch (e) {
+    throw new FileWriteError(file, (e as NodeJS.ErrnoException).code);
+  }
 }
 
 /**
@@ -1180,7 +1224,7 @@ export async function train(
 ): Promise<TrainResult> {
   const progress = options.progress ?? createProgress();
   const backend = await selectBackend(requested.backend);
-  fs.mkdirSync(requested.out, { recursive: true });
+  makeFolder(requested.out);
   const run = await createRun(requested);
   const { config } = run;
   const knowledge = knowledgeOf(config, {
@@ -1200,16 +1244,18 @@ export async function train(
   );
   let startEpoch = 0;
   let spent = 0;
-  if (options.resume !== false) {
-    const resumed = await resumeRun(run);
-    if (resumed) {
-      startEpoch = resumed.epoch;
-      spent = resumed.wallSeconds;
-      progress.line(
-        `resumed from ${path.join(config.out, CHECKPOINT_FILE)} after epoch ${startEpoch}`,
-      );
-    }
+  removeStaleTemps(config.out);
+  if (options.resume === false) clearRun(config.out);
+  const resumed = await resumeRun(run);
+  if (resumed) {
+    if (resumed.warning) progress.warn(resumed.warning);
+    startEpoch = resumed.epoch;
+    spent = resumed.wallSeconds;
+    progress.line(
+      `resumed from ${path.join(config.out, CHECKPOINT_FILE)} after epoch ${startEpoch}`,
+    );
   }
+  trimLog(config.out, startEpoch);
   const started = performance.now();
   const elapsed = () => spent + (performance.now() - started) / 1000;
   let evaluation: Evaluation | undefined;
@@ -1225,6 +1271,7 @@ export async function train(
     const symbolStd: number[] = [];
     for (let i = 0; i < config.stepsPerEpoch; i++) {
       const step = epoch * config.stepsPerEpoch + i;
+      killpoint("step");
       const r = trainStep(run, epoch, step);
       symbolMean.push(Number(r.symbols.mean.toPrecision(4)));
       symbolStd.push(Number(r.symbols.std.toPrecision(4)));
@@ -1234,16 +1281,17 @@ export async function train(
         skipped = 0;
       } else {
         skipped++;
-        progress.line(
-          `warning: step ${step}: the loss or a gradient is NaN/Inf; the update was skipped`,
+        progress.warn(
+          `step ${step}: the loss or a gradient is NaN/Inf; the update was skipped`,
         );
         if (skipped >= 3) {
           // Recover from the last checkpoint (the paper lost runs to overflow).
           const back = await resumeRun(run);
-          progress.line(
+          if (back?.warning) progress.warn(back.warning);
+          progress.warn(
             back
-              ? `warning: ${skipped} non-finite steps in a row in epoch ${epoch + 1}: restored the checkpoint of epoch ${back.epoch}`
-              : `warning: ${skipped} non-finite steps in a row in epoch ${epoch + 1}, and no checkpoint yet to restore: going on`,
+              ? `${skipped} non-finite steps in a row in epoch ${epoch + 1}: restored the checkpoint of epoch ${back.epoch}`
+              : `${skipped} non-finite steps in a row in epoch ${epoch + 1}, and no checkpoint yet to restore: going on`,
           );
           skipped = 0;
         }
@@ -1274,10 +1322,12 @@ export async function train(
     const isLast = epoch + 1 === config.epochs;
     const evaluated = isLast || (epoch + 1) % config.evalEvery === 0;
     if (evaluated) {
+      killpoint("evaluate");
       evaluation = evaluateRun(run);
       Object.assign(record, logMetrics(evaluation.metrics));
     }
     appendLog(config.out, record);
+    killpoint("epoch-logged");
     progress.line(
       `epoch ${epoch + 1}/${config.epochs}  loss ${(record.loss as number).toFixed(4)}` +
         (evaluated && evaluation
