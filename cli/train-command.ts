@@ -4,7 +4,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { BACKEND_NAMES, type BackendName } from "../runtime/backend.js";
+import {
+  BACKEND_NAMES,
+  isOutOfMemory,
+  type BackendName,
+} from "../runtime/backend.js";
 import {
   DEFAULT_CONFIG,
   DOMAIN_NAMES,
@@ -20,6 +24,7 @@ import { SketchCompileError } from "../runtime/load-sketch.js";
 import { DataError } from "../runtime/data/errors.js";
 import { RunError } from "../runtime/train.js";
 import { CheckpointError } from "../runtime/checkpoint.js";
+import { grounderChunkOf } from "../runtime/model.js";
 import { FileWriteError } from "../util/files.js";
 import type { Count, Metrics } from "../runtime/metrics.js";
 import { CliError } from "./main.js";
@@ -84,6 +89,9 @@ Options (defaults are the cpu preset):
   --reference          also train the grounder on the labels, as a classifier and as g: the
                        grounding-accuracy references
   --grounder NAME      small-cnn | resnet18 (${DEFAULT_CONFIG.grounder})
+  --grounder-chunk N   images through the grounder at a time (backward in training, forward in
+                       evaluation), bounding memory; 0: by backbone, 32 for resnet18, the whole
+                       batch for small-cnn (${DEFAULT_CONFIG.grounderChunk})
   --hidden N           recognizer MLP width (${DEFAULT_CONFIG.recognizerHidden}; paper 256)
   --decode-samples N   programs sampled from q per task at evaluation for foundProgramSuccess and
                        the held-out tasks (${DEFAULT_CONFIG.decodeSamples}; 0: argmax only)
@@ -210,6 +218,7 @@ export function parseTrainArgs(args: readonly string[]): {
         "oracle-symbols": { type: "boolean" },
         reference: { type: "boolean" },
         grounder: { type: "string" },
+        "grounder-chunk": { type: "string" },
         hidden: { type: "string" },
         "eval-every": { type: "string" },
         "decode-samples": { type: "string" },
@@ -326,6 +335,12 @@ export function parseTrainArgs(args: readonly string[]): {
     oracleSymbols: v["oracle-symbols"] === true || base.oracleSymbols,
     reference: v.reference === true || base.reference,
     grounder,
+    grounderChunk: intFlag(
+      "grounder-chunk",
+      v["grounder-chunk"],
+      base.grounderChunk,
+      0,
+    ),
     recognizerHidden: intFlag("hidden", v.hidden, base.recognizerHidden),
     decodeSamples: intFlag(
       "decode-samples",
@@ -449,11 +464,27 @@ export function formatMetrics(
   return rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join("\n") + "\n";
 }
 
+/** What to lower when a run runs out of memory, with the values it ran with. */
+export function outOfMemoryMessage(config: TrainConfig | undefined): string {
+  if (!config)
+    return "the backend ran out of memory: lower --batch or --grounder-chunk";
+  const chunk = grounderChunkOf(config);
+  const through = Number.isFinite(chunk)
+    ? `${chunk} images through ${config.grounder} at a time`
+    : `the whole batch through ${config.grounder} at once`;
+  return (
+    `the backend ran out of memory (the wasm heap holds at most 4 GB): lower --batch ` +
+    `(now ${config.batch} pairs a step) or --grounder-chunk (now ${through}); ` +
+    `--task-batch and --test-pairs also bound what a step and an evaluation hold`
+  );
+}
+
 export async function runTrainCommand(
   command: "train" | "eval",
   args: readonly string[],
 ): Promise<number> {
   const { train, evaluateSaved } = await import("../runtime/index.js");
+  let running: TrainConfig | undefined;
   try {
     if (command === "eval") {
       const { dir, overrides } = parseEvalArgs(args);
@@ -470,6 +501,7 @@ export async function runTrainCommand(
       process.stdout.write(TRAIN_HELP);
       return 0;
     }
+    running = config;
     const { createProgress } = await import("../runtime/progress.js");
     const result = await train(config, {
       progress: createProgress(process.stderr, quiet),
@@ -494,6 +526,7 @@ export async function runTrainCommand(
       return 1;
     }
     if (e instanceof CliError) throw e;
+    if (isOutOfMemory(e)) throw new CliError(outOfMemoryMessage(running), 1);
     // Bad data, a damaged or foreign checkpoint: the user's to fix, so one line, no stack.
     if (
       e instanceof DataError ||

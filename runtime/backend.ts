@@ -192,3 +192,14 @@ export async function selectBackend(
 function assertNever(value: never): never {
   throw new Error(`unreachable: ${String(value)}`);
 }
+
+/**
+ * Whether `e` is a backend running out of memory: the wasm heap (at most 4 GB) shows it as an
+ * out-of-bounds access or an abort inside the module; JavaScript as a failed buffer allocation.
+ */
+export function isOutOfMemory(e: unknown): boolean {
+  const message = e instanceof Error ? e.message : String(e);
+  return /memory access out of bounds|^Aborted\(|Out of memory|Cannot enlarge memory|Array buffer allocation failed|Invalid typed array length/i.test(
+    message,
+  );
+}

@@ -127,6 +127,11 @@ export interface TrainConfig {
 
   // Nets.
   readonly grounder: "small-cnn" | "resnet18";
+  /**
+   * Images through the grounder at a time: its backward pass in training, its forward pass in
+   * evaluation, bounding memory (0: by backbone, model.ts `grounderChunkOf`).
+   */
+  readonly grounderChunk: number;
   /** Hidden width of the recognizer's MLPs (paper: 256). */
   readonly recognizerHidden: number;
   /** Train the same grounder on the labels too, for the grounding-accuracy reference. */
@@ -188,6 +193,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   abduction: 1,
   oracleSymbols: false,
   grounder: "small-cnn",
+  grounderChunk: 0,
   recognizerHidden: 128,
   reference: false,
   decodeSamples: 16,

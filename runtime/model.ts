@@ -11,7 +11,7 @@ import { createRecognizer, type Recognizer } from "./nets/recognizer.js";
 import type { ParamSnapshot } from "./nets/params.js";
 import { sampleRelaxed } from "./relaxation.js";
 import type { ProgramParams, SketchModule } from "./sketch-module.js";
-import type { GrounderOutput } from "./config.js";
+import type { GrounderOutput, TrainConfig } from "./config.js";
 import { symbolBounds, type Alphabet } from "./domains/alphabet.js";
 
 export interface RoapModel {
@@ -93,6 +93,21 @@ export function symbolsOf(
   if (output !== "sigmoid") return raw;
   const scaled = tf.mul(bounds.high - bounds.low, tf.sigmoid(raw));
   return bounds.low === 0 ? scaled : tf.add(bounds.low, scaled);
+}
+
+/** Images per pass of ResNet-18 on a CPU backend: about 50 MB each with their gradients on wasm. */
+export const RESNET18_CHUNK = 32;
+
+/**
+ * How many images go through the grounder at a time, in training's backward pass and in
+ * evaluation: `config.grounderChunk`, or when 0 by backbone (ResNet-18: RESNET18_CHUNK; the small
+ * CNN: the whole batch in training, 512 in evaluation).
+ */
+export function grounderChunkOf(
+  config: Pick<TrainConfig, "grounderChunk" | "grounder">,
+): number {
+  if (config.grounderChunk > 0) return config.grounderChunk;
+  return config.grounder === "resnet18" ? RESNET18_CHUNK : Infinity;
 }
 
 /** g: images [N * V, H, W, C] -> symbols [N, V] (`symbolsOf` the grounder's output). */

@@ -80,6 +80,7 @@ import {
   createModel,
   forward,
   groundSymbols,
+  grounderChunkOf,
   type RoapModel,
 } from "./model.js";
 import {
@@ -459,6 +460,69 @@ function symbolStats(s: ArrayLike<number>): { mean: number; std: number } {
   return { mean, std: Math.sqrt(Math.max(0, sq / s.length - mean * mean)) };
 }
 
+/**
+ * The gradient of `lossOf(g(images))` with the grounder's backward pass in chunks of `chunk`
+ * images, so that memory holds one chunk's activations and gradients, not the batch's (ResNet-18
+ * needs about 50 MB an image on wasm). The same gradient as one pass, by the chain rule: (1) s =
+ * g(x) without a tape, chunk by chunk; (2) the loss's gradient in the recognizer's variables and
+ * in s; (3) per chunk, the gradient of sum(g(x_chunk) * dL/ds_chunk) in the grounder's variables,
+ * summed. The grounder runs forward twice.
+ */
+function chunkedGrads(
+  model: RoapModel,
+  images: tf.Tensor4D, // [B * V, H, W, C]
+  V: number,
+  chunk: number,
+  lossOf: (s: tf.Tensor2D) => tf.Scalar,
+): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  const n = images.shape[0];
+  const perChunk = Math.max(V, chunk - (chunk % V)); // whole pairs per chunk
+  const starts: number[] = [];
+  for (let at = 0; at < n; at += perChunk) starts.push(at);
+  const slice = (at: number) =>
+    tf.slice(images, [at, 0, 0, 0], [Math.min(perChunk, n - at), -1, -1, -1]);
+  // 1. s = g(x), one chunk at a time.
+  const s = tf.concat(
+    starts.map((at) => tf.tidy(() => groundSymbols(model, slice(at), V))),
+  ) as tf.Tensor2D; // [B, V]
+  // 2. dL/d(recognizer) and dL/ds.
+  const sVar = tf.variable(s, true);
+  try {
+    const recognizer = model.recognizer.variables;
+    const { value, grads } = tf.variableGrads(
+      () => lossOf(sVar as unknown as tf.Tensor2D),
+      [...recognizer, sVar],
+    );
+    const ds = grads[sVar.name] as tf.Tensor2D; // [B, V]
+    // 3. The grounder's gradient, chunk by chunk.
+    const total: tf.NamedTensorMap = {};
+    for (const at of starts) {
+      const rows = Math.min(perChunk, n - at) / V;
+      const part = tf.tidy(() => {
+        const dsChunk = tf.slice(ds, [at / V, 0], [rows, V]);
+        return tf.variableGrads(
+          () => tf.sum(tf.mul(groundSymbols(model, slice(at), V), dsChunk)),
+          model.grounder.variables,
+        );
+      });
+      part.value.dispose();
+      for (const [name, g] of Object.entries(part.grads)) {
+        const sum = total[name];
+        total[name] = sum ? tf.add(sum, g) : g;
+        if (sum) {
+          sum.dispose();
+          g.dispose();
+        }
+      }
+    }
+    delete grads[sVar.name];
+    ds.dispose();
+    return { value, grads: { ...grads, ...total } };
+  } finally {
+    sVar.dispose();
+  }
+}
+
 /** 2. One training step: forward (Fig. 2), objective (Eq. 3), clipped Adam update unless non-finite. */
 export function trainStep(
   run: RunContext,
@@ -491,10 +555,8 @@ export function trainStep(
         ? batch.y
         : (tf.slice(batch.y, [0, 0], [inferred.length, B]) as tf.Tensor2D);
     const sigma = tf.tensor1d(inferred.map((t) => run.sigma[t]));
-    return tf.variableGrads(() => {
-      const s = config.oracleSymbols
-        ? gatherSymbols(run.train, pairs)
-        : groundSymbols(model, images, run.train.numInputs); // [B, V]
+    const V = run.train.numInputs;
+    const lossOf = (s: tf.Tensor2D): tf.Scalar => {
       symbols = symbolStats(s.dataSync());
       let loss: tf.Scalar;
       if (inferred.length > 0) {
@@ -555,7 +617,19 @@ export function trainStep(
       if (config.symbolPrior <= 0) return loss;
       const prior = symbolPrior(s, alphabetStats(run.domain.alphabet));
       return tf.add(loss, tf.mul(config.symbolPrior, prior)) as tf.Scalar;
-    }, trainableVariables(run));
+    };
+    if (config.oracleSymbols)
+      return tf.variableGrads(
+        () => lossOf(gatherSymbols(run.train, pairs)),
+        trainableVariables(run),
+      );
+    const chunk = grounderChunkOf(config);
+    if (images.shape[0] <= chunk)
+      return tf.variableGrads(
+        () => lossOf(groundSymbols(model, images, V)), // s: [B, V]
+        trainableVariables(run),
+      );
+    return chunkedGrads(model, images, V, chunk, lossOf);
   });
   // The failpoints let the NaN-recovery tests poison the loss or a gradient of a chosen step.
   const loss = failpoint("nan", `loss-${step}`) ? NaN : value.dataSync()[0];
@@ -860,7 +934,7 @@ export function evaluateRun(run: RunContext): Evaluation {
   const module = run.module as SketchModule<unknown>;
   const grounded = config.oracleSymbols
     ? test.symbols
-    : groundSplit(run.model, test);
+    : groundSplit(run.model, test, Math.min(512, grounderChunkOf(run.config)));
   const pairs = inferencePairsOf(run);
   // Inference for the tasks without a given program, on their rows of the test split.
   const ids = run.inferred;
