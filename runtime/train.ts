@@ -1380,7 +1380,8 @@ export async function train(
     }
     const record: Record<string, unknown> = {
       epoch: epoch + 1,
-      loss: lossSum / Math.max(1, lossCount),
+      // null when every step of the epoch was skipped: there is no loss to average.
+      loss: lossCount > 0 ? lossSum / lossCount : null,
       skippedSteps: config.stepsPerEpoch - lossCount,
       // The batch mean and standard deviation of s at each step of the epoch.
       symbolMean,
@@ -1403,7 +1404,7 @@ export async function train(
     appendLog(config.out, record);
     killpoint("epoch-logged");
     progress.line(
-      `epoch ${epoch + 1}/${config.epochs}  loss ${(record.loss as number).toFixed(4)}` +
+      `epoch ${epoch + 1}/${config.epochs}  loss ${record.loss === null ? "none (every step skipped)" : (record.loss as number).toFixed(4)}` +
         (evaluated && evaluation
           ? `  ${describeMetrics(evaluation.metrics)}`
           : "") +
