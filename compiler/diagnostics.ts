@@ -14,7 +14,7 @@ export const MESSAGES = {
   SK103: { severity: "error", text: "{0}" },
   SK104: {
     severity: "error",
-    text: "Expression nested too deeply: more than {0} levels of parentheses and unary minus.",
+    text: "Expression nested too deeply (more than {0} parentheses and minuses).",
   },
   SK201: {
     severity: "error",
@@ -81,11 +81,11 @@ export const MESSAGES = {
   SK222: { severity: "warning", text: "Scope item '{0}' is listed twice." },
   SK223: {
     severity: "error",
-    text: "The body of operator '{0}' is {1} levels deep, which is too deep (at most {2}; each operator, call or unary minus is a level).",
+    text: "The body of operator '{0}' is {1} operations deep (at most {2}).",
   },
   SK224: {
     severity: "error",
-    text: "The operator bodies are too large to compile from operator '{0}' on (their weight exceeds {1}; each node weighs its depth).",
+    text: "Operator '{0}' makes the bodies too large to compile (weight above {1}).",
   },
 } as const satisfies Record<string, { severity: Severity; text: string }>;
 

@@ -69,7 +69,7 @@ const CASES: readonly Case[] = [
     line: 3,
     column: 77,
     message:
-      "Expression nested too deeply: more than 64 levels of parentheses and unary minus.",
+      "Expression nested too deeply (more than 64 parentheses and minuses).",
   },
   {
     code: "SK201",
@@ -236,8 +236,7 @@ const CASES: readonly Case[] = [
     input: lines("inputs 3;", `op f(a) = a${" + a".repeat(33)};`, MODEL),
     line: 3,
     column: 13,
-    message:
-      "The body of operator 'f' is 33 levels deep, which is too deep (at most 32;",
+    message: "The body of operator 'f' is 33 operations deep (at most 32).",
   },
   {
     code: "SK224",
@@ -252,7 +251,7 @@ const CASES: readonly Case[] = [
     line: 6,
     column: 6,
     message:
-      "The operator bodies are too large to compile from operator 'f3' on (their weight exceeds 2000;",
+      "Operator 'f3' makes the bodies too large to compile (weight above 2000).",
   },
 ];
 
