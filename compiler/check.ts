@@ -5,14 +5,22 @@
 import * as A from "./ast.js";
 import {
   createDiagnostic,
+  dedupeDiagnostics,
   type Diagnostic,
   type DiagnosticCode,
 } from "./diagnostics.js";
 import { FUNCTIONS, isFunctionName } from "./functions.js";
+import { MAX_NESTING } from "../grammar/parser.js";
 import { KEYWORDS } from "../grammar/tokens.js";
 
 /** Limits beyond which a count is certainly a mistake (and would blow up the emitted module). */
 export const LIMITS = {
+  /** Parentheses and unary minus, checked on the tokens before parsing (SK104). */
+  nesting: MAX_NESTING,
+  /** Depth of an operator body's tree, where a chain `a + b + c` is as deep as it is long. */
+  bodyDepth: 32,
+  /** The summed weight of all operator bodies: each node weighs its depth (see bodyShape). */
+  bodyWeight: 2000,
   inputs: 64,
   constants: 64,
   operators: 64,
@@ -167,8 +175,13 @@ function checkSingletons(
     c.report(ast.name.span, "SK209", ast.name.text);
 }
 
-function checkInputsAndConstants(c: Checker, parts: SketchParts): void {
-  if (parts.inputs)
+/** Checks `inputs` and the constants; returns the number of inputs when it is a valid count. */
+function checkInputsAndConstants(
+  c: Checker,
+  parts: SketchParts,
+): number | undefined {
+  const inputsOk =
+    parts.inputs !== undefined &&
     c.count(parts.inputs.count, "The number of inputs", LIMITS.inputs);
   const seen = new Map<string, A.Name>();
   for (const k of parts.constants) {
@@ -188,11 +201,59 @@ function checkInputsAndConstants(c: Checker, parts: SketchParts): void {
       LIMITS.constants,
     );
   }
+  return inputsOk ? parts.inputs!.count.value : undefined;
+}
+
+/** The subexpressions of an expression. */
+function children(e: A.Expr): readonly A.Expr[] {
+  switch (e.kind) {
+    case "NumberExpr":
+    case "NameExpr":
+      return [];
+    case "UnaryExpr":
+      return [e.operand];
+    case "BinaryExpr":
+      return [e.left, e.right];
+    case "CallExpr":
+      return e.args;
+    default:
+      return A.assertNever(e);
+  }
+}
+
+/**
+ * The depth of a body (operations on the longest path from the root), its weight (the sum over its nodes of their depth, i.e. the summed size of
+ * all its subexpressions: the compiled backward pass prints a subexpression once in the
+ * derivative of each operation above it, so this bounds the module's size) and the first node
+ * deeper than `maxDepth`. Iterative, so a body of any depth is measured without recursion.
+ */
+export function bodyShape(
+  body: A.Expr,
+  maxDepth: number,
+): { depth: number; weight: number; tooDeep: A.Expr | undefined } {
+  let depth = 0;
+  let weight = 0;
+  let tooDeep: A.Expr | undefined;
+  const stack: [A.Expr, number][] = [[body, 1]];
+  while (stack.length > 0) {
+    const [e, d] = stack.pop()!;
+    weight += d;
+    const kids = children(e);
+    // Depth counts operations: a name or number adds no level.
+    if (e.kind !== "NameExpr" && e.kind !== "NumberExpr") {
+      depth = Math.max(depth, d);
+      if (d > maxDepth && tooDeep === undefined) tooDeep = e;
+    }
+    for (let i = kids.length - 1; i >= 0; i--) stack.push([kids[i], d + 1]);
+  }
+  return { depth, weight, tooDeep };
 }
 
 function checkOperators(c: Checker, parts: SketchParts): void {
   const constants = new Set(parts.constants.map((k) => k.name.text));
   const seen = new Set<string>();
+  let weight = 0;
+  let heavy = false;
   for (const op of parts.operators) {
     c.name(op.name);
     if (seen.has(op.name.text)) c.report(op.name.span, "SK202", op.name.text);
@@ -214,11 +275,28 @@ function checkOperators(c: Checker, parts: SketchParts): void {
         c.report(p.span, "SK211", p.text, "a constant");
       params.add(p.text);
     }
-    const used = new Set<string>();
-    checkExpr(c, op.body, op.name.text, params, constants, used);
-    for (const p of op.params) {
-      if (!used.has(p.text) && params.has(p.text))
-        c.report(p.span, "SK221", p.text, op.name.text);
+    // The recursive checks below (and every later stage) run on bodies of bounded depth only.
+    const shape = bodyShape(op.body, LIMITS.bodyDepth);
+    weight += shape.weight;
+    if (shape.tooDeep) {
+      c.report(
+        shape.tooDeep.span,
+        "SK223",
+        op.name.text,
+        shape.depth,
+        LIMITS.bodyDepth,
+      );
+    } else {
+      if (weight > LIMITS.bodyWeight && !heavy) {
+        c.report(op.name.span, "SK224", op.name.text, LIMITS.bodyWeight);
+        heavy = true;
+      }
+      const used = new Set<string>();
+      checkExpr(c, op.body, op.name.text, params, constants, used);
+      for (const p of op.params) {
+        if (!used.has(p.text) && params.has(p.text))
+          c.report(p.span, "SK221", p.text, op.name.text);
+      }
     }
     if (op.cost)
       c.nonNegative(op.cost, `The cost of operator '${op.name.text}'`);
@@ -343,11 +421,18 @@ function checkScopeItems(
   return ok;
 }
 
-function checkModel(c: Checker, parts: SketchParts): void {
+/**
+ * The execution model and its scopes. `numInputs` is the checked number of inputs (undefined when
+ * it is missing or invalid): the scope checks enumerate slots, so they run only on valid counts.
+ */
+function checkModel(
+  c: Checker,
+  parts: SketchParts,
+  numInputs: number | undefined,
+): void {
   const model = parts.model;
   if (!model) return;
-  const numInputs = parts.inputs?.count.value ?? 0;
-  const numConstants = parts.constants.length;
+  const numConstants = Math.min(parts.constants.length, LIMITS.constants);
   const arity = maxArity(parts);
   const kind = model.kind === "StraightDecl" ? "straight" : "tree";
   let scopesOk = true;
@@ -398,7 +483,7 @@ function checkModel(c: Checker, parts: SketchParts): void {
   if (model.kind === "StraightDecl") {
     if (!c.count(model.lines, "The number of lines", LIMITS.lines) || !scopesOk)
       return;
-    if (!parts.inputs || !Number.isInteger(numInputs) || numInputs <= 0) return;
+    if (numInputs === undefined) return;
     // Every argument position used by some operator must be able to read a slot on every line.
     const defaults: A.ScopeItem[] = DEFAULT_ARG_SCOPE.map(
       (k) => ({ kind: k, span: model.span }) as A.ScopeItem,
@@ -431,7 +516,7 @@ function checkModel(c: Checker, parts: SketchParts): void {
       return;
     }
     const decl = targets.get("leaves");
-    if (scopesOk && decl && parts.inputs) {
+    if (scopesOk && decl && numInputs !== undefined) {
       const slots = scopeSlots(decl.items, numInputs, numConstants, 0);
       if (slots.size === 0) c.report(decl.span, "SK208", "a leaf");
     }
@@ -477,10 +562,10 @@ export function checkSketch(ast: A.SketchFile, file: string): CheckResult {
   const parts = collectParts(ast);
   c.name(ast.name);
   checkSingletons(c, ast, parts);
-  checkInputsAndConstants(c, parts);
+  const numInputs = checkInputsAndConstants(c, parts);
   checkOperators(c, parts);
-  checkModel(c, parts);
+  checkModel(c, parts, numInputs);
   checkOutput(c, parts);
   if (parts.prior) c.nonNegative(parts.prior.weight, "The length-prior weight");
-  return { ast, diagnostics: c.diagnostics };
+  return { ast, diagnostics: dedupeDiagnostics(c.diagnostics) };
 }

@@ -189,7 +189,8 @@ function differentiateCall(
       return select(op, primal(u), primal(v), du, dv);
     }
     case "abs":
-      return select(">", primal(u), num(0), du, neg(du));
+      // The sign times du, not a select of du and -du: du once keeps nested abs linear in size.
+      return chain(select(">", primal(u), num(0), num(1), num(-1)));
     case "exp":
       return select(
         "<=",

@@ -12,6 +12,10 @@ export const MESSAGES = {
   SK101: { severity: "error", text: "Invalid character '{0}'." },
   SK102: { severity: "error", text: "Unterminated block comment." },
   SK103: { severity: "error", text: "{0}" },
+  SK104: {
+    severity: "error",
+    text: "Expression nested too deeply (more than {0} parentheses and minuses).",
+  },
   SK201: {
     severity: "error",
     text: "Unknown name '{0}' in the body of operator '{1}'.",
@@ -75,6 +79,14 @@ export const MESSAGES = {
     text: "Parameter '{0}' of operator '{1}' is never used.",
   },
   SK222: { severity: "warning", text: "Scope item '{0}' is listed twice." },
+  SK223: {
+    severity: "error",
+    text: "The body of operator '{0}' is {1} operations deep (at most {2}).",
+  },
+  SK224: {
+    severity: "error",
+    text: "Operator '{0}' makes the bodies too large to compile (weight above {1}).",
+  },
 } as const satisfies Record<string, { severity: Severity; text: string }>;
 
 export type DiagnosticCode = keyof typeof MESSAGES;
@@ -105,14 +117,18 @@ export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
   return diagnostics.some((d) => d.severity === "error");
 }
 
-/** Keeps the first diagnostic at each source position (one error per position). */
+/**
+ * Keeps one diagnostic at each source position (one error per position): the first error there,
+ * or the first warning when there is no error, so a warning never hides an error.
+ */
 export function dedupeDiagnostics(
   diagnostics: readonly Diagnostic[],
 ): Diagnostic[] {
   const seen = new Set<number>();
   const out: Diagnostic[] = [];
+  const rank = (d: Diagnostic) => (d.severity === "error" ? 0 : 1);
   for (const d of [...diagnostics].sort(
-    (a, b) => a.span.start - b.span.start,
+    (a, b) => a.span.start - b.span.start || rank(a) - rank(b),
   )) {
     if (seen.has(d.span.start)) continue;
     seen.add(d.span.start);
@@ -121,6 +137,9 @@ export function dedupeDiagnostics(
   return out;
 }
 
+/** Where a line ends, as the lexer counts lines: `\n`, `\r\n` or a lone `\r`. */
+export const LINE_BREAK = /\r\n?|\n/;
+
 /**
  * `file(line,col): error SKnnn: message`, then the source line and a `~` underline
  * (clipped to the line) when the source text is given.
@@ -128,7 +147,7 @@ export function dedupeDiagnostics(
 export function formatDiagnostic(d: Diagnostic, source?: string): string {
   const head = `${d.file}(${d.span.line},${d.span.column}): ${d.severity} ${d.code}: ${d.message}`;
   if (source === undefined) return head;
-  const lineText = source.split(/\r?\n/)[d.span.line - 1] ?? "";
+  const lineText = source.split(LINE_BREAK)[d.span.line - 1] ?? "";
   const gutter = String(d.span.line);
   const width = Math.max(
     1,

@@ -2,11 +2,12 @@
 // Chevrotain's error recovery); the AST is built only when the text parsed cleanly.
 
 import type { IRecognitionException, IToken } from "chevrotain";
-import { parseCst } from "../grammar/parser.js";
+import { MAX_NESTING, parseCst } from "../grammar/parser.js";
 import type { SketchFile, Span } from "./ast.js";
 import {
   createDiagnostic,
   dedupeDiagnostics,
+  LINE_BREAK,
   type Diagnostic,
 } from "./diagnostics.js";
 import { toAst } from "./to-ast.js";
@@ -64,7 +65,7 @@ function errorSpan(t: IToken, textLength: number): Span {
 
 /** Position just past the last character, for errors at end of file. */
 function endOfText(text: string): Span {
-  const lines = text.split("\n");
+  const lines = text.split(LINE_BREAK);
   const line = lines.length;
   const column = lines[lines.length - 1].length + 1;
   return { start: text.length, end: text.length + 1, line, column };
@@ -94,6 +95,16 @@ export function parseSketch(text: string, file: string): ParseResult {
       column: c.column,
     };
     diagnostics.push(createDiagnostic(file, span, "SK102"));
+  }
+  if (out.tooDeep !== undefined) {
+    diagnostics.push(
+      createDiagnostic(
+        file,
+        errorSpan(out.tooDeep, text.length),
+        "SK104",
+        MAX_NESTING,
+      ),
+    );
   }
   for (const e of out.parseErrors) {
     let span = errorSpan(e.token, text.length);

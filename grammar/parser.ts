@@ -7,8 +7,17 @@ import {
   type CstNode,
   type IRecognitionException,
   type ILexingError,
+  type IToken,
+  type TokenType,
 } from "chevrotain";
 import * as T from "./tokens.js";
+
+/**
+ * Expression rules do not re-sync on an error: the error goes up to the declaration, which
+ * re-syncs at its ';'. Re-syncing at every level of a deeply nested body costs time per level
+ * and per error, which made a file of many broken, deeply nested bodies take seconds.
+ */
+const NO_RESYNC = { resyncEnabled: false } as const;
 
 export class SketchParser extends CstParser {
   constructor() {
@@ -162,75 +171,134 @@ export class SketchParser extends CstParser {
   });
 
   /** expression := term (('+' | '-') term)* */
-  private expression = this.RULE("expression", () => {
-    this.SUBRULE1(this.term, { LABEL: "operand" });
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(T.Plus, { LABEL: "operator" }) },
-        { ALT: () => this.CONSUME(T.Minus, { LABEL: "operator" }) },
-      ]);
-      this.SUBRULE2(this.term, { LABEL: "operand" });
-    });
-  });
+  private expression = this.RULE(
+    "expression",
+    () => {
+      this.SUBRULE1(this.term, { LABEL: "operand" });
+      this.MANY(() => {
+        this.OR([
+          { ALT: () => this.CONSUME(T.Plus, { LABEL: "operator" }) },
+          { ALT: () => this.CONSUME(T.Minus, { LABEL: "operator" }) },
+        ]);
+        this.SUBRULE2(this.term, { LABEL: "operand" });
+      });
+    },
+    NO_RESYNC,
+  );
 
   /** term := unary (('*' | '/') unary)* */
-  private term = this.RULE("term", () => {
-    this.SUBRULE1(this.unary, { LABEL: "operand" });
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(T.Star, { LABEL: "operator" }) },
-        { ALT: () => this.CONSUME(T.Slash, { LABEL: "operator" }) },
-      ]);
-      this.SUBRULE2(this.unary, { LABEL: "operand" });
-    });
-  });
+  private term = this.RULE(
+    "term",
+    () => {
+      this.SUBRULE1(this.unary, { LABEL: "operand" });
+      this.MANY(() => {
+        this.OR([
+          { ALT: () => this.CONSUME(T.Star, { LABEL: "operator" }) },
+          { ALT: () => this.CONSUME(T.Slash, { LABEL: "operator" }) },
+        ]);
+        this.SUBRULE2(this.unary, { LABEL: "operand" });
+      });
+    },
+    NO_RESYNC,
+  );
 
   /** unary := '-' unary | primary */
-  private unary = this.RULE("unary", () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.CONSUME(T.Minus);
-          this.SUBRULE(this.unary);
+  private unary = this.RULE(
+    "unary",
+    () => {
+      this.OR([
+        {
+          ALT: () => {
+            this.CONSUME(T.Minus);
+            this.SUBRULE(this.unary);
+          },
         },
-      },
-      { ALT: () => this.SUBRULE(this.primary) },
-    ]);
-  });
+        { ALT: () => this.SUBRULE(this.primary) },
+      ]);
+    },
+    NO_RESYNC,
+  );
 
   /** primary := NumberLiteral | Identifier ('(' (expression (',' expression)*)? ')')? | '(' expression ')' */
-  private primary = this.RULE("primary", () => {
-    this.OR([
-      { ALT: () => this.CONSUME(T.NumberLiteral) },
-      {
-        ALT: () => {
-          this.CONSUME(T.Identifier);
-          this.OPTION(() => {
-            this.CONSUME1(T.LParen, { LABEL: "call" });
-            this.OPTION2(() => {
-              this.SUBRULE1(this.expression, { LABEL: "argument" });
-              this.MANY(() => {
-                this.CONSUME(T.Comma);
-                this.SUBRULE2(this.expression, { LABEL: "argument" });
+  private primary = this.RULE(
+    "primary",
+    () => {
+      this.OR([
+        { ALT: () => this.CONSUME(T.NumberLiteral) },
+        {
+          ALT: () => {
+            this.CONSUME(T.Identifier);
+            this.OPTION(() => {
+              this.CONSUME1(T.LParen, { LABEL: "call" });
+              this.OPTION2(() => {
+                this.SUBRULE1(this.expression, { LABEL: "argument" });
+                this.MANY(() => {
+                  this.CONSUME(T.Comma);
+                  this.SUBRULE2(this.expression, { LABEL: "argument" });
+                });
               });
+              this.CONSUME1(T.RParen);
             });
-            this.CONSUME1(T.RParen);
-          });
+          },
         },
-      },
-      {
-        ALT: () => {
-          this.CONSUME2(T.LParen);
-          this.SUBRULE3(this.expression, { LABEL: "inner" });
-          this.CONSUME2(T.RParen);
+        {
+          ALT: () => {
+            this.CONSUME2(T.LParen);
+            this.SUBRULE3(this.expression, { LABEL: "inner" });
+            this.CONSUME2(T.RParen);
+          },
         },
-      },
-    ]);
-  });
+      ]);
+    },
+    NO_RESYNC,
+  );
 }
 
 /** One shared parser instance: Chevrotain parsers are reusable by resetting `input`. */
 export const sketchParser = new SketchParser();
+
+/**
+ * How deeply parentheses (grouping and calls) and unary minus may nest. The parser is recursive
+ * descent, so each level costs stack: a few hundred parentheses overflow Node's default stack.
+ * 64 leaves a wide margin and is far beyond any readable operator body.
+ */
+export const MAX_NESTING = 64;
+
+/**
+ * The first token at which the nesting of `tokens` exceeds `MAX_NESTING`, found before the parser
+ * runs so it never recurses that deep. Each '(' opens a level that its ')' closes; a unary '-'
+ * (one not after an operand) opens a level that lasts as long as its operand, i.e. until the
+ * matching ')' when the operand is parenthesised and at once otherwise. Counting every '(' and
+ * every such '-' wherever it stands makes this an upper bound of the parser's rule depth.
+ */
+export function findTooDeep(tokens: readonly IToken[]): IToken | undefined {
+  const open: number[] = []; // per open '(': the levels it holds (1 + the minuses before it)
+  let depth = 0; // the sum of `open`
+  let minuses = 0; // unary minuses waiting for their operand
+  let previous: TokenType | undefined;
+  for (const t of tokens) {
+    const type = t.tokenType;
+    if (type === T.Minus && !endsOperand(previous)) {
+      minuses++;
+    } else if (type === T.LParen) {
+      open.push(1 + minuses);
+      depth += 1 + minuses;
+      minuses = 0;
+    } else if (type === T.RParen) {
+      depth -= open.pop() ?? 0;
+      minuses = 0;
+    } else {
+      minuses = 0;
+    }
+    if (depth + minuses > MAX_NESTING) return t;
+    previous = type;
+  }
+  return undefined;
+}
+
+function endsOperand(type: TokenType | undefined): boolean {
+  return type === T.Identifier || type === T.NumberLiteral || type === T.RParen;
+}
 
 export interface ParseOutput {
   readonly cst: CstNode | undefined;
@@ -241,6 +309,8 @@ export interface ParseOutput {
     line: number;
     column: number;
   }[];
+  /** The token where nesting first exceeds MAX_NESTING; the parser did not run when present. */
+  readonly tooDeep: IToken | undefined;
 }
 
 /** Tokens -> CST. Never throws on user input: errors come back in the result. */
@@ -249,18 +319,26 @@ export function parseCst(text: string): ParseOutput {
   const unterminated = lexed.tokens.filter(
     (t) => t.tokenType === T.UnterminatedComment,
   );
-  sketchParser.input = lexed.tokens.filter(
+  const tokens = lexed.tokens.filter(
     (t) => t.tokenType !== T.UnterminatedComment,
   );
-  const cst = sketchParser.sketchFile();
+  const tooDeep = findTooDeep(tokens);
+  let cst: CstNode | undefined;
+  let parseErrors: readonly IRecognitionException[] = [];
+  if (tooDeep === undefined) {
+    sketchParser.input = tokens;
+    cst = sketchParser.sketchFile();
+    parseErrors = sketchParser.errors;
+  }
   return {
     cst,
     lexErrors: lexed.errors,
-    parseErrors: sketchParser.errors,
+    parseErrors,
     unterminatedComments: unterminated.map((t) => ({
       offset: t.startOffset,
       line: t.startLine ?? 1,
       column: t.startColumn ?? 1,
     })),
+    tooDeep,
   };
 }

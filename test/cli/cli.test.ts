@@ -34,9 +34,25 @@ const BAD = `sketch bad {
 }
 `;
 
+/** Inputs that used to throw: a stack overflow in the parser and a 4-second Set overflow. */
+const DEEP = `sketch deep {
+  inputs 2;
+  op f(a) = ${"(".repeat(3000)}a${")".repeat(3000)};
+  straight lines 3 { }
+}
+`;
+const HUGE = `sketch huge {
+  inputs 1e9;
+  op f(a, b) = a + b;
+  straight lines 1000 { args: inputs, earlier; }
+}
+`;
+
 let dir = "";
 let good = "";
 let bad = "";
+let deep = "";
+let huge = "";
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "sketchc-cli-"));
@@ -44,6 +60,10 @@ beforeAll(() => {
   bad = path.join(dir, "bad.sketch");
   fs.writeFileSync(good, GOOD);
   fs.writeFileSync(bad, BAD);
+  deep = path.join(dir, "deep.sketch");
+  huge = path.join(dir, "huge.sketch");
+  fs.writeFileSync(deep, DEEP);
+  fs.writeFileSync(huge, HUGE);
 });
 
 afterAll(() => {
@@ -195,6 +215,33 @@ describe("user errors through run", () => {
     );
   });
 
+  it.each([
+    [
+      "check",
+      "deep",
+      "(3,77): error SK104: Expression nested too deeply (more than 64",
+    ],
+    ["check", "huge", "(2,10): error SK207: The number of inputs is 1e9"],
+    ["compile", "deep", "(3,77): error SK104"],
+    ["compile", "huge", "(2,10): error SK207"],
+  ])(
+    "%s of %s.sketch prints one located diagnostic and exits 1",
+    async (command, which, expected) => {
+      const file = which === "deep" ? deep : huge;
+      const argv =
+        command === "check"
+          ? ["check", file]
+          : [file, "-o", path.join(dir, "never")];
+      const { status, stdout, stderr } = await runCli(argv);
+      expect(status).toBe(1);
+      expect(stdout).toBe("");
+      expect(stderr).toContain(`${file}${expected}`);
+      expect(stderr).toContain("1 error and 0 warnings in 1 file.");
+      expect(stderr).not.toMatch(/RangeError|\n\s+at /);
+      expect(fs.existsSync(path.join(dir, "never"))).toBe(false);
+    },
+  );
+
   it("a directory is not a sketch", async () => {
     const { status, stderr } = await runCli(["check", dir]);
     expect(status).toBe(1);
@@ -247,6 +294,25 @@ describe("the sketchc binary", () => {
     );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`${bad}(3,26): error SK201`);
+    expect(result.stderr).not.toContain("    at ");
+  });
+
+  it("prints a limit's diagnostic for 3,000 nested parentheses, without a stack trace", async (ctx) => {
+    if (skipReason) ctx.skip(skipReason);
+    const result = await promisify(execFile)(
+      process.execPath,
+      [bin, "check", deep, huge],
+      {
+        cwd: PACKAGE_ROOT,
+      },
+    ).then(
+      () => ({ code: 0, stdout: "", stderr: "" }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/deep\.sketch\(3,77\): error SK104: /);
+    expect(result.stderr).toMatch(/huge\.sketch\(2,10\): error SK207: /);
+    expect(result.stderr).toContain("2 errors and 0 warnings in 2 files.");
     expect(result.stderr).not.toContain("    at ");
   });
 

@@ -60,6 +60,18 @@ const CASES: readonly Case[] = [
     message: "Expected ';' but found 'op'.",
   },
   {
+    code: "SK104",
+    input: lines(
+      "inputs 3;",
+      `op f(a) = ${"(".repeat(65)}a${")".repeat(65)};`,
+      MODEL,
+    ),
+    line: 3,
+    column: 77,
+    message:
+      "Expression nested too deeply (more than 64 parentheses and minuses).",
+  },
+  {
     code: "SK201",
     input: lines("inputs 3;", "op add(a, b) = a + b * c;", MODEL),
     line: 3,
@@ -219,6 +231,28 @@ const CASES: readonly Case[] = [
     column: 45,
     message: "Scope item 'inputs' is listed twice.",
   },
+  {
+    code: "SK223",
+    input: lines("inputs 3;", `op f(a) = a${" + a".repeat(33)};`, MODEL),
+    line: 3,
+    column: 13,
+    message: "The body of operator 'f' is 33 operations deep (at most 32).",
+  },
+  {
+    code: "SK224",
+    input: lines(
+      "inputs 3;",
+      ...Array.from(
+        { length: 5 },
+        (_, i) => `op f${i}(a) = a${" * a".repeat(24)};`,
+      ),
+      MODEL,
+    ),
+    line: 6,
+    column: 6,
+    message:
+      "Operator 'f3' makes the bodies too large to compile (weight above 2000).",
+  },
 ];
 
 function diagnose(input: string): readonly Diagnostic[] {
@@ -359,6 +393,92 @@ describe("more checks", () => {
     },
   ])("$what: $code", ({ input, code }) => {
     expect(diagnose(input).map((d) => d.code)).toContain(code);
+  });
+});
+
+/** The codes and positions of a run: the limits below must each give one located diagnostic. */
+function located(input: string): string[] {
+  return diagnose(input).map(
+    (d) => `${d.code} ${d.span.line}:${d.span.column}`,
+  );
+}
+
+describe("limits: user input never throws", () => {
+  const body = (expr: string) =>
+    lines("inputs 2;", `op f(a) = ${expr};`, MODEL);
+
+  it.each([
+    { what: "3000 nested parentheses", open: "(", close: ")", column: 77 },
+    { what: "3000 unclosed parentheses", open: "(", close: "", column: 77 },
+    { what: "3000 nested calls", open: "abs(", close: ")", column: 272 },
+    { what: "3000 unary minuses", open: "-", close: "", column: 77 },
+    { what: "alternating minus and '('", open: "-(", close: ")", column: 77 },
+  ])(
+    "$what: SK104 at the token that opens level 65",
+    ({ open, close, column }) => {
+      const input = body(`${open.repeat(3000)}a${close.repeat(3000)}`);
+      expect(located(input)).toEqual([`SK104 3:${column}`]);
+    },
+  );
+
+  it("64 levels parse; a binary minus or a minus after ')' opens none", () => {
+    expect(located(body(`${"(".repeat(64)}a${")".repeat(64)}`))).toEqual([]);
+    expect(located(body(`${"-".repeat(32)}a`))).toEqual([]);
+    const chain = Array.from({ length: 10 }, () => "(a) - -a").join(" - ");
+    expect(located(body(chain))).toEqual([]);
+    // 64 unary minuses parse, but as a body they are 64 operations deep.
+    expect(located(body(`${"-".repeat(64)}a`))).toEqual(["SK223 3:45"]);
+  });
+
+  it("a chain of 10,000 operators is SK223, not a stack overflow", () => {
+    expect(located(body(`a${" + a".repeat(10_000)}`))).toEqual(["SK223 3:13"]);
+  });
+
+  it("nested abs compiles to a small module (its derivative is linear in size)", async () => {
+    const result = await compileSketch(
+      body(`${"abs(".repeat(12)}a${")".repeat(12)}`),
+      "t.sketch",
+    );
+    expect(result.diagnostics).toEqual([]);
+    expect(result.typescript!.length).toBeLessThan(100_000);
+  });
+
+  it.each([
+    ["inputs 1e9;", "The number of inputs is 1e9"],
+    ["inputs 4294967296;", "The number of inputs is 4294967296"],
+    ["inputs 1e308;", "The number of inputs is 1e308"],
+    ["inputs 99999999999999999999999;", "The number of inputs is 9999"],
+  ])("%s is SK207 at once, before any slot is enumerated", (decl, message) => {
+    const input = lines(
+      decl,
+      OP,
+      "straight lines 1000 { args: inputs, earlier; }",
+      "output line 1000;",
+    );
+    const started = performance.now();
+    const d = diagnose(input);
+    // Generous: the bug this guards against took seconds and then threw.
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(d.map((x) => `${x.code} ${x.span.line}:${x.span.column}`)).toEqual([
+      "SK207 2:10",
+    ]);
+    expect(d[0].message).toContain(message);
+  });
+
+  it("absurd counts in a tree and in every other count are one SK207 each", () => {
+    const tree = lines("inputs 1e9;", OP, "tree depth 1e9 { leaves: inputs; }");
+    expect(located(tree)).toEqual(["SK207 2:10", "SK207 4:14"]);
+    const straight = lines(
+      "inputs 2;",
+      OP,
+      "straight lines 4 { arg 4294967296: inputs; args: last 1e9; }",
+      "output line 1e300;",
+    );
+    expect(located(straight)).toEqual([
+      "SK207 4:26",
+      "SK207 4:57",
+      "SK207 5:15",
+    ]);
   });
 });
 
