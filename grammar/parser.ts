@@ -7,6 +7,7 @@ import {
   type CstNode,
   type IRecognitionException,
   type ILexingError,
+  type IToken,
 } from "chevrotain";
 import * as T from "./tokens.js";
 
@@ -234,6 +235,8 @@ export const sketchParser = new SketchParser();
 
 export interface ParseOutput {
   readonly cst: CstNode | undefined;
+  /** The comments, in source order (the lexer's comment group; the parser never sees them). */
+  readonly comments: readonly IToken[];
   readonly lexErrors: readonly ILexingError[];
   readonly parseErrors: readonly IRecognitionException[];
   readonly unterminatedComments: readonly {
@@ -255,6 +258,7 @@ export function parseCst(text: string): ParseOutput {
   const cst = sketchParser.sketchFile();
   return {
     cst,
+    comments: lexed.groups[T.COMMENTS_GROUP] ?? [],
     lexErrors: lexed.errors,
     parseErrors: sketchParser.errors,
     unterminatedComments: unterminated.map((t) => ({
