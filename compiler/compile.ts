@@ -12,7 +12,6 @@ import { emitModule } from "./emit/module.js";
 import type { SketchIR } from "./ir.js";
 import { lowerSketch } from "./lower.js";
 import { parseSketch } from "./parse.js";
-import { printSketch } from "./print.js";
 
 export interface CompileResult {
   readonly diagnostics: readonly Diagnostic[];
@@ -29,24 +28,6 @@ export function checkSource(
   const parsed = parseSketch(text, file);
   if (!parsed.ast) return { diagnostics: parsed.diagnostics };
   return { diagnostics: checkSketch(parsed.ast, file).diagnostics };
-}
-
-/**
- * Parses and prints in the canonical layout, comments kept (what `sketchc fmt` runs). Only a parse
- * is needed: a text with syntax errors gets its diagnostics and no `formatted` text; semantic
- * errors are `checkSource`'s and do not stop the formatter.
- */
-export function formatSource(
-  text: string,
-  file: string,
-): { diagnostics: readonly Diagnostic[]; formatted?: string } {
-  const parsed = parseSketch(text, file);
-  if (!parsed.ast) return { diagnostics: parsed.diagnostics };
-  const formatted = printSketch(parsed.ast, {
-    source: text,
-    comments: parsed.comments,
-  });
-  return { diagnostics: [], formatted };
 }
 
 /** The pipeline, stopping after the first stage that reports errors. */
