@@ -1,4 +1,5 @@
-// The `sketchc` command line: compile sketches, check and format them, train and evaluate ROAP.
+// The `sketchc` command line: compile sketches, check and format them, train and evaluate ROAP, and
+// the language server for editors.
 // Only this file and compiler/compile.ts touch the file system for the compiler. User errors
 // print as diagnostics or one `sketchc: error:` line, never a stack trace.
 
@@ -27,6 +28,7 @@ Usage:
   sketchc fmt [--check] FILE...     rewrite sketches in the canonical layout, comments kept
                                     (--check: rewrite nothing, list the files that would change;
                                     FILE '-' formats standard input to standard output)
+  sketchc lsp                       the language server, over stdio (docs/editors.md)
   sketchc train SKETCH [options]    train ROAP on images (sketchc train --help)
   sketchc eval RUN_DIR [--decode-samples N]  recompute the metrics of a trained run
   sketchc --help | --version
@@ -194,6 +196,29 @@ function runFormat(args: string[]): number {
   return errors > 0 || (check && changed.length > 0) ? 1 : 0;
 }
 
+/** `sketchc lsp`: the options an LSP client may pass (stdio is the only transport). */
+async function runLsp(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        stdio: { type: "boolean" },
+        clientProcessId: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    throw new CliError(`${(e as Error).message} (try 'sketchc --help')`);
+  }
+  if (parsed.values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const { runLanguageServer } = await import("../lsp/server.js");
+  return runLanguageServer();
+}
+
 /** Runs the CLI with the given arguments (without `node sketchc`); returns the exit status. */
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -202,6 +227,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return runTrainCommand(command, rest);
   }
   if (command === "fmt") return runFormat(rest);
+  if (command === "lsp") return runLsp(rest);
   const checkOnly = command === "check";
   const args = checkOnly ? rest : [...argv];
   let parsed;

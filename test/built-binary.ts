@@ -14,6 +14,7 @@ function newestSource(): number {
   let newest = 0;
   for (const folder of SOURCES) {
     const root = path.join(PACKAGE_ROOT, folder);
+    if (!fs.existsSync(root)) continue;
     for (const f of fs.readdirSync(root, { recursive: true }) as string[]) {
       if (f.endsWith(".ts"))
         newest = Math.max(newest, fs.statSync(path.join(root, f)).mtimeMs);
