@@ -2,34 +2,14 @@
 // layout is a fixed point on every shipped sketch and sample, comments survive wherever they are
 // put, and a text with syntax errors is not printed.
 
-import * as fs from "node:fs";
-import * as path from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type * as A from "../../compiler/ast.js";
-import { PACKAGE_ROOT } from "../../compiler/compile.js";
 import { formatSource } from "../../compiler/format.js";
 import { parseSketch } from "../../compiler/parse.js";
 import { printExpr, printSketch } from "../../compiler/print.js";
 import { KEYWORDS, sketchLexer } from "../../grammar/tokens.js";
-
-/** Every shipped sketch and every emitter sample, as [relative path, text]. */
-export function shippedSketches(): [string, string][] {
-  const sketches = fs
-    .readdirSync(path.join(PACKAGE_ROOT, "sketches"))
-    .filter((f) => f.endsWith(".sketch"))
-    .map((f) => path.join("sketches", f));
-  const samples = fs
-    .readdirSync(path.join(PACKAGE_ROOT, "test", "samples"), {
-      withFileTypes: true,
-    })
-    .filter((d) => d.isDirectory())
-    .map((d) => path.join("test", "samples", d.name, "input.sketch"));
-  return [...sketches, ...samples].map((f) => [
-    f,
-    fs.readFileSync(path.join(PACKAGE_ROOT, f), "utf8"),
-  ]);
-}
+import { shippedSketches } from "../shipped-sketches.js";
 
 /** The AST without its spans, to compare trees parsed from different texts. */
 function stripSpans(value: unknown): unknown {
