@@ -14,6 +14,7 @@ import {
   type PublishDiagnosticsParams,
 } from "vscode-languageserver/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CliError, main } from "../../cli/main.js";
 import { startLanguageServer } from "../../lsp/server.js";
 import { ensureBuilt, SKETCHC_BIN } from "../built-binary.js";
 import { DEMO } from "./demo.js";
@@ -222,6 +223,17 @@ describe("the language server over JSON-RPC", () => {
       textDocument: { uri },
     });
     expect(await client.diagnostics()).toEqual({ uri, diagnostics: [] });
+  });
+});
+
+describe("sketchc lsp", () => {
+  it("refuses an option it does not know, in one line with status 2", async () => {
+    const failure = main(["lsp", "--socket=9000"]);
+    await expect(failure).rejects.toBeInstanceOf(CliError);
+    await expect(failure).rejects.toMatchObject({
+      exitCode: 2,
+      message: "Unknown option '--socket' (try 'sketchc --help')",
+    });
   });
 });
 
