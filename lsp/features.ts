@@ -83,7 +83,7 @@ const operatorsOf = (index: SketchDocument) =>
 const constantsOf = (index: SketchDocument) =>
   index.items.filter((i) => i.kind === "const");
 
-function describe(index: SketchDocument, d: Declaration): string {
+function hoverText(index: SketchDocument, d: Declaration): string {
   const item = d.item;
   switch (d.kind) {
     case "operator": {
@@ -153,7 +153,7 @@ export function hoverAt(
     return {
       contents: {
         kind: MarkupKind.Markdown,
-        value: describe(index, found.declaration),
+        value: hoverText(index, found.declaration),
       },
       range: rangeOf(doc, found.start, found.end),
     };
