@@ -3,13 +3,17 @@
 // comments, operator, parameter and constant names, built-in calls); and the HTML rendering.
 
 import type { TokenType } from "chevrotain";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type * as A from "../../compiler/ast.js";
 import { parseSketch } from "../../compiler/parse.js";
-import { isFunctionName } from "../../compiler/functions.js";
+import { FUNCTIONS, isFunctionName } from "../../compiler/functions.js";
 import * as T from "../../grammar/tokens.js";
 import {
+  GRAMMAR_FILE,
   loadSketchGrammar,
+  PACKAGE_ROOT,
   renderHighlightHtml,
   tokenizeSketch,
   type ScopedToken,
@@ -174,5 +178,61 @@ describe("the TextMate grammar", () => {
     expect(html).toMatch(
       /<span style="color:#6a9955" data-scope="[^"]*comment[^"]*">\/\//,
     );
+  });
+});
+
+describe("the extension package", () => {
+  const folder = path.join(PACKAGE_ROOT, "editors", "vscode");
+  interface Manifest {
+    main: string;
+    contributes: {
+      languages: { id: string; extensions: string[]; configuration: string }[];
+      grammars: { language: string; scopeName: string; path: string }[];
+    };
+    dependencies: Record<string, string>;
+    comments: object;
+  }
+  const read = (file: string) =>
+    JSON.parse(fs.readFileSync(path.join(folder, file), "utf8")) as Manifest;
+
+  it("points at files that exist, for the language and grammar it declares", () => {
+    const manifest = read("package.json");
+    const [language] = manifest.contributes.languages;
+    const [grammarEntry] = manifest.contributes.grammars;
+    expect(language).toMatchObject({ id: "sketch", extensions: [".sketch"] });
+    expect(grammarEntry).toMatchObject({
+      language: "sketch",
+      scopeName: "source.sketch",
+    });
+    expect(path.join(folder, grammarEntry.path)).toBe(GRAMMAR_FILE);
+    for (const file of [manifest.main, language.configuration])
+      expect(fs.existsSync(path.join(folder, file)), file).toBe(true);
+    expect(read("language-configuration.json").comments).toEqual({
+      lineComment: "//",
+      blockComment: ["/*", "*/"],
+    });
+  });
+
+  it("declares the language client itself; the root package does not", () => {
+    expect(read("package.json").dependencies).toHaveProperty(
+      "vscode-languageclient",
+    );
+    const root = JSON.parse(
+      fs.readFileSync(path.join(PACKAGE_ROOT, "package.json"), "utf8"),
+    ) as { dependencies: object; devDependencies: object };
+    expect(root.dependencies).not.toHaveProperty("vscode-languageclient");
+    expect(root.devDependencies).not.toHaveProperty("vscode-languageclient");
+  });
+
+  it("knows every keyword and built-in function of the compiler", async () => {
+    const g = await loadSketchGrammar();
+    const scopeOf = (word: string, after = "") =>
+      tokenizeSketch(g, `${word}${after}`)[0][0].scopes.at(-1);
+    for (const word of T.KEYWORDS)
+      expect(scopeOf(word), word).toMatch(/^(keyword\.other|storage\.type)\./);
+    for (const name of Object.keys(FUNCTIONS))
+      expect(scopeOf(name, "(x)"), name).toBe(
+        "support.function.builtin.sketch",
+      );
   });
 });
