@@ -35,7 +35,9 @@ function serverCommand() {
 /** @param {vscode.ExtensionContext} context */
 async function activate(context) {
   const { command, args } = serverCommand();
-  const server = { command, args, transport: TransportKind.stdio };
+  // Windows runs a .cmd shim (node_modules/.bin/sketchc.cmd) only through a shell.
+  const options = { shell: process.platform === "win32" };
+  const server = { command, args, options, transport: TransportKind.stdio };
   client = new LanguageClient(
     "sketchc",
     "sketchc language server",
