@@ -1,5 +1,6 @@
 // The language server's answers, as pure functions of a document's text: diagnostics (the
-// compiler's own), hover, definition, references, completion, document symbols and formatting.
+// compiler's own), hover, definition, references, rename, completion, document symbols and
+// formatting.
 // lsp/server.ts only routes JSON-RPC requests here; test/lsp/ drives both.
 
 import {
@@ -16,8 +17,10 @@ import {
   type Position,
   type Range,
   type TextEdit,
+  type WorkspaceEdit,
 } from "vscode-languageserver";
 import type { TextDocument } from "vscode-languageserver-textdocument";
+import { reservedReason } from "../compiler/check.js";
 import { checkSource } from "../compiler/compile.js";
 import { formatSource } from "../compiler/format.js";
 import { FUNCTIONS, isFunctionName } from "../compiler/functions.js";
@@ -195,6 +198,38 @@ export function referencesAt(
     uri: doc.uri,
     range: rangeOf(doc, r.start, r.end),
   }));
+}
+
+/** The name under the cursor, if it is one the sketch declares (what rename would change). */
+export function renameRangeAt(
+  { doc, index }: Analyzed,
+  position: Position,
+): Range | null {
+  const found = symbolAt(index, doc.offsetAt(position));
+  return found ? rangeOf(doc, found.start, found.end) : null;
+}
+
+/**
+ * Renames the name under the cursor everywhere it is written, or says why `newName` cannot be a
+ * name (the checker's SK210 rule). A clash with another declaration is left to the diagnostics.
+ */
+export function renameAt(
+  { doc, index }: Analyzed,
+  position: Position,
+  newName: string,
+): WorkspaceEdit | { readonly error: string } | null {
+  const found = symbolAt(index, doc.offsetAt(position));
+  if (!found) return null;
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(newName))
+    return { error: `'${newName}' is not a name: [A-Za-z_][A-Za-z0-9_]*` };
+  const why = reservedReason(newName);
+  if (why !== undefined)
+    return { error: `'${newName}' cannot be used as a name: it is ${why}` };
+  const edits = occurrences(index, found.declaration).map((r) => ({
+    range: rangeOf(doc, r.start, r.end),
+    newText: newName,
+  }));
+  return { changes: { [doc.uri]: edits } };
 }
 
 const keyword = (label: string, detail?: string): CompletionItem => ({

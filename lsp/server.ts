@@ -5,6 +5,8 @@
 import {
   createConnection,
   ProposedFeatures,
+  ResponseError,
+  ErrorCodes,
   TextDocuments,
   TextDocumentSyncKind,
   type Connection,
@@ -21,6 +23,8 @@ import {
   formatDocument,
   hoverAt,
   referencesAt,
+  renameAt,
+  renameRangeAt,
   type Analyzed,
 } from "./features.js";
 
@@ -30,6 +34,7 @@ export const CAPABILITIES: InitializeResult = {
     hoverProvider: true,
     definitionProvider: true,
     referencesProvider: true,
+    renameProvider: { prepareProvider: true },
     completionProvider: {},
     documentFormattingProvider: true,
     documentSymbolProvider: true,
@@ -79,6 +84,15 @@ export function startLanguageServer(connection: Connection): void {
   connection.onDefinition(on((a, p) => definitionAt(a, p.position), null));
   connection.onReferences(
     on((a, p) => referencesAt(a, p.position, p.context.includeDeclaration), []),
+  );
+  connection.onPrepareRename(on((a, p) => renameRangeAt(a, p.position), null));
+  connection.onRenameRequest(
+    on((a, p) => {
+      const result = renameAt(a, p.position, p.newName);
+      if (result && "error" in result)
+        return new ResponseError(ErrorCodes.InvalidParams, result.error);
+      return result;
+    }, null),
   );
   connection.onCompletion(on((a, p) => completionsAt(a, p.position), []));
   connection.onDocumentSymbol(on((a) => documentSymbols(a), []));

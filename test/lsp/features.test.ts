@@ -4,6 +4,7 @@
 
 import { DiagnosticSeverity, SymbolKind } from "vscode-languageserver";
 import { TextDocument } from "vscode-languageserver-textdocument";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { indexSketch } from "../../lsp/document.js";
 import {
@@ -14,8 +15,11 @@ import {
   formatDocument,
   hoverAt,
   referencesAt,
+  renameAt,
+  renameRangeAt,
   type Analyzed,
 } from "../../lsp/features.js";
+import { shippedSketches } from "../shipped-sketches.js";
 import { DEMO } from "./demo.js";
 
 function analyze(text: string): Analyzed {
@@ -166,6 +170,39 @@ describe("definition and references", () => {
   });
 });
 
+describe("rename", () => {
+  const a = analyze(DEMO);
+
+  it("renames a constant at its declaration and every use", () => {
+    expect(textOf(a, renameRangeAt(a, at(a, "one /"))!)).toBe("one");
+    const edit = renameAt(a, at(a, "one /"), "unit") as {
+      changes: Record<string, { range: { start: unknown }; newText: string }[]>;
+    };
+    const edits = edit.changes[a.doc.uri];
+    expect(edits.map((e) => e.range.start)).toEqual([
+      at(a, "one = 1"),
+      at(a, "one /"),
+      at(a, "one +"),
+    ]);
+    expect(edits.every((e) => e.newText === "unit")).toBe(true);
+  });
+
+  it("refuses what cannot be a name, and offers nothing off a name", () => {
+    expect(renameAt(a, at(a, "x)"), "2x")).toEqual({
+      error: "'2x' is not a name: [A-Za-z_][A-Za-z0-9_]*",
+    });
+    expect(renameAt(a, at(a, "x)"), "class")).toEqual({
+      error:
+        "'class' cannot be used as a name: it is a JavaScript reserved word",
+    });
+    expect(renameAt(a, at(a, "x)"), "lines")).toEqual({
+      error: "'lines' cannot be used as a name: it is a keyword",
+    });
+    expect(renameRangeAt(a, at(a, "log"))).toBeNull();
+    expect(renameAt(a, at(a, "straight"), "y")).toBeNull();
+  });
+});
+
 describe("completion", () => {
   it("in the sketch body: the item keywords", () => {
     const a = analyze(DEMO);
@@ -309,5 +346,41 @@ describe("symbols, formatting, diagnostics", () => {
       ["SK103", { line: 2, character: 0 }],
     ]);
     expect(diagnosticsOf(analyze(DEMO).doc)).toEqual([]);
+  });
+});
+
+describe("on any text an editor may hold", () => {
+  it("every feature answers without throwing, inside the document (cuts and splices of the shipped sketches)", () => {
+    const texts = [DEMO, ...shippedSketches().map(([, t]) => t)];
+    const edited = fc
+      .tuple(fc.constantFrom(...texts), fc.nat(), fc.nat(), fc.nat(), fc.nat())
+      .map(([text, a, b, c, d]) => {
+        // Keep a prefix, drop a slice, paste in a slice from elsewhere: half-typed text.
+        const cut = a % (text.length + 1);
+        const from = b % (text.length + 1);
+        const paste = text.slice(from, from + (c % 12));
+        const rest = text.slice(Math.min(text.length, cut + (d % 8)));
+        return text.slice(0, cut) + paste + (d % 3 === 0 ? "" : rest);
+      });
+    fc.assert(
+      fc.property(edited, fc.nat(), (text, at) => {
+        const a = analyze(text);
+        const position = a.doc.positionAt(at % (text.length + 1));
+        const end = a.doc.positionAt(text.length);
+        const inside = (r: {
+          start: { line: number };
+          end: { line: number };
+        }) => expect(r.end.line).toBeLessThanOrEqual(end.line);
+        hoverAt(a, position);
+        const definition = definitionAt(a, position);
+        if (definition) inside(definition.range);
+        referencesAt(a, position, true).forEach((l) => inside(l.range));
+        completionsAt(a, position);
+        documentSymbols(a).forEach((s) => inside(s.range));
+        diagnosticsOf(a.doc).forEach((d) => inside(d.range));
+        formatDocument(a);
+      }),
+      { numRuns: 400, seed: 14 },
+    );
   });
 });

@@ -104,6 +104,7 @@ describe("the language server over JSON-RPC", () => {
       hoverProvider: true,
       definitionProvider: true,
       referencesProvider: true,
+      renameProvider: { prepareProvider: true },
       completionProvider: {},
       documentFormattingProvider: true,
       documentSymbolProvider: true,
@@ -156,7 +157,7 @@ describe("the language server over JSON-RPC", () => {
     ]);
   });
 
-  it("answers hover, definition, references, completion, symbols and formatting", async () => {
+  it("answers hover, definition, references, rename, completion, symbols and formatting", async () => {
     const hover = await request<{ contents: { value: string } }>(
       "textDocument/hover",
       { position: { line: 5, character: 6 } },
@@ -184,6 +185,20 @@ describe("the language server over JSON-RPC", () => {
       { line: 5, character: 14 },
       { line: 6, character: 19 },
     ]);
+
+    const rename = await request<{ changes: Record<string, unknown[]> }>(
+      "textDocument/rename",
+      { position: { line: 5, character: 10 }, newName: "y" },
+    );
+    expect(rename.changes[URI]).toHaveLength(2);
+    await expect(
+      request("textDocument/rename", {
+        position: { line: 5, character: 10 },
+        newName: "const",
+      }),
+    ).rejects.toThrow(
+      "'const' cannot be used as a name: it is a JavaScript reserved word",
+    );
 
     const completion = await request<{ label: string }[]>(
       "textDocument/completion",
