@@ -1,4 +1,5 @@
-// The `sketchc` command line: compile sketches, check them, train and evaluate ROAP.
+// The `sketchc` command line: compile sketches, check and format them, train and evaluate ROAP, and
+// the language server for editors.
 // Only this file and compiler/compile.ts touch the file system for the compiler. User errors
 // print as diagnostics or one `sketchc: error:` line, never a stack trace.
 
@@ -9,7 +10,9 @@ import {
   checkSource,
   compileSketch,
   writeCompiled,
+  writeFileAtomic,
 } from "../compiler/compile.js";
+import { formatSource } from "../compiler/format.js";
 import {
   formatDiagnostic,
   hasErrors,
@@ -22,11 +25,15 @@ export const HELP = `sketchc ${SKETCHC_VERSION}: differentiable program sketches
 Usage:
   sketchc FILE.sketch... -o DIR     compile: write DIR/NAME.ts, NAME.js and NAME.d.ts per sketch
   sketchc check FILE.sketch...      parse and check only
+  sketchc fmt [--check] FILE...     rewrite sketches in the canonical layout, comments kept
+                                    (--check: rewrite nothing, list the files that would change;
+                                    FILE '-' formats standard input to standard output)
+  sketchc lsp                       the language server, over stdio (docs/editors.md)
   sketchc train SKETCH [options]    train ROAP on images (sketchc train --help)
   sketchc eval RUN_DIR [--decode-samples N]  recompute the metrics of a trained run
   sketchc --help | --version
 
-Exit status: 0 on success, 1 when a sketch has errors, 2 on bad usage.
+Exit status: 0 on success, 1 when a sketch has errors (fmt --check: or would change), 2 on bad usage.
 `;
 
 /** A user-facing failure: printed as one line, exit status attached. */
@@ -62,8 +69,11 @@ function printDiagnostics(
     process.stderr.write(formatDiagnostic(d, source) + "\n");
 }
 
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 function summarize(errors: number, warnings: number, files: number): string {
-  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
   return `${plural(errors, "error")} and ${plural(warnings, "warning")} in ${plural(files, "file")}.`;
 }
 
@@ -124,6 +134,91 @@ async function runCompile(
   return errors > 0 ? 1 : 0;
 }
 
+/**
+ * `sketchc fmt`: each file in the canonical layout, rewritten atomically when it changes. A file
+ * with syntax errors is left as it is and its diagnostics printed.
+ */
+function runFormat(args: string[]): number {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        check: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    throw new CliError(`${(e as Error).message} (try 'sketchc --help')`);
+  }
+  if (parsed.values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const files = parsed.positionals;
+  const check = parsed.values.check === true;
+  if (files.length === 0)
+    throw new CliError("no input files (try 'sketchc --help')");
+  if (files.includes("-") && files.length > 1)
+    throw new CliError("'-' (standard input) must be the only file");
+  let errors = 0;
+  let broken = 0;
+  const changed: string[] = [];
+  for (const file of files) {
+    const stdin = file === "-";
+    const name = stdin ? "<stdin>" : file;
+    const source = stdin ? fs.readFileSync(0, "utf8") : readSource(file);
+    const result = formatSource(source, name);
+    if (result.formatted === undefined) {
+      printDiagnostics(result.diagnostics, source);
+      errors += result.diagnostics.length;
+      broken++;
+      continue;
+    }
+    if (stdin && !check) process.stdout.write(result.formatted);
+    if (result.formatted === source) continue;
+    changed.push(name);
+    if (check) process.stdout.write(`${name}\n`);
+    else if (!stdin) {
+      writeFileAtomic(file, result.formatted);
+      process.stdout.write(`${file}: formatted\n`);
+    }
+  }
+  if (errors > 0)
+    process.stderr.write(
+      `${plural(errors, "error")} in ${plural(broken, "file")}: a file with syntax errors is not formatted.\n`,
+    );
+  if (check && changed.length > 0)
+    process.stderr.write(
+      `${plural(changed.length, "file")} would be reformatted by 'sketchc fmt'.\n`,
+    );
+  return errors > 0 || (check && changed.length > 0) ? 1 : 0;
+}
+
+/** `sketchc lsp`: the options an LSP client may pass (stdio is the only transport). */
+async function runLsp(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        stdio: { type: "boolean" },
+        clientProcessId: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    throw new CliError(`${(e as Error).message} (try 'sketchc --help')`);
+  }
+  if (parsed.values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const { runLanguageServer } = await import("../lsp/server.js");
+  return runLanguageServer();
+}
+
 /** Runs the CLI with the given arguments (without `node sketchc`); returns the exit status. */
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -131,6 +226,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     const { runTrainCommand } = await import("./train-command.js");
     return runTrainCommand(command, rest);
   }
+  if (command === "fmt") return runFormat(rest);
+  if (command === "lsp") return runLsp(rest);
   const checkOnly = command === "check";
   const args = checkOnly ? rest : [...argv];
   let parsed;

@@ -137,6 +137,16 @@ export interface SketchFile {
   readonly span: Span;
 }
 
+/**
+ * A line or block comment, as written. Comments are not AST nodes: the parser returns them beside
+ * the AST, and the printer puts them back by position.
+ */
+export interface Comment {
+  readonly kind: "LineComment" | "BlockComment";
+  readonly text: string;
+  readonly span: Span;
+}
+
 /** Exhaustiveness guard for `switch` over a discriminated union. */
 export function assertNever(value: never): never {
   throw new Error(`internal error: unexpected node ${JSON.stringify(value)}`);

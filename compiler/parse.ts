@@ -1,9 +1,10 @@
 // Stage 1: text -> AST. Lexer and parser errors become diagnostics (several per run, thanks to
-// Chevrotain's error recovery); the AST is built only when the text parsed cleanly.
+// Chevrotain's error recovery); the AST is built only when the text parsed cleanly. The comments
+// come back beside the AST, for the printer (compiler/print.ts) and the language server.
 
 import type { IRecognitionException, IToken } from "chevrotain";
 import { MAX_NESTING, parseCst } from "../grammar/parser.js";
-import type { SketchFile, Span } from "./ast.js";
+import type { Comment, SketchFile, Span } from "./ast.js";
 import {
   createDiagnostic,
   dedupeDiagnostics,
@@ -15,6 +16,8 @@ import { toAst } from "./to-ast.js";
 export interface ParseResult {
   readonly ast: SketchFile | undefined;
   readonly diagnostics: readonly Diagnostic[];
+  /** Every comment of the text, in source order, even when the text has errors. */
+  readonly comments: readonly Comment[];
 }
 
 function describeToken(t: IToken): string {
@@ -71,9 +74,23 @@ function endOfText(text: string): Span {
   return { start: text.length, end: text.length + 1, line, column };
 }
 
+function commentOf(t: IToken): Comment {
+  return {
+    kind: t.tokenType.name === "LineComment" ? "LineComment" : "BlockComment",
+    text: t.image,
+    span: {
+      start: t.startOffset,
+      end: t.endOffset! + 1,
+      line: t.startLine!,
+      column: t.startColumn!,
+    },
+  };
+}
+
 /** Parses sketch source text. Never throws on user input. */
 export function parseSketch(text: string, file: string): ParseResult {
   const out = parseCst(text);
+  const comments = out.comments.map(commentOf);
   const diagnostics: Diagnostic[] = [];
   for (const e of out.lexErrors) {
     const ch = text.slice(e.offset, e.offset + e.length);
@@ -114,7 +131,11 @@ export function parseSketch(text: string, file: string): ParseResult {
     );
   }
   if (diagnostics.length > 0 || out.cst === undefined) {
-    return { ast: undefined, diagnostics: dedupeDiagnostics(diagnostics) };
+    return {
+      ast: undefined,
+      diagnostics: dedupeDiagnostics(diagnostics),
+      comments,
+    };
   }
-  return { ast: toAst(out.cst), diagnostics: [] };
+  return { ast: toAst(out.cst), diagnostics: [], comments };
 }

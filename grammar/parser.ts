@@ -302,6 +302,8 @@ function endsOperand(type: TokenType | undefined): boolean {
 
 export interface ParseOutput {
   readonly cst: CstNode | undefined;
+  /** The comments, in source order (the lexer's comment group; the parser never sees them). */
+  readonly comments: readonly IToken[];
   readonly lexErrors: readonly ILexingError[];
   readonly parseErrors: readonly IRecognitionException[];
   readonly unterminatedComments: readonly {
@@ -332,6 +334,7 @@ export function parseCst(text: string): ParseOutput {
   }
   return {
     cst,
+    comments: lexed.groups[T.COMMENTS_GROUP] ?? [],
     lexErrors: lexed.errors,
     parseErrors,
     unterminatedComments: unterminated.map((t) => ({

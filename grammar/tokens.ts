@@ -1,5 +1,7 @@
 // The tokens of the `.sketch` language, in the order the lexer tries them.
 // Keywords use `longer_alt: Identifier` so `lines2` lexes as one identifier, not `lines` + `2`.
+// Comments go to their own token group: the parser never sees them, the formatter and the
+// language server read them from the lexer's `groups.comments`.
 
 import { createToken, Lexer, type TokenType } from "chevrotain";
 
@@ -8,15 +10,18 @@ export const WhiteSpace = createToken({
   pattern: /[ \t\r\n]+/,
   group: Lexer.SKIPPED,
 });
+/** The lexer group that holds the comments, out of the parser's token stream. */
+export const COMMENTS_GROUP = "comments";
+
 export const LineComment = createToken({
   name: "LineComment",
   pattern: /\/\/[^\n\r]*/,
-  group: Lexer.SKIPPED,
+  group: COMMENTS_GROUP,
 });
 export const BlockComment = createToken({
   name: "BlockComment",
   pattern: /\/\*[\s\S]*?\*\//,
-  group: Lexer.SKIPPED,
+  group: COMMENTS_GROUP,
   line_breaks: true,
 });
 /** An unterminated block comment: lexed as a token so the checker can report it precisely. */
