@@ -318,17 +318,8 @@ describe("symbols, formatting, diagnostics", () => {
     const a = analyze(
       "sketch s {\n  inputs 2;\n  op f(a, b) = a + c;\n  straight lines 2 { }\n}\n",
     );
+    // In source order, as the checker gives them.
     expect(diagnosticsOf(a.doc)).toEqual([
-      {
-        range: {
-          start: { line: 2, character: 19 },
-          end: { line: 2, character: 20 },
-        },
-        severity: DiagnosticSeverity.Error,
-        code: "SK201",
-        source: "sketchc",
-        message: "Unknown name 'c' in the body of operator 'f'.",
-      },
       {
         range: {
           start: { line: 2, character: 10 },
@@ -339,6 +330,16 @@ describe("symbols, formatting, diagnostics", () => {
         source: "sketchc",
         message: "Parameter 'b' of operator 'f' is never used.",
         tags: [1],
+      },
+      {
+        range: {
+          start: { line: 2, character: 19 },
+          end: { line: 2, character: 20 },
+        },
+        severity: DiagnosticSeverity.Error,
+        code: "SK201",
+        source: "sketchc",
+        message: "Unknown name 'c' in the body of operator 'f'.",
       },
     ]);
     const syntax = diagnosticsOf(analyze("sketch s {\n  inputs 2\n}").doc);

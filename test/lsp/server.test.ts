@@ -143,16 +143,16 @@ describe("the language server over JSON-RPC", () => {
       ]),
     ).toEqual([
       [
-        "SK201",
-        1,
-        { line: 4, character: 21 },
-        "Unknown name 'c' in the body of operator 'add'.",
-      ],
-      [
         "SK221",
         2,
         { line: 4, character: 12 },
         "Parameter 'b' of operator 'add' is never used.",
+      ],
+      [
+        "SK201",
+        1,
+        { line: 4, character: 21 },
+        "Unknown name 'c' in the body of operator 'add'.",
       ],
     ]);
   });
