@@ -667,6 +667,33 @@ const TRAIN_ROWS: Row[] = [
       /^sketchc: error: --max-ops 9: .*arith-depth3\.sketch has [\d,]+ candidate programs with at most 9 operators, over the 3,000,000 the enumerate domain tries; lower --max-ops or give a --task-file\n$/,
     status: 1,
   },
+  {
+    name: "tasks: --domain enumerate on a sketch of constants only",
+    args: trainArgs("$D/run", "--domain", "enumerate", "--max-ops", "1").map(
+      (a) => (a === SKETCH ? "$D/zero.sketch" : a),
+    ),
+    files: {
+      "zero.sketch":
+        "sketch zero {\n  inputs 2;\n  op zero(a) = a * 0;\n  straight lines 1 { }\n}\n",
+    },
+    stderr:
+      "sketchc: error: --domain enumerate: zero.sketch expresses no non-constant program with at most 1 operators\n",
+    status: 1,
+  },
+  {
+    name: "tasks: a task with a non-finite output",
+    args: trainArgs("$D/run", "--task-file", "$D/t.jsonl").map((a) =>
+      a === SKETCH ? "$D/big.sketch" : a,
+    ),
+    files: {
+      "big.sketch":
+        "sketch big {\n  inputs 2;\n  op big(a) = exp(30) * exp(30) * exp(30) * exp(30) * a;\n  op skip(a) = a cost 0;\n  straight lines 2 { }\n}\n",
+      "t.jsonl": '{"formula": "big(big(s1))"}\n',
+    },
+    stderr:
+      /^sketchc: error: task 'big\(big\(s1\)\)' has a non-finite output \(Infinity\) on the symbols \[.+\]\n$/,
+    status: 1,
+  },
 ];
 
 /** Rows on a trained run folder (copies of BASE_RUN), and writes that fail on a full disk. */
