@@ -19,6 +19,7 @@ import {
   type Diagnostic,
 } from "../compiler/diagnostics.js";
 import { SKETCHC_VERSION } from "../compiler/emit/module.js";
+import { FileWriteError } from "../util/files.js";
 
 export const HELP = `sketchc ${SKETCHC_VERSION}: differentiable program sketches -> trainable TensorFlow.js modules
 
@@ -119,7 +120,14 @@ async function runCompile(
     )
       continue;
     const name = path.basename(file).replace(/\.sketch$/, "");
-    const written = writeCompiled(outDir!, name, result.typescript);
+    let written: string[];
+    try {
+      written = writeCompiled(outDir!, name, result.typescript);
+    } catch (e) {
+      // -o under a regular file, a read-only folder, a full disk: one line naming the file.
+      if (e instanceof FileWriteError) throw new CliError(e.message, 1);
+      throw e;
+    }
     const ms = Math.round(performance.now() - started);
     process.stdout.write(
       `${file} -> ${written.map((w) => path.relative(process.cwd(), w) || w).join(", ")} (${ms} ms)\n`,

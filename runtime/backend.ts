@@ -5,6 +5,7 @@
 import { createRequire } from "node:module";
 import path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
+import { RunError } from "./run-error.js";
 import {
   installWasmGradients,
   registerStockGradients,
@@ -71,7 +72,7 @@ async function importOptional(specifier: string): Promise<unknown> {
 async function activate(name: string): Promise<void> {
   const ok = await tf.setBackend(name);
   if (!ok)
-    throw new Error(`TensorFlow.js backend '${name}' failed to initialise`);
+    throw new RunError(`TensorFlow.js backend '${name}' failed to initialise`);
   await tf.ready();
   // Backends with complete backprop kernels get the stock gradients back; wasm installs its own.
   if (name !== "wasm") uninstallWasmGradients();
@@ -87,7 +88,7 @@ async function selectTensorflow(): Promise<SelectedBackend> {
       };
     }
   }
-  throw new Error(
+  throw new RunError(
     `backend 'tensorflow' needs ${TFJS_NODE} (CPU) or ${TFJS_NODE_GPU} (CUDA), and neither is ` +
       `installed: run \`npm install ${TFJS_NODE}\` (or ${TFJS_NODE_GPU}); their install ` +
       `downloads libtensorflow, so it needs network access. Or use --backend wasm.`,
@@ -124,7 +125,7 @@ async function selectWebgpu(): Promise<SelectedBackend> {
     const dawn = (await importOptional(NODE_WEBGPU)) as
       { create(options: string[]): unknown; globals: object } | undefined;
     if (dawn === undefined) {
-      throw new Error(
+      throw new RunError(
         `backend 'webgpu' needs WebGPU in Node: run \`npm install ${NODE_WEBGPU} ${TFJS_WEBGPU}\``,
       );
     }
@@ -136,7 +137,7 @@ async function selectWebgpu(): Promise<SelectedBackend> {
     });
   }
   if ((await importOptional(TFJS_WEBGPU)) === undefined) {
-    throw new Error(
+    throw new RunError(
       `backend 'webgpu' needs ${TFJS_WEBGPU}: run \`npm install ${TFJS_WEBGPU}\``,
     );
   }

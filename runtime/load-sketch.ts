@@ -13,6 +13,7 @@ import {
   writeFileAtomic,
 } from "../compiler/compile.js";
 import { formatDiagnostic, hasErrors } from "../compiler/diagnostics.js";
+import { RunError } from "./run-error.js";
 import type { SketchModule } from "./sketch-module.js";
 
 /** A sketch that failed to compile: the message holds the printed diagnostics. */
@@ -29,9 +30,15 @@ export async function loadSketch(
   try {
     source = fs.readFileSync(sketchFile, "utf8");
   } catch (e) {
-    throw new SketchCompileError(
-      `cannot read sketch '${sketchFile}': ${(e as NodeJS.ErrnoException).code ?? e}`,
-    );
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EISDIR"
+          ? "it is a directory"
+          : String(code ?? e);
+    // Not a diagnostic: one `sketchc: error:` line, as `sketchc check` prints it.
+    throw new RunError(`cannot read sketch '${sketchFile}': ${why}`);
   }
   const result = await compileSketch(source, sketchFile);
   if (hasErrors(result.diagnostics) || !result.typescript) {

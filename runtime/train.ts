@@ -1291,6 +1291,16 @@ export interface TrainOptions {
   readonly maxEpochs?: number;
 }
 
+/** The outermost of `dir` and its ancestors that does not exist: what `mkdir -p dir` makes. */
+function outermostMissing(dir: string): string | undefined {
+  let missing: string | undefined;
+  for (let d = path.resolve(dir); !fs.existsSync(d); d = path.dirname(d)) {
+    missing = d;
+    if (path.dirname(d) === d) break;
+  }
+  return missing;
+}
+
 /** Trains a sketch end to end and writes the run folder. The library entry point. */
 export async function train(
   requested: TrainConfig,
@@ -1298,8 +1308,16 @@ export async function train(
 ): Promise<TrainResult> {
   const progress = options.progress ?? createProgress();
   const backend = await selectBackend(requested.backend);
+  // A run that cannot start (a bad dataset or task file) leaves behind no folder it made.
+  const made = outermostMissing(path.join(requested.out, "module"));
   makeFolder(requested.out);
-  const run = await createRun(requested);
+  let run: RunContext;
+  try {
+    run = await createRun(requested);
+  } catch (e) {
+    if (made !== undefined) fs.rmSync(made, { recursive: true, force: true });
+    throw e;
+  }
   const { config } = run;
   const knowledge = knowledgeOf(config, {
     givenPrograms: run.inferred.length < run.tasks.length,

@@ -88,7 +88,11 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
     fsyncFolder(dir);
   } catch (e) {
     if (fd !== undefined) fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // The folder is not there to hold a temp file (a parent is a file): nothing to remove.
+    }
     const code = (e as NodeJS.ErrnoException).code;
     // Not a file system error: a bug, to be thrown as it is.
     if (typeof code !== "string") throw e;
