@@ -62,7 +62,7 @@ beforeAll(async () => {
     expect(result.diagnostics).toEqual([]);
     typescripts.set(file, result.typescript!);
     writeCompiled(outDir, name, result.typescript!);
-    const url = pathToFileURL(path.join(outDir, `${name}.js`)).href;
+    const url = pathToFileURL(path.join(outDir, `${name}.mjs`)).href;
     modules.set(file, (await import(/* @vite-ignore */ url)) as CompiledModule);
   }
 });
@@ -98,7 +98,7 @@ it("every compiled sketch type-checks", () => {
   const project = createModuleProject();
   for (const [file, text] of typescripts) {
     project.createSourceFile(
-      path.join(PACKAGE_ROOT, ".sketchc-emit", `${file}.ts`),
+      path.join(PACKAGE_ROOT, ".sketchc-emit", `${file}.mts`),
       text,
     );
   }
