@@ -5,6 +5,7 @@
 import {
   StructureKind,
   VariableDeclarationKind,
+  Writers,
   type FunctionDeclarationStructure,
   type StatementStructures,
 } from "ts-morph";
@@ -17,6 +18,14 @@ import {
   scalarExpr,
   tensorExpr,
 } from "./expr.js";
+import {
+  arrayLiteral,
+  call,
+  inlineObject,
+  objectLiteral,
+  type Code,
+  type Entry,
+} from "./writers.js";
 
 /** The import specifier of the runtime library every generated module uses. */
 export const MODULE_RUNTIME = "sketchc/module-runtime";
@@ -28,7 +37,7 @@ const json = (value: unknown): string => JSON.stringify(value);
 
 export function constStatement(
   name: string,
-  initializer: string,
+  initializer: Code,
   doc?: string,
   isExported = true,
   type?: string,
@@ -165,32 +174,26 @@ export function genHeadTypes(ir: SketchIR): StatementStructures[] {
 
 /** `operators` (plain scalar functions), `applyOperators` (tensor bodies) and `FORMULAS`. */
 export function genOperators(ir: SketchIR): StatementStructures[] {
-  const scalar = ir.operators
-    .map(
-      (o) =>
-        `/** ${o.bodyText} */\n${o.name}: (${o.params.map((p) => `${p}: number`).join(", ")}): number => ${scalarExpr(o.body)}`,
-    )
-    .join(",\n");
-  const argNames = Array.from({ length: ir.maxArity }, (_, i) => `x${i + 1}`);
-  const tensorBodies = ir.operators
-    .map((o) => {
-      const body = tensorExpr(renameParams(o.body));
-      const full = readsParams(o.body)
-        ? body
-        : `tf.add(tf.zerosLike(x1), ${body})`;
-      return `${full}, // ${o.name}(${o.params.join(", ")}) = ${o.bodyText}`;
-    })
-    .join("\n");
-  const formulas = ir.operators
-    .map(
-      (o) =>
-        `${o.name}: (${o.params.map((p) => `${p}: Fmt`).join(", ")}): Fmt => ${formulaExpr(o.body)}`,
-    )
-    .join(",\n");
+  const scalar = ir.operators.map((o) => ({
+    key: o.name,
+    value: `(${o.params.map((p) => `${p}: number`).join(", ")}): number => ${scalarExpr(o.body)}`,
+    doc: o.bodyText,
+  }));
+  const tensorBodies = ir.operators.map((o) => {
+    const body = tensorExpr(renameParams(o.body));
+    return {
+      value: readsParams(o.body) ? body : `tf.add(tf.zerosLike(x1), ${body})`,
+      after: `${o.name}(${o.params.join(", ")}) = ${o.bodyText}`,
+    };
+  });
+  const formulas = ir.operators.map((o) => ({
+    key: o.name,
+    value: `(${o.params.map((p) => `${p}: Fmt`).join(", ")}): Fmt => ${formulaExpr(o.body)}`,
+  }));
   return [
     constStatement(
       "operators",
-      `{\n${scalar}\n}`,
+      objectLiteral(scalar),
       "The operators as plain scalar functions: exact evaluation and enumerative search use these.",
     ),
     {
@@ -199,13 +202,16 @@ export function genOperators(ir: SketchIR): StatementStructures[] {
         "Every operator body as TF.js ops over the argument tensors x1, x2, ..., in OP_NAMES order.",
       ],
       name: "applyOperators",
-      parameters: argNames.map((name) => ({ name, type: "tf.Tensor" })),
+      parameters: Array.from({ length: ir.maxArity }, (_, i) => ({
+        name: `x${i + 1}`,
+        type: "tf.Tensor",
+      })),
       returnType: "tf.Tensor[]",
-      statements: `return [\n${tensorBodies}\n];`,
+      statements: [Writers.returnStatement(arrayLiteral(tensorBodies))],
     },
     constStatement(
       "FORMULAS",
-      `{\n${formulas}\n}`,
+      objectLiteral(formulas),
       "Each operator's body as a formula over its arguments' formulas.",
       false,
     ),
@@ -216,38 +222,36 @@ export function genOperators(ir: SketchIR): StatementStructures[] {
 export function genCompiled(
   ir: SketchIR,
   factory: string,
-  modelEntries: readonly (readonly [string, string])[],
-  trailingEntries: readonly (readonly [string, string])[],
+  modelEntries: readonly Entry[],
+  trailingEntries: readonly Entry[],
 ): StatementStructures {
-  const heads = ir.heads
-    .map(
-      (h) =>
-        `// ${h.doc}\n{ name: ${json(h.name)}, scope: ${scopeLiteral(h)} }`,
-    )
-    .join(",\n");
-  const entries: (readonly [string, string])[] = [
-    ["format", String(MODULE_FORMAT)],
-    ["name", json(ir.name)],
-    ["source", json(ir.sourceFile)],
-    ["numInputs", "NUM_INPUTS"],
-    ["constants", "CONSTANTS"],
-    ["ops", "OP_NAMES"],
-    ["arity", "OP_ARITY"],
-    ["cost", "OP_COST"],
-    ["lengthPrior", "LENGTH_PRIOR"],
+  const heads = ir.heads.map((h) => ({
+    value: inlineObject([
+      { key: "name", value: json(h.name) },
+      { key: "scope", value: scopeLiteral(h) },
+    ]),
+    before: h.doc,
+  }));
+  const spec = objectLiteral([
+    { key: "format", value: String(MODULE_FORMAT) },
+    { key: "name", value: json(ir.name) },
+    { key: "source", value: json(ir.sourceFile) },
+    { key: "numInputs", value: "NUM_INPUTS" },
+    { key: "constants", value: "CONSTANTS" },
+    { key: "ops", value: "OP_NAMES" },
+    { key: "arity", value: "OP_ARITY" },
+    { key: "cost", value: "OP_COST" },
+    { key: "lengthPrior", value: "LENGTH_PRIOR" },
     ...modelEntries,
-    ["heads", `[\n${heads}\n]`],
-    ["operators", "operators"],
-    ["tensorOperators", "applyOperators"],
-    ["formulas", "FORMULAS"],
+    { key: "heads", value: arrayLiteral(heads) },
+    { key: "operators", value: "operators" },
+    { key: "tensorOperators", value: "applyOperators" },
+    { key: "formulas", value: "FORMULAS" },
     ...trailingEntries,
-  ];
-  const body = entries
-    .map(([key, value]) => (key === value ? key : `${key}: ${value}`))
-    .join(",\n");
+  ]);
   return constStatement(
     "compiled",
-    `${factory}<OpName, HeadName>({\n${body}\n})`,
+    call(`${factory}<OpName, HeadName>`, [spec]),
     `The functions of this module: the runtime library's ${factory} over the tables and bodies above.`,
     false,
   );

@@ -8,6 +8,7 @@ import { assertNever } from "../ast.js";
 import { differentiate, isZero, type DerivIR } from "../derivative.js";
 import type { OperatorIR, SketchIR } from "../ir.js";
 import { numberLiteral, renameParams, scalarExpr } from "./expr.js";
+import { forLoop } from "./writers.js";
 
 /** A derivative as plain arithmetic on numbers (a leaf string of the emitted code). */
 export function derivativeExpr(d: DerivIR): string {
@@ -79,7 +80,12 @@ function genForward(ir: SketchIR): StatementStructures {
     returnType: "void",
     statements: [
       ...readWeights(ir),
-      `for (let b = 0; b < B; b++) {\n${[...readArgs(ir.maxArity), "let y = 0;", ...terms, "out[q + b] = y;"].join("\n")}\n}`,
+      forLoop("let b = 0; b < B; b++", [
+        ...readArgs(ir.maxArity),
+        "let y = 0;",
+        ...terms,
+        "out[q + b] = y;",
+      ]),
     ],
   };
 }
@@ -134,7 +140,7 @@ function genBackward(ir: SketchIR): StatementStructures {
     statements: [
       ...readWeights(ir),
       ...ir.operators.map((_, k) => `let dw${k} = 0;`),
-      `for (let b = 0; b < B; b++) {\n${loop.join("\n")}\n}`,
+      forLoop("let b = 0; b < B; b++", loop),
       ...ir.operators.map(
         (_, k) => `dw[o${k === 0 ? "" : ` + ${k}`}] += dw${k};`,
       ),

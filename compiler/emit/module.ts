@@ -61,29 +61,15 @@ function runtimeImports(ir: SketchIR, code: string): string[] {
   ];
 }
 
-/** Every string in the structures (the leaves of the emitted code), one per line. */
-function leaves(structure: unknown): string {
-  if (typeof structure === "string") return structure;
-  if (typeof structure !== "object" || structure === null) return "";
-  return Object.values(structure).map(leaves).join("\n");
-}
-
-/** The module's statements, in reading order. */
+/** The module's statements, in reading order, with no runtime import yet (emitModule adds it). */
 export function genModule(ir: SketchIR): StatementStructures[] {
-  const body = genBody(ir);
-  const code = leaves(body);
   return [
     {
       kind: StructureKind.ImportDeclaration,
       moduleSpecifier: "@tensorflow/tfjs-core",
       namespaceImport: "tf",
     },
-    {
-      kind: StructureKind.ImportDeclaration,
-      moduleSpecifier: MODULE_RUNTIME,
-      namedImports: runtimeImports(ir, code),
-    },
-    ...body,
+    ...genBody(ir),
   ];
 }
 
@@ -105,6 +91,11 @@ export async function emitModule(ir: SketchIR): Promise<string> {
   const project = new Project({ useInMemoryFileSystem: true });
   const file = project.createSourceFile(`${ir.name}.ts`, {
     statements: genModule(ir),
+  });
+  // The runtime library's names that the code uses, imported after tfjs-core.
+  file.insertImportDeclaration(1, {
+    moduleSpecifier: MODULE_RUNTIME,
+    namedImports: runtimeImports(ir, file.getFullText()),
   });
   // A blank line before each documented declaration, so the module reads in paragraphs.
   const text =

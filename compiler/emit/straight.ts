@@ -13,6 +13,7 @@ import {
   typeAlias,
 } from "./common.js";
 import { genFused } from "./fused.js";
+import { inlineObject } from "./writers.js";
 
 /** The sizes and types of a straight-line module, before its operators. */
 export function genStraightTypes(m: StraightIR): StatementStructures[] {
@@ -57,10 +58,18 @@ export function genStraight(
       ir,
       "straightSketch",
       [
-        ["lines", "NUM_LINES"],
-        ["outputSlot", "OUTPUT_SLOT"],
+        { key: "lines", value: "NUM_LINES" },
+        { key: "outputSlot", value: "OUTPUT_SLOT" },
       ],
-      [["fused", "{ forward: fusedLine, backward: fusedLineBackward }"]],
+      [
+        {
+          key: "fused",
+          value: inlineObject([
+            { key: "forward", value: "fusedLine" },
+            { key: "backward", value: "fusedLineBackward" },
+          ]),
+        },
+      ],
     ),
     ...interpreterWrappers(
       `The soft interpreter of Fig. 3 over the ${lines} lines the output can depend on. z: per head,\n` +

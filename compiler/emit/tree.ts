@@ -43,7 +43,7 @@ export function genTreeTypes(m: TreeIR): StatementStructures[] {
 /** The `compiled` call and the exported functions. */
 export function genTree(ir: SketchIR, m: TreeIR): StatementStructures[] {
   return [
-    genCompiled(ir, "treeSketch", [["depth", "DEPTH"]], []),
+    genCompiled(ir, "treeSketch", [{ key: "depth", value: "DEPTH" }], []),
     ...interpreterWrappers(
       `The soft interpreter of Fig. 7 over the ${m.levels.length} levels of the tree, leaves first. z: per head,\n` +
         "probabilities [T, rows, choices]; s: symbols [B, V] shared by all tasks, or [T, B, V]. Returns [T, B].",
