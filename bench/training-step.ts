@@ -12,9 +12,10 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs-core";
 
-import { compileSketch, writeCompiled } from "../compiler/compile.js";
+import { compileSketch } from "../compiler/compile.js";
 import { formatDiagnostic, hasErrors } from "../compiler/diagnostics.js";
 import { selectBackend } from "../runtime/backend.js";
+import { writePinnedModule } from "../runtime/load-sketch.js";
 import { DEFAULT_CONFIG, type TrainConfig } from "../runtime/config.js";
 import { createModel, forward } from "../runtime/model.js";
 import {
@@ -104,7 +105,7 @@ async function compileArith(root: string): Promise<BenchModule> {
       result.diagnostics.map((d) => formatDiagnostic(d, source)).join("\n"),
     );
   }
-  const [, js] = writeCompiled(
+  const js = writePinnedModule(
     path.join(root, "bench", ".gen"),
     "arith",
     result.typescript,

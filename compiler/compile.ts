@@ -1,12 +1,14 @@
-// The whole pipeline: text -> AST -> checked AST -> IR -> TypeScript -> JavaScript + .d.ts.
+// The whole pipeline: text -> AST -> checked AST -> IR -> TypeScript -> JavaScript + .d.mts.
 // `compileSketch` is pure; `writeCompiled` is the only function here that touches the disk, and it
 // writes each file atomically (temp file + rename) so an interrupted run never leaves half a module.
+// Modules are ES modules named .mts/.mjs/.d.mts, so they load as such in CommonJS projects too.
 
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Project, ts } from "ts-morph";
 import { checkSketch } from "./check.js";
 import { hasErrors, type Diagnostic } from "./diagnostics.js";
+import { MODULE_RUNTIME } from "./emit/common.js";
 import { emitModule } from "./emit/module.js";
 import type { SketchIR } from "./ir.js";
 import { lowerSketch } from "./lower.js";
@@ -56,6 +58,11 @@ export const PACKAGE_ROOT = path.resolve(
     : [".."]),
 );
 
+/** Where `sketchc/module-runtime` is: this checkout's sources, or the built package's declarations. */
+const MODULE_RUNTIME_FILE = fileURLToPath(import.meta.url).endsWith(".ts")
+  ? path.join(PACKAGE_ROOT, "runtime", "module-runtime", "index.ts")
+  : path.join(PACKAGE_ROOT, "dist", "runtime", "module-runtime", "index.d.ts");
+
 const EMIT_OPTIONS: ts.CompilerOptions = {
   target: ts.ScriptTarget.ES2022,
   module: ts.ModuleKind.NodeNext,
@@ -64,6 +71,8 @@ const EMIT_OPTIONS: ts.CompilerOptions = {
   declaration: true,
   skipLibCheck: true,
   types: [],
+  // Type checks see the runtime library this compiler belongs to, built or not.
+  paths: { [MODULE_RUNTIME]: [MODULE_RUNTIME_FILE] },
 };
 
 /** A ts-morph project that sees the package's node_modules, for emitting and type-checking modules. */
@@ -75,21 +84,20 @@ export function createModuleProject(): Project {
 }
 
 function addModule(project: Project, typescript: string, name: string) {
-  const virtualPath = path.join(PACKAGE_ROOT, ".sketchc-emit", `${name}.ts`);
+  const virtualPath = path.join(PACKAGE_ROOT, ".sketchc-emit", `${name}.mts`);
   return project.createSourceFile(virtualPath, typescript, { overwrite: true });
 }
 
 /**
- * TypeScript module text -> { js, dts }, file by file: the emitted module annotates every export,
- * so neither output needs a type-checked program (isolatedDeclarations). Tests type-check the
- * modules in full with `typeCheckModule`.
+ * TypeScript module text -> { js, dts } (NAME.mjs and NAME.d.mts), file by file: the emitted
+ * module annotates every export, so neither output needs a type-checked program
+ * (isolatedDeclarations). Tests type-check the modules in full with `typeCheckModule`.
  */
 export function transpileModule(
   typescript: string,
   name: string,
 ): { js: string; dts: string } {
-  const fileName = `${name}.ts`;
-  // ES module output: NodeNext alone would pick CommonJS for a file outside any package.
+  const fileName = `${name}.mts`;
   const js = ts.transpileModule(typescript, {
     fileName,
     compilerOptions: { ...EMIT_OPTIONS, module: ts.ModuleKind.ES2022 },
@@ -123,7 +131,10 @@ export function typeCheckModule(typescript: string, name: string): string[] {
     );
 }
 
-/** Writes NAME.ts, NAME.js and NAME.d.ts into outDir; returns the paths written. */
+/**
+ * Writes NAME.mts, NAME.mjs and NAME.d.mts into outDir; returns the paths written. The .m
+ * extensions make them ES modules whatever the "type" of the package.json above them.
+ */
 export function writeCompiled(
   outDir: string,
   name: string,
@@ -131,9 +142,9 @@ export function writeCompiled(
 ): string[] {
   const { js, dts } = transpileModule(typescript, name);
   const files: [string, string][] = [
-    [path.join(outDir, `${name}.ts`), typescript],
-    [path.join(outDir, `${name}.js`), js],
-    [path.join(outDir, `${name}.d.ts`), dts],
+    [path.join(outDir, `${name}.mts`), typescript],
+    [path.join(outDir, `${name}.mjs`), js],
+    [path.join(outDir, `${name}.d.mts`), dts],
   ];
   for (const [file, text] of files) writeFileAtomic(file, text);
   return files.map(([f]) => f);

@@ -32,11 +32,5 @@ export function isFunctionName(name: string): name is FunctionName {
   return Object.prototype.hasOwnProperty.call(FUNCTIONS, name);
 }
 
-/** Clamp constants shared by the tensor and scalar forms, so both compute the same value. */
-export const SAFE = {
-  /** |b| below this: a / b is 0. */
-  divEpsilon: 1e-6,
-  logFloor: 1e-6,
-  sqrtFloor: 1e-12,
-  expCeiling: 30,
-} as const;
+/** Clamp constants shared by the tensor and scalar forms: the runtime library's, which modules import. */
+export { SAFE } from "../runtime/module-runtime/safe.js";

@@ -1,12 +1,12 @@
 // Compiles a .sketch file and imports the generated module, for `sketchc train` and the library
 // API. The module is written into the run folder (so a run keeps the exact interpreter it used),
-// with its @tensorflow/tfjs-core import pinned to this package's copy: the runtime and the module
-// must share one TF.js instance, wherever the run folder is.
+// with its imports of @tensorflow/tfjs-core and sketchc/module-runtime pinned to this package's
+// files: the runtime and the module must share one TF.js instance, wherever the run folder is.
 
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   compileSketch,
   transpileModule,
@@ -21,7 +21,39 @@ export class SketchCompileError extends Error {}
 
 const require = createRequire(import.meta.url);
 
-/** Compiles `sketchFile` into `outDir` (NAME.ts and NAME.js) and imports it. */
+/** This package's runtime library, next to this file (module-runtime/index.ts when run from source). */
+const MODULE_RUNTIME_FILE = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "module-runtime",
+  `index${path.extname(fileURLToPath(import.meta.url))}`,
+);
+
+/**
+ * Writes NAME.mts and NAME.mjs into outDir, the .mjs importing this package's tfjs-core and
+ * runtime library by file URL; returns the .mjs path.
+ */
+export function writePinnedModule(
+  outDir: string,
+  name: string,
+  typescript: string,
+): string {
+  const { js } = transpileModule(typescript, name);
+  const pins: Record<string, string> = {
+    "@tensorflow/tfjs-core": require.resolve("@tensorflow/tfjs-core"),
+    "sketchc/module-runtime": MODULE_RUNTIME_FILE,
+  };
+  const pinned = js.replace(
+    /from "(@tensorflow\/tfjs-core|sketchc\/module-runtime)"/g,
+    (_, specifier: string) =>
+      `from ${JSON.stringify(pathToFileURL(pins[specifier]).href)}`,
+  );
+  const jsFile = path.join(outDir, `${name}.mjs`);
+  writeFileAtomic(path.join(outDir, `${name}.mts`), typescript);
+  writeFileAtomic(jsFile, pinned);
+  return jsFile;
+}
+
+/** Compiles `sketchFile` into `outDir` (NAME.mts and NAME.mjs) and imports it. */
 export async function loadSketch(
   sketchFile: string,
   outDir: string,
@@ -47,16 +79,7 @@ export async function loadSketch(
     );
   }
   const name = path.basename(sketchFile).replace(/\.sketch$/, "");
-  const { js } = transpileModule(result.typescript, name);
-  const tfjsCore = pathToFileURL(require.resolve("@tensorflow/tfjs-core")).href;
-  const pinned = js.replace(
-    /from "@tensorflow\/tfjs-core"/,
-    `from ${JSON.stringify(tfjsCore)}`,
-  );
-  const tsFile = path.join(outDir, `${name}.ts`);
-  const jsFile = path.join(outDir, `${name}.mjs`);
-  writeFileAtomic(tsFile, result.typescript);
-  writeFileAtomic(jsFile, pinned);
+  const jsFile = writePinnedModule(outDir, name, result.typescript);
   return (await import(
     `${pathToFileURL(jsFile).href}?v=${Date.now()}`
   )) as SketchModule;

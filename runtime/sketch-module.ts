@@ -4,39 +4,9 @@
 
 import type * as tf from "@tensorflow/tfjs-core";
 
-/** One program-parameter head of z: a categorical choice per row, over `shape[1]` entries. */
-export interface HeadInfo {
-  /** Head name, e.g. `op`, `arg1`, `arg2` (straight-line) or `node`, `leaf` (syntax tree). */
-  readonly name: string;
-  /** [rows, choices]: e.g. op is [L, K]; arg1 is [L, V + C + L]. */
-  readonly shape: readonly [number, number];
-  /** rows x choices, 1 where the choice is allowed by the sketch's scopes, 0 elsewhere. */
-  readonly mask: readonly (readonly number[])[];
-}
-
-/** Static description of a compiled sketch. */
-export interface SketchInfo {
-  readonly name: string;
-  readonly source: string;
-  readonly model: "straight" | "tree";
-  /** V: grounded symbols per example. */
-  readonly numInputs: number;
-  /** Named constants, readable as slots after the inputs. */
-  readonly constants: readonly {
-    readonly name: string;
-    readonly value: number;
-  }[];
-  /** L for straight-line code; D for a syntax tree. */
-  readonly size: number;
-  readonly operators: readonly {
-    readonly name: string;
-    readonly arity: number;
-    readonly cost: number;
-  }[];
-  readonly heads: readonly HeadInfo[];
-  /** lambda of Eq. 6: p(z) proportional to exp(-lambda * length(z)). */
-  readonly lengthPrior: number;
-}
+/** The static description of a compiled sketch and of its heads: one definition, the library's. */
+export type { HeadInfo, SketchInfo } from "./module-runtime/common.js";
+import type { SketchInfo } from "./module-runtime/common.js";
 
 /** z: per head, probabilities of shape [T, rows, choices]. */
 export type ProgramParams = Readonly<Record<string, tf.Tensor3D>>;

@@ -1,9 +1,12 @@
-// Emission shared by both execution models: metadata, operator tables, the scalar operators, the
-// tensor operator bodies, and the printing helpers that only depend on the operator set.
+// Emission shared by both execution models: the sketch's tables (sizes, operators, costs, head
+// scopes), its operator bodies in the scalar, tensor and formula forms, the call that hands them to
+// the runtime library (`sketchc/module-runtime`), and the exported functions that call into it.
 
 import {
   StructureKind,
   VariableDeclarationKind,
+  Writers,
+  type FunctionDeclarationStructure,
   type StatementStructures,
 } from "ts-morph";
 import type { HeadIR, SketchIR } from "../ir.js";
@@ -15,12 +18,26 @@ import {
   scalarExpr,
   tensorExpr,
 } from "./expr.js";
+import {
+  arrayLiteral,
+  call,
+  inlineObject,
+  objectLiteral,
+  type Code,
+  type Entry,
+} from "./writers.js";
+
+/** The import specifier of the runtime library every generated module uses. */
+export const MODULE_RUNTIME = "sketchc/module-runtime";
+
+/** The MODULE_FORMAT of runtime/module-runtime/common.ts that this emitter writes. */
+export const MODULE_FORMAT = 1;
 
 const json = (value: unknown): string => JSON.stringify(value);
 
 export function constStatement(
   name: string,
-  initializer: string,
+  initializer: Code,
   doc?: string,
   isExported = true,
   type?: string,
@@ -31,6 +48,20 @@ export function constStatement(
     declarationKind: VariableDeclarationKind.Const,
     docs: doc ? [doc] : undefined,
     declarations: [{ name, initializer, type }],
+  };
+}
+
+export function typeAlias(
+  name: string,
+  type: string,
+  doc?: string,
+): StatementStructures {
+  return {
+    kind: StructureKind.TypeAlias,
+    isExported: true,
+    docs: doc ? [doc] : undefined,
+    name,
+    type,
   };
 }
 
@@ -46,11 +77,11 @@ export function intervals(allowed: readonly number[]): [number, number][] {
 }
 
 /**
- * The allowed intervals of every row as a literal. Rows that follow one pattern, each endpoint
- * either fixed or moving with the row index (as `inputs, earlier` does), print as one
- * `Array.from` line instead of a row per line.
+ * The allowed intervals of every row of a head as a literal. Rows that follow one pattern, each
+ * endpoint either fixed or moving with the row index (as `inputs, earlier` does), print as one
+ * `scopeRows(n, (l) => ...)` call instead of a row per line.
  */
-export function scopeRowsLiteral(head: HeadIR): string {
+export function scopeLiteral(head: HeadIR): string {
   const rows = head.allowed.map(intervals);
   const first = rows[0];
   const moves = (r: number, k: number): boolean | undefined => {
@@ -61,7 +92,7 @@ export function scopeRowsLiteral(head: HeadIR): string {
   };
   const sameShape = rows.every((row) => row.length === first.length);
   const pattern = sameShape
-    ? first.map((iv, r) => [moves(r, 0), moves(r, 1)])
+    ? first.map((_, r) => [moves(r, 0), moves(r, 1)])
     : undefined;
   if (
     pattern &&
@@ -72,20 +103,16 @@ export function scopeRowsLiteral(head: HeadIR): string {
     const body = first.map(
       (iv, r) => `[${at(iv[0], pattern[r][0])}, ${at(iv[1], pattern[r][1])}]`,
     );
-    const param = pattern.some(([a, b]) => a || b) ? "(_, l)" : "()";
-    return `Array.from({ length: ${rows.length} }, ${param}: [number, number][] => [${body.join(", ")}])`;
+    const param = pattern.some(([a, b]) => a || b) ? "(l)" : "()";
+    return `scopeRows(${rows.length}, ${param} => [${body.join(", ")}])`;
   }
   return `[\n${rows.map((r) => json(r)).join(",\n")}\n]`;
 }
 
-/** Name of the module-level constant holding a head's allowed intervals, e.g. ARG1_SCOPE. */
-export function scopeConstName(head: HeadIR): string {
-  return `${head.name.toUpperCase()}_SCOPE`;
-}
-
-export function genSizes(ir: SketchIR): StatementStructures[] {
+/** The constants, types and operator tables every module exports, then its head names and types. */
+export function genTables(ir: SketchIR): StatementStructures[] {
   const base = ir.numInputs + ir.constants.length;
-  const s: StatementStructures[] = [
+  return [
     constStatement(
       "NUM_INPUTS",
       String(ir.numInputs),
@@ -98,27 +125,14 @@ export function genSizes(ir: SketchIR): StatementStructures[] {
         ? "Named constants (none in this sketch); they would take the slots after the inputs."
         : `Named constants, in slots ${ir.numInputs}..${base - 1} after the inputs.`,
       true,
-      ir.constants.length === 0
-        ? "readonly { readonly name: string; readonly value: number }[]"
-        : undefined,
-    ),
-    constStatement(
-      "BASE",
-      String(base),
-      "Slots before the first line or internal node: inputs, then constants.",
-      false,
+      ir.constants.length === 0 ? "readonly Constant[]" : undefined,
     ),
     constStatement(
       "OP_NAMES",
       `[${ir.operators.map((o) => json(o.name)).join(", ")}] as const`,
       "The operators, in the column order of the op head.",
     ),
-    {
-      kind: StructureKind.TypeAlias,
-      isExported: true,
-      name: "OpName",
-      type: "(typeof OP_NAMES)[number]",
-    },
+    typeAlias("OpName", "(typeof OP_NAMES)[number]"),
     constStatement(
       "OP_ARITY",
       `[${ir.operators.map((o) => o.arity).join(", ")}]`,
@@ -134,137 +148,52 @@ export function genSizes(ir: SketchIR): StatementStructures[] {
       "readonly number[]",
     ),
     constStatement(
-      "ARG_USES",
-      `[${Array.from({ length: ir.maxArity }, (_, i) => `[${ir.operators.map((o) => (o.arity > i ? 1 : 0)).join(", ")}]`).join(", ")}]`,
-      "ARG_USES[i][o] is 1 when operator o reads argument i + 1.",
-      false,
-      "readonly (readonly number[])[]",
-    ),
-    constStatement(
       "LENGTH_PRIOR",
       numberLiteral(ir.lengthPrior),
       "lambda of Eq. 6: p(z) is proportional to exp(-lambda * length(z)).",
     ),
   ];
-  return s;
 }
 
-/** Allowed intervals per head, the `sketch` metadata and the parameter types. */
-export function genMetadata(ir: SketchIR, size: number): StatementStructures[] {
-  const out: StatementStructures[] = [];
-  for (const head of ir.heads) {
-    out.push(
-      constStatement(
-        scopeConstName(head),
-        scopeRowsLiteral(head),
-        `Allowed choices of the ${head.name} head per row, as [from, to) intervals: ${head.doc}.`,
-        false,
-        "readonly (readonly (readonly [number, number])[])[]",
-      ),
-    );
-  }
-  out.push({
-    kind: StructureKind.TypeAlias,
-    isExported: true,
-    name: "HeadName",
-    type: ir.heads.map((h) => json(h.name)).join(" | "),
-  });
-  out.push({
-    kind: StructureKind.TypeAlias,
-    isExported: true,
-    docs: [
+/** The head names and the types of z and of the sketch's description. */
+export function genHeadTypes(ir: SketchIR): StatementStructures[] {
+  return [
+    typeAlias("HeadName", ir.heads.map((h) => json(h.name)).join(" | ")),
+    typeAlias(
+      "ProgramParams",
+      "Readonly<Record<HeadName, tf.Tensor3D>>",
       "z: per head, probabilities [T, rows, choices], each row summing to 1 over its allowed choices.",
-    ],
-    name: "ProgramParams",
-    type: "Readonly<Record<HeadName, tf.Tensor3D>>",
-  });
-  const heads = ir.heads
-    .map(
-      (h) =>
-        `{ name: ${json(h.name)}, shape: [${h.rows}, ${h.choices}] as const, mask: maskFromIntervals(${scopeConstName(h)}, ${h.choices}) }`,
-    )
-    .join(",\n");
-  out.push({
-    kind: StructureKind.Interface,
-    isExported: true,
-    docs: [
-      "The static description of a sketch; the runtime's SketchInfo (runtime/sketch-module.ts), spelled\nout so the module's declarations need no type inference.",
-    ],
-    name: "SketchInfo",
-    properties: [
-      { name: "name", type: "string", isReadonly: true },
-      { name: "source", type: "string", isReadonly: true },
-      { name: "model", type: '"straight" | "tree"', isReadonly: true },
-      { name: "numInputs", type: "number", isReadonly: true },
-      {
-        name: "constants",
-        type: "readonly { readonly name: string; readonly value: number }[]",
-        isReadonly: true,
-      },
-      { name: "size", type: "number", isReadonly: true },
-      {
-        name: "operators",
-        type: "readonly { readonly name: OpName; readonly arity: number; readonly cost: number }[]",
-        isReadonly: true,
-      },
-      {
-        name: "heads",
-        type: "readonly { readonly name: HeadName; readonly shape: readonly [number, number]; readonly mask: readonly (readonly number[])[] }[]",
-        isReadonly: true,
-      },
-      { name: "lengthPrior", type: "number", isReadonly: true },
-    ],
-  });
-  out.push(
-    constStatement(
-      "sketch",
-      `{
-  name: ${json(ir.name)},
-  source: ${json(ir.sourceFile)},
-  model: ${json(ir.model.kind)},
-  numInputs: NUM_INPUTS,
-  constants: CONSTANTS,
-  size: ${size},
-  operators: OP_NAMES.map((name, o) => ({ name, arity: OP_ARITY[o], cost: OP_COST[o] })),
-  heads: [\n${heads}\n],
-  lengthPrior: LENGTH_PRIOR,
-}`,
-      "What the runtime needs to know about this sketch: sizes, operators and the heads of z.",
-      true,
-      "SketchInfo",
     ),
-  );
-  return out;
+    typeAlias(
+      "SketchInfo",
+      "SketchInfoOf<OpName, HeadName>",
+      "The static description of a sketch: the runtime's SketchInfo (runtime/sketch-module.ts).",
+    ),
+  ];
 }
 
 /** `operators` (plain scalar functions), `applyOperators` (tensor bodies) and `FORMULAS`. */
 export function genOperators(ir: SketchIR): StatementStructures[] {
-  const scalar = ir.operators
-    .map(
-      (o) =>
-        `/** ${o.bodyText} */\n${o.name}: (${o.params.map((p) => `${p}: number`).join(", ")}): number => ${scalarExpr(o.body)}`,
-    )
-    .join(",\n");
-  const argNames = Array.from({ length: ir.maxArity }, (_, i) => `x${i + 1}`);
-  const tensorBodies = ir.operators
-    .map((o) => {
-      const body = tensorExpr(renameParams(o.body));
-      const full = readsParams(o.body)
-        ? body
-        : `tf.add(tf.zerosLike(x1), ${body})`;
-      return `${full}, // ${o.name}(${o.params.join(", ")}) = ${o.bodyText}`;
-    })
-    .join("\n");
-  const formulas = ir.operators
-    .map(
-      (o) =>
-        `${o.name}: (${o.params.map((p) => `${p}: Fmt`).join(", ")}): Fmt => ${formulaExpr(o.body)}`,
-    )
-    .join(",\n");
+  const scalar = ir.operators.map((o) => ({
+    key: o.name,
+    value: `(${o.params.map((p) => `${p}: number`).join(", ")}): number => ${scalarExpr(o.body)}`,
+    doc: o.bodyText,
+  }));
+  const tensorBodies = ir.operators.map((o) => {
+    const body = tensorExpr(renameParams(o.body));
+    return {
+      value: readsParams(o.body) ? body : `tf.add(tf.zerosLike(x1), ${body})`,
+      after: `${o.name}(${o.params.join(", ")}) = ${o.bodyText}`,
+    };
+  });
+  const formulas = ir.operators.map((o) => ({
+    key: o.name,
+    value: `(${o.params.map((p) => `${p}: Fmt`).join(", ")}): Fmt => ${formulaExpr(o.body)}`,
+  }));
   return [
     constStatement(
       "operators",
-      `{\n${scalar}\n}`,
+      objectLiteral(scalar),
       "The operators as plain scalar functions: exact evaluation and enumerative search use these.",
     ),
     {
@@ -273,68 +202,162 @@ export function genOperators(ir: SketchIR): StatementStructures[] {
         "Every operator body as TF.js ops over the argument tensors x1, x2, ..., in OP_NAMES order.",
       ],
       name: "applyOperators",
-      parameters: argNames.map((name) => ({ name, type: "tf.Tensor" })),
+      parameters: Array.from({ length: ir.maxArity }, (_, i) => ({
+        name: `x${i + 1}`,
+        type: "tf.Tensor",
+      })),
       returnType: "tf.Tensor[]",
-      statements: `return [\n${tensorBodies}\n];`,
+      statements: [Writers.returnStatement(arrayLiteral(tensorBodies))],
     },
     constStatement(
       "FORMULAS",
-      `{\n${formulas}\n}`,
+      objectLiteral(formulas),
       "Each operator's body as a formula over its arguments' formulas.",
       false,
-      undefined,
     ),
-    {
-      kind: StructureKind.Function,
-      docs: ["Applies a named operator to numbers."],
-      name: "applyScalar",
-      parameters: [
-        { name: "op", type: "OpName" },
-        { name: "args", type: "readonly number[]" },
-      ],
-      returnType: "number",
-      statements: `return (operators[op] as (...xs: number[]) => number)(...args);`,
-    },
-    {
-      kind: StructureKind.Function,
-      docs: ["Applies a named operator's formula to argument formulas."],
-      name: "applyFormula",
-      parameters: [
-        { name: "op", type: "OpName" },
-        { name: "args", type: "readonly Fmt[]" },
-      ],
-      returnType: "Fmt",
-      statements: `return (FORMULAS[op] as (...xs: Fmt[]) => Fmt)(...args);`,
-    },
-    {
-      kind: StructureKind.Function,
-      docs: [
-        "The input symbols and constants as [T, B] tensors: s is [B, V] (shared by all tasks) or [T, B, V].",
-      ],
-      name: "loadSlots",
-      parameters: [
-        { name: "s", type: "tf.Tensor2D | tf.Tensor3D" },
-        { name: "numTasks", type: "number" },
-      ],
-      returnType: "tf.Tensor2D[]",
-      statements: `const width = s.shape[s.rank - 1];
-if (width !== NUM_INPUTS) {
-  throw new RangeError(\`s must have \${NUM_INPUTS} symbols in its last dimension, got shape [\${s.shape}]\`);
+  ];
 }
-const x = (s.rank === 2 ? tf.broadcastTo(tf.expandDims(s, 0), [numTasks, s.shape[0], NUM_INPUTS]) : s) as tf.Tensor3D; // [T, B, V]
-const [T, B] = x.shape;
-const inputs = tf.unstack(x, 2) as tf.Tensor2D[]; // V x [T, B]
-return [...inputs, ...CONSTANTS.map((c) => tf.fill([T, B], c.value) as tf.Tensor2D)];`,
+
+/** The call that builds the module's functions from its tables: `const compiled = factory({...})`. */
+export function genCompiled(
+  ir: SketchIR,
+  factory: string,
+  modelEntries: readonly Entry[],
+  trailingEntries: readonly Entry[],
+): StatementStructures {
+  const heads = ir.heads.map((h) => ({
+    value: inlineObject([
+      { key: "name", value: json(h.name) },
+      { key: "scope", value: scopeLiteral(h) },
+    ]),
+    before: h.doc,
+  }));
+  const spec = objectLiteral([
+    { key: "format", value: String(MODULE_FORMAT) },
+    { key: "name", value: json(ir.name) },
+    { key: "source", value: json(ir.sourceFile) },
+    { key: "numInputs", value: "NUM_INPUTS" },
+    { key: "constants", value: "CONSTANTS" },
+    { key: "ops", value: "OP_NAMES" },
+    { key: "arity", value: "OP_ARITY" },
+    { key: "cost", value: "OP_COST" },
+    { key: "lengthPrior", value: "LENGTH_PRIOR" },
+    ...modelEntries,
+    { key: "heads", value: arrayLiteral(heads) },
+    { key: "operators", value: "operators" },
+    { key: "tensorOperators", value: "applyOperators" },
+    { key: "formulas", value: "FORMULAS" },
+    ...trailingEntries,
+  ]);
+  return constStatement(
+    "compiled",
+    call(`${factory}<OpName, HeadName>`, [spec]),
+    `The functions of this module: the runtime library's ${factory} over the tables and bodies above.`,
+    false,
+  );
+}
+
+/** An exported function that calls the compiled one of the same name. */
+export interface Wrapper {
+  readonly name: string;
+  readonly params: readonly (readonly [string, string])[];
+  readonly returns: string;
+  readonly doc: string;
+}
+
+export function genWrappers(
+  wrappers: readonly Wrapper[],
+): FunctionDeclarationStructure[] {
+  return wrappers.map((w) => ({
+    kind: StructureKind.Function,
+    isExported: true,
+    docs: [w.doc],
+    name: w.name,
+    parameters: w.params.map(([name, type]) => ({ name, type })),
+    returnType: w.returns,
+    statements: `return compiled.${w.name}(${w.params.map(([n]) => n).join(", ")});`,
+  }));
+}
+
+/** The discrete helpers both models export, over the module's own `Program`. */
+export function discreteWrappers(root: string): Wrapper[] {
+  const p = [["program", "Program"]] as const;
+  return [
+    {
+      name: "prune",
+      params: p,
+      returns: "Program",
+      doc: `The program with every ${root === "root" ? "node and leaf that does not reach the root" : "line the output does not read"} set to null.`,
     },
     {
-      kind: StructureKind.Function,
-      docs: [
-        "Printed name of a slot: s1..sV for inputs, then the constants' names.",
-      ],
-      name: "inputName",
-      parameters: [{ name: "slot", type: "number" }],
-      returnType: "string",
-      statements: `return slot < NUM_INPUTS ? \`s\${slot + 1}\` : CONSTANTS[slot - NUM_INPUTS].name;`,
+      name: "decode",
+      params: [["z", "ProgramParams"]],
+      returns: "Program[]",
+      doc: "Argmax of every head (over allowed choices): one pruned discrete program per task.",
     },
+    {
+      name: "encode",
+      params: p,
+      returns: "ProgramParams",
+      doc: "One-hot z ([1, rows, choices] per head) of a discrete program; a RangeError for one this sketch cannot express.",
+    },
+    {
+      name: "evaluate",
+      params: [...p, ["s", "readonly number[]"]],
+      returns: "number",
+      doc: "Exact evaluation of a discrete program on one symbol vector s (length V).",
+    },
+    {
+      name: "length",
+      params: p,
+      returns: "number",
+      doc: `Discrete length: the summed cost of the ${root === "root" ? "nodes that reach the root" : "lines the output reads"}.`,
+    },
+    {
+      name: "formula",
+      params: p,
+      returns: "string",
+      doc: "The output as one formula over the inputs, e.g. `(s1 + s3) * (s1 - s3)`.",
+    },
+    {
+      name: "format",
+      params: p,
+      returns: "string",
+      doc:
+        root === "root"
+          ? "The tree as nested operator calls, then the formula."
+          : "Readable straight-line code of the lines the output reads (t1, t2, ..., y), then the formula.",
+    },
+  ];
+}
+
+/** `export const sketch`, then the soft interpreter and the length prior. */
+export function interpreterWrappers(
+  executeDoc: string,
+  lengthDoc: string,
+): StatementStructures[] {
+  const z = ["z", "ProgramParams"] as const;
+  return [
+    constStatement(
+      "sketch",
+      "compiled.sketch",
+      "What the runtime needs to know about this sketch: sizes, operators and the heads of z.",
+      true,
+      "SketchInfo",
+    ),
+    ...genWrappers([
+      {
+        name: "execute",
+        params: [z, ["s", "tf.Tensor2D | tf.Tensor3D"]],
+        returns: "tf.Tensor2D",
+        doc: executeDoc,
+      },
+      {
+        name: "expectedLength",
+        params: [z],
+        returns: "tf.Tensor1D",
+        doc: lengthDoc,
+      },
+    ]),
   ];
 }

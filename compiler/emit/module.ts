@@ -1,43 +1,75 @@
 // Stage 4: IR -> TypeScript text. Builds the module from ts-morph structures in one batch, then
-// formats it with prettier. The result is self-contained: it imports only @tensorflow/tfjs-core.
+// formats it with prettier. The module holds only what depends on the sketch (tables, operator
+// bodies); the code every sketch shares it imports from `sketchc/module-runtime`.
 
 import { Project, StructureKind, type StatementStructures } from "ts-morph";
 import * as prettier from "prettier";
 import { assertNever } from "../ast.js";
 import type { SketchIR } from "../ir.js";
-import { genMetadata, genOperators, genSizes } from "./common.js";
-import { genFused, genFusedAlias } from "./fused.js";
-import { genPrelude } from "./prelude.js";
-import { genStraight } from "./straight.js";
-import { genTree } from "./tree.js";
+import {
+  genHeadTypes,
+  genOperators,
+  genTables,
+  MODULE_RUNTIME,
+} from "./common.js";
+import { genStraight, genStraightTypes } from "./straight.js";
+import { genTree, genTreeTypes } from "./tree.js";
 
 export const SKETCHC_VERSION = "0.1.0";
 
-function genModelStatements(ir: SketchIR): StatementStructures[] {
-  switch (ir.model.kind) {
+/** The sketch-dependent statements, in reading order. */
+function genBody(ir: SketchIR): StatementStructures[] {
+  const model = ir.model;
+  switch (model.kind) {
     case "straight":
-      return [...genStraight(ir, ir.model), ...genFused(ir, ir.model)];
+      return [
+        ...genTables(ir),
+        ...genStraightTypes(model),
+        ...genHeadTypes(ir),
+        ...genOperators(ir),
+        ...genStraight(ir, model),
+      ];
     case "tree":
-      return [...genTree(ir, ir.model), ...genFusedAlias()];
+      return [
+        ...genTables(ir),
+        ...genTreeTypes(model),
+        ...genHeadTypes(ir),
+        ...genOperators(ir),
+        ...genTree(ir, model),
+      ];
     default:
-      return assertNever(ir.model);
+      return assertNever(model);
   }
 }
 
-/** The module's statements, in reading order. */
+/** The names a module imports from the runtime library: the ones its code uses. */
+function runtimeImports(ir: SketchIR, code: string): string[] {
+  const values = ["SAFE", "fmt", "scalar", "scopeRows", "tensor"].filter(
+    (name) => new RegExp(`\\b${name}[.(]`).test(code),
+  );
+  const straight = ir.model.kind === "straight";
+  const types = [
+    "Fmt",
+    "SketchInfo as SketchInfoOf",
+    ...(ir.constants.length === 0 ? ["Constant"] : []),
+    ...(straight ? ["StraightLine", "StraightProgram"] : ["TreeProgram"]),
+  ];
+  return [
+    ...values,
+    straight ? "straightSketch" : "treeSketch",
+    ...types.map((t) => `type ${t}`),
+  ];
+}
+
+/** The module's statements, in reading order, with no runtime import yet (emitModule adds it). */
 export function genModule(ir: SketchIR): StatementStructures[] {
-  const size = ir.model.kind === "straight" ? ir.model.lines : ir.model.depth;
   return [
     {
       kind: StructureKind.ImportDeclaration,
       moduleSpecifier: "@tensorflow/tfjs-core",
       namespaceImport: "tf",
     },
-    ...genSizes(ir),
-    ...genMetadata(ir, size),
-    ...genModelStatements(ir),
-    ...genOperators(ir),
-    ...genPrelude(),
+    ...genBody(ir),
   ];
 }
 
@@ -59,6 +91,11 @@ export async function emitModule(ir: SketchIR): Promise<string> {
   const project = new Project({ useInMemoryFileSystem: true });
   const file = project.createSourceFile(`${ir.name}.ts`, {
     statements: genModule(ir),
+  });
+  // The runtime library's names that the code uses, imported after tfjs-core.
+  file.insertImportDeclaration(1, {
+    moduleSpecifier: MODULE_RUNTIME,
+    namedImports: runtimeImports(ir, file.getFullText()),
   });
   // A blank line before each documented declaration, so the module reads in paragraphs.
   const text =

@@ -704,11 +704,14 @@ describe("names cannot inject code", () => {
       typescript = result.typescript!;
     });
 
-    it("compiles to a module that imports only tfjs-core", () => {
-      const imports = typescript
-        .split("\n")
-        .filter((l) => /^\s*import\b|\brequire\(/.test(l));
-      expect(imports).toEqual(['import * as tf from "@tensorflow/tfjs-core";']);
+    it("compiles to a module that imports only tfjs-core and the runtime library", () => {
+      const imports = [
+        ...typescript.matchAll(/\bfrom "([^"]*)"|\b(?:require|import)\(/g),
+      ].map((m) => m[1] ?? m[0]);
+      expect(imports).toEqual([
+        "@tensorflow/tfjs-core",
+        "sketchc/module-runtime",
+      ]);
     });
 
     it("carries none of the comment text as code", () => {

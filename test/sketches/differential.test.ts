@@ -1,5 +1,6 @@
-// Differential tests of every shipped sketch: the emitted soft interpreter on one-hot z against the
-// emitted exact evaluator and an independent scalar interpreter, on random discrete programs; the
+// Differential tests of every shipped sketch: the emitted soft interpreter on one-hot z and the
+// emitted exact evaluator against an independent evaluator of the IR (reference-evaluator.ts), on
+// random discrete programs; the
 // encode/decode round trip; expected against discrete length; autodiff against finite differences;
 // and tensor leaks. Each sketch is compiled, written and imported once, in beforeAll.
 
@@ -22,7 +23,6 @@ import {
 } from "../../compiler/compile.js";
 import {
   createRandom,
-  interpret,
   randomDirection,
   randomProgram,
   randomSoftParams,
@@ -31,12 +31,29 @@ import {
   type Program,
   type StraightProgram,
 } from "./programs.js";
+import { referenceEvaluate } from "./reference-evaluator.js";
+import type { SketchIR } from "../../compiler/ir.js";
 
 const SKETCHES = path.join(PACKAGE_ROOT, "sketches");
-const FILES = fs
-  .readdirSync(SKETCHES)
-  .filter((f) => f.endsWith(".sketch"))
-  .sort();
+/** Besides the shipped sketches, one with every built-in function (in a tree, with constants). */
+const EXTRA: Record<string, string> = {
+  "zz-functions.sketch": `sketch functions {
+  inputs 2;
+  const k = -0.5;
+  op f(a, b) = min(a, b) - max(a, k) + abs(a - b) * 2;
+  op g(a) = exp(a) + log(a) - sqrt(a) / 3;
+  op h(a, b) = tanh(a) * sigmoid(b) + relu(a - b) - square(b) / a;
+  op skip(a) = a cost 0;
+  tree depth 2 { leaves: inputs, consts; }
+}`,
+};
+const FILES = [
+  ...fs
+    .readdirSync(SKETCHES)
+    .filter((f) => f.endsWith(".sketch"))
+    .sort(),
+  ...Object.keys(EXTRA),
+];
 
 /** Random programs per sketch, examples per batch, and the float32 tolerance of values. */
 const PROGRAMS = 12;
@@ -46,6 +63,7 @@ const RELATIVE = 1e-5;
 let outDir = "";
 const modules = new Map<string, CompiledModule>();
 const typescripts = new Map<string, string>();
+const irs = new Map<string, SketchIR>();
 
 beforeAll(async () => {
   await tf.setBackend("cpu");
@@ -56,13 +74,14 @@ beforeAll(async () => {
   for (const file of FILES) {
     const name = file.replace(/\.sketch$/, "");
     const result = await compileSketch(
-      fs.readFileSync(path.join(SKETCHES, file), "utf8"),
+      EXTRA[file] ?? fs.readFileSync(path.join(SKETCHES, file), "utf8"),
       file,
     );
     expect(result.diagnostics).toEqual([]);
     typescripts.set(file, result.typescript!);
+    irs.set(file, result.ir!);
     writeCompiled(outDir, name, result.typescript!);
-    const url = pathToFileURL(path.join(outDir, `${name}.js`)).href;
+    const url = pathToFileURL(path.join(outDir, `${name}.mjs`)).href;
     modules.set(file, (await import(/* @vite-ignore */ url)) as CompiledModule);
   }
 });
@@ -98,7 +117,7 @@ it("every compiled sketch type-checks", () => {
   const project = createModuleProject();
   for (const [file, text] of typescripts) {
     project.createSourceFile(
-      path.join(PACKAGE_ROOT, ".sketchc-emit", `${file}.ts`),
+      path.join(PACKAGE_ROOT, ".sketchc-emit", `${file}.mts`),
       text,
     );
   }
@@ -112,7 +131,7 @@ it("every compiled sketch type-checks", () => {
 });
 
 describe.each(FILES)("%s", (file) => {
-  it("execute(encode(p), s) equals evaluate(p, s) on random programs", () => {
+  it("evaluate(p, s) and execute(encode(p), s) equal the reference evaluator on random programs", () => {
     const m = mod(file);
     const next = createRandom(100 + FILES.indexOf(file));
     for (const program of programsOf(file)) {
@@ -122,8 +141,8 @@ describe.each(FILES)("%s", (file) => {
       dispose(z);
       expect(out).toHaveLength(1);
       s.forEach((row, b) => {
-        const exact = m.evaluate(program, row);
-        expect(interpret(m, program, row)).toBe(exact);
+        const exact = referenceEvaluate(irs.get(file)!, program, row);
+        expect(m.evaluate(program, row), m.format(program)).toBe(exact);
         expect(
           Math.abs(out[0][b] - exact),
           `${m.format(program)}\non ${row}`,

@@ -1,6 +1,6 @@
 // Helpers of the differential tests: a seeded RNG, random discrete programs drawn from a compiled
-// module's head masks, a plain scalar interpreter that also returns every intermediate value, and
-// random soft z. Everything here reads only the module's public exports.
+// module's head masks, and random soft z. Everything here reads only the module's public exports
+// (the reference evaluator, reference-evaluator.ts, reads the IR instead).
 
 import * as tf from "@tensorflow/tfjs-core";
 import type { SketchModule } from "../../runtime/sketch-module.js";
@@ -65,42 +65,6 @@ export function randomProgram(
     nodes: nodeHead.mask.map((row) => ops[allowedChoice(row, next())].name),
     leaves: leafHead.mask.map((row) => allowedChoice(row, next())),
   });
-}
-
-/** A scalar reference interpreter over the module's `operators`, independent of its `evaluate`. */
-export function interpret(
-  mod: CompiledModule,
-  program: Program,
-  s: readonly number[],
-): number {
-  const slots = [...s, ...mod.sketch.constants.map((c) => c.value)];
-  const apply = (op: string, args: number[]): number =>
-    mod.operators[op](...args);
-  if ("lines" in program) {
-    const values = [...slots];
-    for (const line of program.lines)
-      values.push(
-        line === null
-          ? NaN
-          : apply(
-              line.op,
-              line.args.map((a) => values[a]),
-            ),
-      );
-    return values[mod.OUTPUT_SLOT!];
-  }
-  const k = mod.BRANCHING!;
-  const numNodes = mod.NUM_NODES!;
-  const arity = new Map(mod.sketch.operators.map((o) => [o.name, o.arity]));
-  const visit = (n: number): number => {
-    if (n >= numNodes) return slots[program.leaves[n - numNodes]!];
-    const op = program.nodes[n]!;
-    return apply(
-      op,
-      Array.from({ length: arity.get(op)! }, (_, i) => visit(n * k + 1 + i)),
-    );
-  };
-  return visit(0);
 }
 
 /** Symbols [rows, V] with values in [0.1, 1], rounded to float32 so both interpreters see the same inputs. */
