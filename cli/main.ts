@@ -24,6 +24,9 @@ Usage:
   sketchc check FILE.sketch...      parse and check only
   sketchc train SKETCH [options]    train ROAP on images (sketchc train --help)
   sketchc eval RUN_DIR [--decode-samples N]  recompute the metrics of a trained run
+  sketchc synthesize SKETCH --pairs FILE     smallest program for grounded symbols and outputs
+  sketchc experiment NAME [options]          the paper's experiments (table1|table2|fig5|fig6)
+  sketchc report DIR                         DIR/report.md, report.html and results.json
   sketchc --help | --version
 
 Exit status: 0 on success, 1 when a sketch has errors, 2 on bad usage.
@@ -131,6 +134,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     const { runTrainCommand } = await import("./train-command.js");
     return runTrainCommand(command, rest);
   }
+  if (
+    command === "synthesize" ||
+    command === "experiment" ||
+    command === "report"
+  )
+    return (await import("./experiment-commands.js")).runExperimentCommand(
+      command,
+      rest,
+    );
   const checkOnly = command === "check";
   const args = checkOnly ? rest : [...argv];
   let parsed;
