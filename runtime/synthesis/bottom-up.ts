@@ -46,6 +46,13 @@ export interface SynthesisResult {
   readonly error: number | undefined;
   /** Its mean squared error on the examples. */
   readonly mse: number | undefined;
+  /**
+   * The lowest-error program seen, consistent or not (a fallback when none is consistent, e.g.
+   * for the generalization loss), with its size and mean squared error.
+   */
+  readonly closest:
+    | { readonly program: Expr; readonly size: number; readonly mse: number }
+    | undefined;
   /** Candidate programs evaluated (after pruning: candidates built from distinct components). */
   readonly explored: number;
   /** Distinct output vectors kept as components. */
@@ -184,6 +191,7 @@ export function synthesize(
   let explored = 0;
   let distinct = 0;
   let best: { expr: Expr; mse: number; size: number } | undefined;
+  let closest: { program: Expr; mse: number; size: number } | undefined;
   // Offers a candidate; true when it is a new behaviour (to keep as a component).
   const offer = (values: Float64Array, expr: () => Expr, size: number) => {
     explored++;
@@ -195,6 +203,7 @@ export function synthesize(
     else seen.set(h, [key.slice()]);
     distinct++;
     const mse = meanSquared(values, outputs);
+    if (!closest || mse < closest.mse) closest = { program: expr(), mse, size };
     if (mse / (sigma * sigma) <= tolerance && (!best || mse < best.mse))
       best = { expr: expr(), mse, size };
     return true;
@@ -205,6 +214,7 @@ export function synthesize(
     size: best?.size,
     error: best && best.mse / (sigma * sigma),
     mse: best?.mse,
+    closest,
     explored,
     distinct,
     seconds: (performance.now() - started) / 1000,
