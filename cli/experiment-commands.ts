@@ -11,7 +11,12 @@ export async function runExperimentCommand(
         args,
       );
     case "experiment":
+      return (
+        await import("./experiments/experiment-command.js")
+      ).runExperimentCli(args);
     case "report":
-      throw new Error(`sketchc ${command}: not implemented yet`);
+      return (await import("./experiments/experiment-command.js")).runReportCli(
+        args,
+      );
   }
 }

@@ -1595,6 +1595,12 @@ export async function train(
         dataset: run.datasetName,
         ...describeTasks(run),
         heldOutTasks: run.heldOut?.tasks.map((t) => t.text) ?? [],
+        // Per task: its gold program's operators and whether the argmax solves it (Fig. 5).
+        perTask: run.tasks.map((t, k) => ({
+          task: t.text,
+          numOps: t.numOps ?? null,
+          solved: evaluation.argmaxSolved[k],
+        })),
         config,
       },
       null,

@@ -33,6 +33,8 @@ export type CnnMlpVariant = "per-task" | "shared";
 export function gatherRows(w: tf.Tensor, ids: readonly number[]): tf.Tensor {
   return tf.tidy(() => {
     const [T, ...rest] = w.shape;
+    // One row: a broadcast (tf.oneHot needs a depth of at least 2).
+    if (T === 1) return tf.add(tf.zeros([ids.length, ...rest]), w);
     const oneHot = tf.oneHot(tf.tensor1d(Int32Array.from(ids), "int32"), T); // [n, T]
     const flat = tf.reshape(w, [T, -1]) as tf.Tensor2D; // [T, prod(rest)]
     return tf.reshape(
