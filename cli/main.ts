@@ -24,7 +24,7 @@ import { FileWriteError } from "../util/files.js";
 export const HELP = `sketchc ${SKETCHC_VERSION}: differentiable program sketches -> trainable TensorFlow.js modules
 
 Usage:
-  sketchc FILE.sketch... -o DIR     compile: write DIR/NAME.ts, NAME.js and NAME.d.ts per sketch
+  sketchc FILE.sketch... -o DIR     compile: write DIR/NAME.mts, NAME.mjs and NAME.d.mts per sketch
   sketchc check FILE.sketch...      parse and check only
   sketchc fmt [--check] FILE...     rewrite sketches in the canonical layout, comments kept
                                     (--check: rewrite nothing, list the files that would change;
@@ -32,6 +32,9 @@ Usage:
   sketchc lsp                       the language server, over stdio (docs/editors.md)
   sketchc train SKETCH [options]    train ROAP on images (sketchc train --help)
   sketchc eval RUN_DIR [--decode-samples N]  recompute the metrics of a trained run
+  sketchc synthesize SKETCH --pairs FILE     smallest program for grounded symbols and outputs
+  sketchc experiment NAME [options]          the paper's experiments (table1|table2|fig5|fig6)
+  sketchc report DIR                         DIR/report.md, report.html and results.json
   sketchc --help | --version
 
 Exit status: 0 on success, 1 when a sketch has errors (fmt --check: or would change), 2 on bad usage.
@@ -236,6 +239,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if (command === "fmt") return runFormat(rest);
   if (command === "lsp") return runLsp(rest);
+  if (
+    command === "synthesize" ||
+    command === "experiment" ||
+    command === "report"
+  )
+    return (await import("./experiment-commands.js")).runExperimentCommand(
+      command,
+      rest,
+    );
   const checkOnly = command === "check";
   const args = checkOnly ? rest : [...argv];
   let parsed;

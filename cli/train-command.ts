@@ -12,6 +12,8 @@ import {
 import {
   DEFAULT_CONFIG,
   DOMAIN_NAMES,
+  MODEL_NAMES,
+  type ModelName,
   PRESETS,
   presetConfig,
   type AbductionAlphabet,
@@ -25,6 +27,7 @@ import { DataError } from "../runtime/data/errors.js";
 import { RunError } from "../runtime/train.js";
 import { CheckpointError } from "../runtime/checkpoint.js";
 import { grounderChunkOf } from "../runtime/model.js";
+import type { CnnMlpVariant } from "../runtime/nets/baselines.js";
 import { FileWriteError } from "../util/files.js";
 import type { Count, Metrics } from "../runtime/metrics.js";
 import { CliError } from "./main.js";
@@ -85,6 +88,12 @@ Options (defaults are the cpu preset):
                        0.1..1.0), which knows the symbols' range | linear: g's raw output, the
                        paper (${DEFAULT_CONFIG.grounderOutput})
   --mutation-rate X    chance a stored row takes the sample's choice in a proposal (${DEFAULT_CONFIG.mutationRate})
+  --model M            roap | cnn-mlp (w/o program: y = MLP(s)) | no-amortization (free program
+                       logits per task, no recognizer): Table 1's baselines (${DEFAULT_CONFIG.model})
+  --cnn-mlp V          per-task (one MLP per task) | shared (one MLP on [s; one-hot(task)])
+                       (${DEFAULT_CONFIG.cnnMlp})
+  --generalization-tasks N
+                       new tasks for the generalization loss of Sec. 4.3 (${DEFAULT_CONFIG.generalizationTasks}; 0: off)
   --oracle-symbols     train the recognizer on the gold symbols (upper bound; no grounder)
   --reference          also train the grounder on the labels, as a classifier and as g: the
                        grounding-accuracy references
@@ -216,6 +225,9 @@ export function parseTrainArgs(args: readonly string[]): {
         "transductive-eval": { type: "boolean" },
         preset: { type: "string" },
         "oracle-symbols": { type: "boolean" },
+        model: { type: "string" },
+        "cnn-mlp": { type: "string" },
+        "generalization-tasks": { type: "string" },
         reference: { type: "boolean" },
         grounder: { type: "string" },
         "grounder-chunk": { type: "string" },
@@ -333,6 +345,19 @@ export function parseTrainArgs(args: readonly string[]): {
       base.abductionThreshold,
     )!,
     oracleSymbols: v["oracle-symbols"] === true || base.oracleSymbols,
+    model: choiceFlag<ModelName>("model", v.model, MODEL_NAMES, base.model),
+    cnnMlp: choiceFlag<CnnMlpVariant>(
+      "cnn-mlp",
+      v["cnn-mlp"],
+      ["per-task", "shared"],
+      base.cnnMlp,
+    ),
+    generalizationTasks: intFlag(
+      "generalization-tasks",
+      v["generalization-tasks"],
+      base.generalizationTasks,
+      0,
+    ),
     reference: v.reference === true || base.reference,
     grounder,
     grounderChunk: intFlag(
@@ -446,6 +471,14 @@ export function formatMetrics(
     ),
     ["symbolic loss", m.symbolicLoss.toExponential(3)],
     ["test loss", m.testLoss.toExponential(3)],
+    ...(m.generalizationLoss === undefined
+      ? []
+      : [
+          [
+            `generalization loss (${m.generalization?.tasks ?? "?"} new tasks)`,
+            m.generalizationLoss.toExponential(3),
+          ] as [string, string],
+        ]),
     ["grounding accuracy", `${(100 * m.groundingAccuracy).toFixed(2)}%`],
     ...percent("  reference: g on the symbols", extra.reference?.symbols),
     ...percent("  reference: classifier", extra.reference?.classes),

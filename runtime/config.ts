@@ -2,6 +2,7 @@
 // it comes from: the paper (Sec. 4.1) or a measurement here (docs/results.md).
 
 import type { BackendName } from "./backend.js";
+import type { CnnMlpVariant } from "./nets/baselines.js";
 
 /** A named set of defaults: `cpu` (this machine, with additions beyond the paper) or `paper`. */
 export type PresetName = "cpu" | "paper";
@@ -11,6 +12,15 @@ export type GrounderOutput = "sigmoid" | "linear";
 
 /** The values abduction tries for a symbol (memory.ts `abduceSymbols`). */
 export type AbductionAlphabet = "gold" | "codebook";
+
+/** What learns the outputs (Table 1's rows): ROAP, or a baseline (nets/baselines.ts). */
+export type ModelName = "roap" | "cnn-mlp" | "no-amortization";
+
+export const MODEL_NAMES: readonly ModelName[] = [
+  "roap",
+  "cnn-mlp",
+  "no-amortization",
+];
 
 /** Where the tasks come from (domains/): the paper's, the sketch's own language, a task file. */
 export type DomainName = "arith" | "enumerate" | "file";
@@ -33,6 +43,18 @@ export interface TrainConfig {
   readonly out: string;
   readonly seed: number;
   readonly backend: BackendName;
+  /**
+   * `roap`; `cnn-mlp`, "w/o program": y = MLP(s) per task (Table 1); `no-amortization`, "w/o
+   * amortized inference": each task's program logits are free parameters, no recognizer.
+   */
+  readonly model: ModelName;
+  /** The CNN+MLP variant: one MLP per task, or one shared MLP on [s; one-hot(task)]. */
+  readonly cnnMlp: CnnMlpVariant;
+  /**
+   * New tasks (not trained on, not held out) for the generalization loss of Sec. 4.3, at the end
+   * of training and in `sketchc eval`; 0: off (generalization.ts).
+   */
+  readonly generalizationTasks: number;
 
   // Data (Sec. 4.1): T tasks sharing N symbol tuples and their images.
   /**
@@ -161,6 +183,9 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   out: "runs/latest",
   seed: 0,
   backend: "auto",
+  model: "roap",
+  cnnMlp: "per-task",
+  generalizationTasks: 20,
   domain: undefined,
   taskFile: undefined,
   maxOps: 3,

@@ -13,6 +13,7 @@ import {
   evaluateRun,
   resumeRun,
   RunError,
+  withGeneralization,
 } from "./train.js";
 
 export {
@@ -96,7 +97,7 @@ export async function evaluateSaved(
   await selectBackend(config.backend);
   const run = await createRun(config);
   await resumeRun(run);
-  const { metrics } = evaluateRun(run);
+  const metrics = withGeneralization(run, evaluateRun(run).metrics);
   run.model.dispose();
   return {
     metrics,

@@ -57,6 +57,12 @@ export interface Metrics {
   readonly groundingAccuracy: number;
   /** Mean discrete length of the argmax programs. */
   readonly meanProgramLength: number;
+  /**
+   * Sec. 4.3: mean over new tasks of the MSE on large-symbol pairs of the program synthesized (or
+   * the MLP fitted) on small-symbol pairs of g(x) (generalization.ts); with `generalization`.
+   */
+  readonly generalizationLoss?: number;
+  readonly generalization?: import("./generalization.js").GeneralizationReport;
 }
 
 /** Symbols of every pair of a split, grounded in chunks: [N * V] row-major [N, V]. */
@@ -95,7 +101,13 @@ export function inferPrograms<P>(
   symbols: Float32Array,
   split: Split,
   inferencePairs: number,
-  options: { samples?: number; seed?: number; taskChunk?: number } = {},
+  options: {
+    samples?: number;
+    seed?: number;
+    taskChunk?: number;
+    /** The run's task ids of the split's tasks (for free logits; r ignores them). */
+    taskIds?: readonly number[];
+  } = {},
 ): { argmax: P[]; samples: P[][] } {
   const { numTasks, numPairs, numInputs } = split;
   const { samples = 0, seed = 0, taskChunk = 50 } = options;
@@ -109,6 +121,7 @@ export function inferPrograms<P>(
       model.recognizer.call(
         tf.tensor2d(symbols.subarray(0, b * numInputs), [b, numInputs]),
         tf.tensor2d(inferenceOutputs(split, t0, tn, b), [tn, b]),
+        options.taskIds?.slice(t0, t0 + tn),
       ),
     );
     argmax.push(...module.decode(logits));

@@ -8,16 +8,28 @@ import {
   type Grounder,
 } from "./nets/grounder.js";
 import { createRecognizer, type Recognizer } from "./nets/recognizer.js";
+import {
+  createFreeLogits,
+  createOutputMlp,
+  outputMlpAsRecognizer,
+  type CnnMlpVariant,
+  type OutputMlp,
+} from "./nets/baselines.js";
 import type { ParamSnapshot } from "./nets/params.js";
 import { sampleRelaxed } from "./relaxation.js";
 import type { ProgramParams, SketchModule } from "./sketch-module.js";
-import type { GrounderOutput, TrainConfig } from "./config.js";
+import type { GrounderOutput, ModelName, TrainConfig } from "./config.js";
 import { symbolBounds, type Alphabet } from "./domains/alphabet.js";
 
 export interface RoapModel {
   readonly module: SketchModule;
   readonly grounder: Grounder;
+  /** r; the free logits of `no-amortization`; the output MLP's weights for `cnn-mlp`. */
   readonly recognizer: Recognizer;
+  /** Which row of Table 1 this is. */
+  readonly kind: ModelName;
+  /** `cnn-mlp` only: y = MLP(s), in place of a program. */
+  readonly outputMlp?: OutputMlp;
   /** How g's raw output becomes a symbol (`symbolsOf`). */
   readonly grounderOutput: GrounderOutput;
   /** The interval of the `sigmoid` output, from the alphabet (`symbolBounds`). */
@@ -38,6 +50,12 @@ export interface ModelArgs {
   readonly grounderOutput?: GrounderOutput;
   /** The symbols' values (the task domain's), for the range of the `sigmoid` output. */
   readonly alphabet: Alphabet;
+  /** Default `roap`. */
+  readonly model?: ModelName;
+  /** The tasks a baseline keeps parameters for (`cnn-mlp`, `no-amortization`). */
+  readonly numTasks?: number;
+  /** Default `per-task`. */
+  readonly cnnMlp?: CnnMlpVariant;
 }
 
 export function createModel(args: ModelArgs): RoapModel {
@@ -46,14 +64,36 @@ export function createModel(args: ModelArgs): RoapModel {
     args.grounder === "resnet18"
       ? createResNet18({ seed: args.seed, inChannels: c })
       : createSmallCnn({ seed: args.seed, inputShape: [h, w, c] });
-  const recognizer = createRecognizer({
-    sketch: args.module.sketch,
-    hidden: args.recognizerHidden,
-    featureSize: args.recognizerHidden,
-    seed: args.seed + 1,
-  });
+  const kind = args.model ?? "roap";
+  const numTasks = args.numTasks ?? 0;
+  const outputMlp =
+    kind === "cnn-mlp"
+      ? createOutputMlp({
+          numInputs: args.module.sketch.numInputs,
+          numTasks,
+          hidden: args.recognizerHidden,
+          variant: args.cnnMlp ?? "per-task",
+          seed: args.seed + 1,
+        })
+      : undefined;
+  const recognizer = outputMlp
+    ? outputMlpAsRecognizer(outputMlp)
+    : kind === "no-amortization"
+      ? createFreeLogits({
+          sketch: args.module.sketch,
+          numTasks,
+          seed: args.seed + 1,
+        })
+      : createRecognizer({
+          sketch: args.module.sketch,
+          hidden: args.recognizerHidden,
+          featureSize: args.recognizerHidden,
+          seed: args.seed + 1,
+        });
   return {
     module: args.module,
+    kind,
+    outputMlp,
     grounder,
     recognizer,
     grounderOutput: args.grounderOutput ?? "sigmoid",
@@ -136,6 +176,8 @@ export interface ForwardOptions {
   readonly hard?: boolean;
   /** Gold symbols [B, V] to use instead of g(x): the oracle-grounding upper bound. */
   readonly symbols?: tf.Tensor2D;
+  /** The run's task ids of y's rows (the free logits of `no-amortization` need them). */
+  readonly tasks?: readonly number[];
 }
 
 /**
@@ -156,7 +198,7 @@ export function forward(
   const s =
     options.symbols ??
     groundSymbols(model, images, model.module.sketch.numInputs); // [B, V]
-  const logits = model.recognizer.call(s, y); // per head [T, rows, choices]
+  const logits = model.recognizer.call(s, y, options.tasks); // per head [T, rows, choices]
   const z = sampleRelaxed(logits, options);
   const execute =
     options.fused && model.module.executeFused

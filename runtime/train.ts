@@ -95,6 +95,15 @@ import { loadOptimizer, optimizerToArrays } from "./optimizer-state.js";
 import { createRng, deriveSeed } from "./random.js";
 import { lengthWeightAt, sampleRelaxed, sharpnessAt } from "./relaxation.js";
 import { trainSupervisedReference } from "./reference.js";
+import { fitAndPredict } from "./nets/baselines.js";
+import {
+  createGeneralizationData,
+  drawNewTasks,
+  generalizationLoss,
+  synthesisFit,
+  type GeneralizationData,
+  type GeneralizationReport,
+} from "./generalization.js";
 import type { ProgramParams, SketchModule } from "./sketch-module.js";
 
 /** What a checkpoint remembers besides the tensors. */
@@ -147,6 +156,8 @@ export interface RunContext {
   readonly memory: ProgramMemory | undefined;
   /** Abduction's learned symbol values, with `abductionAlphabet: "codebook"` (codebook.ts). */
   readonly codebook: Codebook | undefined;
+  /** New tasks and their small- and large-symbol pairs, for the generalization loss. */
+  readonly generalization: GeneralizationData | undefined;
   /** Tasks never trained on, with the test split's pairs, for `heldOutProgramSuccess`. */
   readonly heldOut:
     { readonly tasks: readonly DomainTask[]; readonly test: Split } | undefined;
@@ -244,8 +255,23 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
     );
     config = { ...config, abduction: 0, transductiveEval: false };
   }
+  if (config.model === "cnn-mlp" && config.imitation > 0) {
+    notes.push(
+      "program memory and abduction off: the CNN+MLP baseline has no programs",
+    );
+    config = { ...config, imitation: 0, abduction: 0, transductiveEval: false };
+  }
+  // The baselines keep parameters per training task: they cannot infer a task never trained on.
+  const amortized = config.model === "roap";
+  if (!amortized && drawn.heldOut.length > 0)
+    notes.push(
+      `no held-out tasks: ${config.model} has no amortized inference for tasks it never trained on`,
+    );
   const sigma = outputSigma(train.outputs, train.numTasks, train.numPairs);
   const model = createModel({
+    model: config.model,
+    numTasks: tasks.length,
+    cnnMlp: config.cnnMlp,
     module,
     grounder: config.grounder,
     grounderOutput: config.grounderOutput,
@@ -261,7 +287,23 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
     0.999,
     config.adamEpsilon,
   );
-  const heldOutTasks = drawn.heldOut;
+  const heldOutTasks = amortized ? drawn.heldOut : [];
+  const generalization = createGeneralizationData({
+    domain,
+    tasks: drawNewTasks(
+      domain,
+      [...tasks, ...drawn.heldOut],
+      config.generalizationTasks,
+      config.seed,
+    ),
+    images: dataset.test,
+    numInputs: V,
+    seed: config.seed,
+  });
+  if (config.generalizationTasks > 0 && !generalization)
+    notes.push(
+      `no generalization loss: the ${domain.name} domain has no new tasks, or the test images lack a class`,
+    );
   const memory =
     config.imitation > 0 ? createMemory(module, tasks.length) : undefined;
   // Given programs are stored as exact (error 0): evidence for abduction, never replaced.
@@ -286,6 +328,7 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
       config.abductionAlphabet === "codebook"
         ? createCodebook(numSymbols)
         : undefined,
+    generalization,
     heldOut:
       heldOutTasks.length > 0
         ? {
@@ -559,8 +602,17 @@ export function trainStep(
     const lossOf = (s: tf.Tensor2D): tf.Scalar => {
       symbols = symbolStats(s.dataSync());
       let loss: tf.Scalar;
-      if (inferred.length > 0) {
+      if (model.outputMlp) {
+        // w/o program: y = MLP(s), Eq. 4 alone (no program, so no length prior).
+        const mlpOut = model.outputMlp.call(s, [...inferred, ...given]);
+        loss = reconstructionLoss(
+          batch.y,
+          mlpOut,
+          tf.tensor1d([...inferred, ...given].map((t) => run.sigma[t])),
+        );
+      } else if (inferred.length > 0) {
         const out = forward(model, images, y, {
+          tasks: inferred,
           sharpness: sharpnessAt(epoch, scheduleOf(run)),
           gumbel: config.gumbel,
           seed: deriveSeed(config.seed, step),
@@ -939,9 +991,11 @@ export function evaluateRun(run: RunContext): Evaluation {
   // Inference for the tasks without a given program, on their rows of the test split.
   const ids = run.inferred;
   const own = selectTasks(test, ids);
+  if (run.model.outputMlp) return evaluateOutputMlp(run, grounded);
   const inferred = inferPrograms<unknown>(run.model, grounded, own, pairs, {
     samples: config.decodeSamples,
     seed: config.seed,
+    taskIds: ids,
   });
   const stored = run.memory?.programs;
   const candidates = inferred.argmax.map((p, k) => [
@@ -995,6 +1049,93 @@ export function evaluateRun(run: RunContext): Evaluation {
     };
   }
   return { metrics, argmax, argmaxSolved, found: foundAll, foundSolved };
+}
+
+/**
+ * The CNN+MLP baseline's metrics: no program, so no task is solved (programSuccess 0 by
+ * definition); the symbolic loss and grounding accuracy of g; the test loss of MLP(g(x)).
+ */
+function evaluateOutputMlp(
+  run: RunContext,
+  grounded: Float32Array,
+): Evaluation {
+  const { test } = run;
+  const mlp = run.model.outputMlp!;
+  const V = test.numInputs;
+  const N = test.numPairs;
+  const g = computeMetrics(
+    run.module as SketchModule<unknown>,
+    [],
+    grounded,
+    selectTasks(test, []),
+  );
+  let sum = 0;
+  const taskChunk = 50;
+  for (let t0 = 0; t0 < run.tasks.length; t0 += taskChunk) {
+    const ids = run.tasks.slice(t0, t0 + taskChunk).map((_, k) => t0 + k);
+    const yHat = tf.tidy(() =>
+      mlp.call(tf.tensor2d(grounded, [N, V]), ids).dataSync(),
+    ); // [ids, N]
+    ids.forEach((t, k) => {
+      for (let i = 0; i < N; i++) {
+        const d = yHat[k * N + i] - test.outputs[t * N + i];
+        sum += Number.isFinite(d) ? d * d : 1e12;
+      }
+    });
+  }
+  const none = countSolved(run.tasks.map(() => false));
+  return {
+    metrics: {
+      ...g,
+      programSuccess: none,
+      foundProgramSuccess: none,
+      testLoss: run.tasks.length === 0 ? 0 : sum / (run.tasks.length * N),
+      meanProgramLength: 0,
+    },
+    argmax: [],
+    argmaxSolved: run.tasks.map(() => false),
+    found: [],
+    foundSolved: run.tasks.map(() => false),
+  };
+}
+
+/**
+ * Sec. 4.3's generalization loss of a run (generalization.ts): the new tasks' pairs grounded by g
+ * (the gold symbols with `oracleSymbols`); a program synthesized on the small-symbol pairs, or for
+ * the CNN+MLP baseline a new MLP fitted on them, tested on the large-symbol pairs.
+ */
+export function evaluateGeneralization(
+  run: RunContext,
+): GeneralizationReport | undefined {
+  const data = run.generalization;
+  if (!data) return undefined;
+  const grounded = run.config.oracleSymbols
+    ? data.split.symbols
+    : groundSplit(
+        run.model,
+        data.split,
+        Math.min(512, grounderChunkOf(run.config)),
+      );
+  const fit = run.model.outputMlp
+    ? (r: Parameters<Parameters<typeof generalizationLoss>[2]>[0]) => ({
+        predictions: fitAndPredict({
+          train: r.train.s,
+          y: r.train.y,
+          test: r.test.s,
+          hidden: run.config.recognizerHidden,
+          seed: run.config.seed,
+        }),
+      })
+    : synthesisFit(languageOf(run.module), run.config.maxOps);
+  return generalizationLoss(data, grounded, fit);
+}
+
+/** The metrics with the generalization loss added (when the run has new tasks). */
+export function withGeneralization(run: RunContext, metrics: Metrics): Metrics {
+  const report = evaluateGeneralization(run);
+  return report
+    ? { ...metrics, generalizationLoss: report.loss, generalization: report }
+    : metrics;
 }
 
 /**
@@ -1198,6 +1339,8 @@ export function formatPrograms(
   evaluation: Evaluation,
 ): string {
   const m = run.module as SketchModule<unknown>;
+  if (run.model.outputMlp)
+    return `# the CNN+MLP baseline (w/o program, ${run.model.outputMlp.variant}): y = MLP(s), no programs\n`;
   const mark = (solved: boolean) => (solved ? "solved" : "not solved");
   return run.tasks
     .map((task, t) => {
@@ -1431,7 +1574,7 @@ export async function train(
     await saveRun(run, epoch + 1, elapsed());
   }
   if (!evaluation || lastEpoch !== config.epochs) evaluation = evaluateRun(run);
-  const { metrics } = evaluation;
+  const metrics = withGeneralization(run, evaluation.metrics);
   const wallSeconds = elapsed();
   let referenceAccuracy: number | undefined;
   let referenceSymbolAccuracy: number | undefined;
@@ -1470,6 +1613,12 @@ export async function train(
         dataset: run.datasetName,
         ...describeTasks(run),
         heldOutTasks: run.heldOut?.tasks.map((t) => t.text) ?? [],
+        // Per task: its gold program's operators and whether the argmax solves it (Fig. 5).
+        perTask: run.tasks.map((t, k) => ({
+          task: t.text,
+          numOps: t.numOps ?? null,
+          solved: evaluation.argmaxSolved[k],
+        })),
         config,
       },
       null,

@@ -32,9 +32,14 @@ export interface Recognizer {
   readonly variables: tf.Variable[];
   /**
    * s: [B, V] (symbols shared by all tasks) or [T, B, V]; y: [T, B] -> logits per head.
-   * T is taken from y.
+   * T is taken from y. `tasks`: the run's task ids of y's rows, which r ignores (it reads the
+   * pairs) and the free logits of the no-amortization baseline need (nets/baselines.ts).
    */
-  call(s: tf.Tensor2D | tf.Tensor3D, y: tf.Tensor2D): ProgramLogits;
+  call(
+    s: tf.Tensor2D | tf.Tensor3D,
+    y: tf.Tensor2D,
+    tasks?: readonly number[],
+  ): ProgramLogits;
   dispose(): void;
 }
 

@@ -1,0 +1,243 @@
+// The paper's experiments as declared lists of runs (Sec. 4.1-4.3, Tables 1-2, Figs. 5-6): each run
+// is a sketch, the flags of `sketchc train` and a seed, under a preset that sets the scale.
+
+/** The scale of an experiment's runs. */
+export type ExperimentPreset = "quick" | "cpu" | "paper";
+export const EXPERIMENT_PRESETS: readonly ExperimentPreset[] = [
+  "quick",
+  "cpu",
+  "paper",
+];
+export type ExperimentName = "table1" | "table2" | "fig5" | "fig6";
+export const EXPERIMENT_NAMES: readonly ExperimentName[] = [
+  "table1",
+  "table2",
+  "fig5",
+  "fig6",
+];
+
+/** One `sketchc train` process. */
+export interface RunSpec {
+  /** The run folder's name under DIR/runs/, unique in the experiment. */
+  readonly id: string;
+  /** The table row, figure series or setting the run belongs to. */
+  readonly group: string;
+  readonly sketch: string;
+  readonly flags: readonly string[];
+  readonly seed: number;
+}
+
+/** The committed image sample, for `quick`. */
+const SAMPLE = "runtime/data/fixtures/fashion-mnist-sample";
+
+/**
+ * The flags of each preset:
+ * - quick: seconds per run (tests): 4 tasks, 2 epochs of 2 steps, tiny nets, the committed sample;
+ * - cpu: the cpu preset's main command (20 epochs of 50 steps, about 13 min a run at 2 jobs on
+ *   this 2-core machine; docs/experiments.md), all of Table 1 in about 70 min with --jobs 2;
+ * - paper: the paper's method and scale (`--preset paper`, ResNet-18, 20 epochs), for a GPU.
+ */
+export const PRESET_FLAGS: Record<ExperimentPreset, readonly string[]> = {
+  quick: [
+    "--data",
+    SAMPLE,
+    "--tasks",
+    "4",
+    "--train-pairs",
+    "32",
+    "--test-pairs",
+    "16",
+    "--batch",
+    "4",
+    "--epochs",
+    "2",
+    "--steps",
+    "2",
+    "--hidden",
+    "8",
+    "--held-out-tasks",
+    "2",
+    "--generalization-tasks",
+    "2",
+    "--decode-samples",
+    "0",
+    "--eval-every",
+    "1",
+    "--prior-epoch",
+    "1",
+    "--late-epoch",
+    "1",
+    "--imitation",
+    "0",
+    "--abduction",
+    "0",
+    "--backend",
+    "wasm",
+  ],
+  cpu: ["--eval-every", "2"],
+  paper: [
+    "--preset",
+    "paper",
+    "--grounder",
+    "resnet18",
+    "--epochs",
+    "20",
+    "--eval-every",
+    "2",
+  ],
+};
+
+/** Table 1's rows (Sec. 4.1 "Baselines"): the label and the runs of one seed. */
+export const TABLE1_ROWS: readonly {
+  readonly row: string;
+  readonly runs: readonly {
+    sketch: string;
+    flags: readonly string[];
+    variant?: string;
+  }[];
+}[] = [
+  {
+    row: "ROAP (our model)",
+    runs: [{ sketch: "sketches/arith.sketch", flags: [] }],
+  },
+  {
+    row: "w/o program, i.e., CNN+MLP",
+    runs: [
+      {
+        sketch: "sketches/arith.sketch",
+        flags: ["--model", "cnn-mlp", "--cnn-mlp", "per-task"],
+        variant: "per-task",
+      },
+      {
+        sketch: "sketches/arith.sketch",
+        flags: ["--model", "cnn-mlp", "--cnn-mlp", "shared"],
+        variant: "shared",
+      },
+    ],
+  },
+  {
+    row: "w/o amortized inference",
+    runs: [
+      {
+        sketch: "sketches/arith.sketch",
+        flags: ["--model", "no-amortization"],
+      },
+    ],
+  },
+  {
+    row: "w/o gumbel-softmax",
+    runs: [{ sketch: "sketches/arith.sketch", flags: ["--no-gumbel"] }],
+  },
+  {
+    row: "w/ Syntax-Tree",
+    runs: [2, 3, 5].map((d) => ({
+      sketch: `sketches/arith-tree${d}.sketch`,
+      flags: [],
+      variant: `depth ${d}`,
+    })),
+  },
+  {
+    row: "w/ depth=10",
+    runs: [{ sketch: "sketches/arith-depth10.sketch", flags: [] }],
+  },
+  {
+    row: "w/ depth=3",
+    runs: [{ sketch: "sketches/arith-depth3.sketch", flags: [] }],
+  },
+];
+
+/** Fig. 5's sketches: straight-line code of 3, 10 and 30 lines, and the syntax trees. */
+export const FIG5_SKETCHES: readonly {
+  readonly label: string;
+  readonly sketch: string;
+}[] = [
+  { label: "3 lines", sketch: "sketches/arith-depth3.sketch" },
+  { label: "10 lines", sketch: "sketches/arith-depth10.sketch" },
+  { label: "30 lines", sketch: "sketches/arith.sketch" },
+  { label: "tree depth 2", sketch: "sketches/arith-tree2.sketch" },
+  { label: "tree depth 3", sketch: "sketches/arith-tree3.sketch" },
+  { label: "tree depth 5", sketch: "sketches/arith-tree5.sketch" },
+];
+
+const slug = (s: string) =>
+  s
+    .replace(/[^A-Za-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "")
+    .toLowerCase();
+
+/** The runs of an experiment at a preset, `seeds` seeds each (Table 2: at least 10 by default). */
+export function planExperiment(
+  name: ExperimentName,
+  preset: ExperimentPreset,
+  seeds: number,
+): RunSpec[] {
+  const base = PRESET_FLAGS[preset];
+  const seedList = Array.from({ length: seeds }, (_, s) => s);
+  const runs: RunSpec[] = [];
+  const add = (
+    group: string,
+    sketch: string,
+    flags: readonly string[],
+    seed: number,
+    suffix = "",
+  ) =>
+    runs.push({
+      id: `${slug(group)}${suffix ? `-${slug(suffix)}` : ""}-s${seed}`,
+      group,
+      sketch,
+      flags: [...base, ...flags],
+      seed,
+    });
+  switch (name) {
+    case "table1":
+      for (const row of TABLE1_ROWS)
+        for (const r of row.runs)
+          for (const seed of seedList)
+            add(row.row, r.sketch, r.flags, seed, r.variant);
+      break;
+    case "table2": {
+      const many = preset === "quick" ? "4" : "500";
+      for (const seed of seedList) {
+        add(
+          "1 task",
+          "sketches/arith.sketch",
+          ["--tasks", "1", "--held-out-tasks", "0"],
+          seed,
+        );
+        add(`${many} tasks`, "sketches/arith.sketch", ["--tasks", many], seed);
+      }
+      break;
+    }
+    case "fig5":
+      for (const s of FIG5_SKETCHES)
+        for (const seed of seedList) add(s.label, s.sketch, [], seed);
+      break;
+    case "fig6":
+      for (const seed of seedList) {
+        add(
+          "with the length prior",
+          "sketches/arith.sketch",
+          ["--eval-every", "1"],
+          seed,
+        );
+        add(
+          "without the length prior",
+          "sketches/arith.sketch",
+          ["--eval-every", "1", "--prior", "0"],
+          seed,
+        );
+      }
+      break;
+  }
+  return runs;
+}
+
+/** The default number of seeds: Table 2 needs at least 10 runs a setting (2 for quick). */
+export function defaultSeeds(
+  name: ExperimentName,
+  preset: ExperimentPreset,
+): number {
+  if (name === "table2") return preset === "quick" ? 2 : 10;
+  if (name === "fig6") return preset === "quick" ? 1 : 3;
+  return 1;
+}
