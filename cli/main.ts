@@ -99,7 +99,7 @@ async function runCompile(
       );
     const other = names.get(name);
     if (other)
-      throw new CliError(`'${f}' and '${other}' would both write ${name}.ts`);
+      throw new CliError(`'${f}' and '${other}' would both write ${name}.mts`);
     names.set(name, f);
   }
   let errors = 0;

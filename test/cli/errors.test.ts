@@ -334,7 +334,7 @@ const COMPILE_ROWS: Row[] = [
     args: ["$D/good.sketch", "$D/sub/good.sketch", "-o", "$D/out"],
     files: { "good.sketch": GOOD, "sub/good.sketch": GOOD },
     stderr:
-      "sketchc: error: '$D/sub/good.sketch' and '$D/good.sketch' would both write good.ts\n",
+      "sketchc: error: '$D/sub/good.sketch' and '$D/good.sketch' would both write good.mts\n",
     status: 2,
   },
   {
@@ -364,7 +364,7 @@ const COMPILE_ROWS: Row[] = [
     args: ["$D/good.sketch", "-o", "$D/file/out"],
     files: { "good.sketch": GOOD, file: "" },
     stderr:
-      "sketchc: error: cannot write '$D/file/out/good.ts': a parent of it is a file, not a folder (ENOTDIR)\n",
+      "sketchc: error: cannot write '$D/file/out/good.mts': a parent of it is a file, not a folder (ENOTDIR)\n",
     status: 1,
   },
   {
@@ -373,7 +373,7 @@ const COMPILE_ROWS: Row[] = [
     files: { "good.sketch": GOOD },
     setup: (d) => fs.mkdirSync(path.join(d, "ro"), { mode: 0o555 }),
     stderr:
-      "sketchc: error: cannot write '$D/ro/good.ts': permission denied (EACCES)\n",
+      "sketchc: error: cannot write '$D/ro/good.mts': permission denied (EACCES)\n",
     status: 1,
     needsNonRoot: true,
   },
@@ -381,9 +381,9 @@ const COMPILE_ROWS: Row[] = [
     name: "full disk: compile -o",
     args: ["$D/good.sketch", "-o", "$D/out"],
     files: { "good.sketch": GOOD },
-    env: { SKETCHC_FAILPOINTS: "enospc@good.ts:1" },
+    env: { SKETCHC_FAILPOINTS: "enospc@good.mts:1" },
     stderr:
-      "sketchc: error: cannot write '$D/out/good.ts': no space left on the device (ENOSPC)\n",
+      "sketchc: error: cannot write '$D/out/good.mts': no space left on the device (ENOSPC)\n",
     status: 1,
   },
 ];

@@ -83,7 +83,18 @@ function runCli(
   });
 }
 
-/** What must be identical: the log without wall times, metrics.json without time and folder. */
+/** A JSON value without its timings (`wallSeconds`, `seconds`: the search times), at any depth. */
+function withoutTimes(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutTimes);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([k]) => k !== "wallSeconds" && k !== "seconds")
+      .map(([k, v]) => [k, withoutTimes(v)]),
+  );
+}
+
+/** What must be identical: the log without wall times, metrics.json without times and folder. */
 function results(out: string): {
   log: unknown[];
   metrics: Record<string, unknown>;
@@ -97,11 +108,9 @@ function results(out: string): {
       const { wallSeconds: _, ...rest } = JSON.parse(line);
       return rest;
     });
-  const {
-    wallSeconds: _,
-    config,
-    ...metrics
-  } = JSON.parse(fs.readFileSync(path.join(out, "metrics.json"), "utf8"));
+  const { config, ...metrics } = withoutTimes(
+    JSON.parse(fs.readFileSync(path.join(out, "metrics.json"), "utf8")),
+  ) as Record<string, unknown> & { config: object };
   return {
     log,
     metrics: { ...metrics, config: { ...config, out: "" } },

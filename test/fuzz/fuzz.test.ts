@@ -142,8 +142,10 @@ describe("accepted mutants through the emitter", () => {
       const { typescript } = await emitCase(r.fuzzCase.text);
       if (k >= IMPORTED) continue;
       const name = `mutant${r.fuzzCase.index}`;
-      writeCompiled(OUT_DIR, name, typescript);
-      const url = pathToFileURL(path.join(OUT_DIR, `${name}.js`)).href;
+      const js = writeCompiled(OUT_DIR, name, typescript).find((f) =>
+        f.endsWith(".mjs"),
+      )!;
+      const url = pathToFileURL(js).href;
       modules.push({
         fuzzCase: r.fuzzCase,
         module: (await import(/* @vite-ignore */ url)) as CompiledModule,
