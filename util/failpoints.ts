@@ -4,10 +4,11 @@
 //
 //   SKETCHC_FAILPOINTS="kill@checkpoint-write:3"   SIGKILL itself at the 3rd checkpoint write
 //   SKETCHC_FAILPOINTS="enospc@metrics.json:1"     the 1st write of a file named metrics.json fails
+//   SKETCHC_FAILPOINTS="eacces@run:1"              making or writing 'run' is denied (as root too)
 //   SKETCHC_FAILPOINTS="nan@loss-4:1+"             the loss of step 4 is NaN, at every hit from the 1st
 
 /** What a failpoint does when it fires. */
-export type FailAction = "kill" | "enospc" | "nan";
+export type FailAction = "kill" | "enospc" | "eacces" | "nan";
 
 interface Rule {
   readonly action: FailAction;
@@ -24,7 +25,7 @@ function parseRules(text: string | undefined): Rule[] {
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
     .map((s) => {
-      const m = /^(kill|enospc|nan)@(.+?)(?::(\d+)(\+)?)?$/.exec(s);
+      const m = /^(kill|enospc|eacces|nan)@(.+?)(?::(\d+)(\+)?)?$/.exec(s);
       if (!m) throw new Error(`SKETCHC_FAILPOINTS: cannot read '${s}'`);
       return {
         action: m[1] as FailAction,

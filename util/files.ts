@@ -36,6 +36,15 @@ function describeErrno(code: string | undefined): string {
   }
 }
 
+/** A full disk or a denied permission, when a test's failpoint asks for one (failpoints.ts). */
+function simulatedFailure(name: string): void {
+  for (const action of ["enospc", "eacces"] as const)
+    if (failpoint(action, name)) {
+      const code = action.toUpperCase();
+      throw Object.assign(new Error(`${code} (simulated)`), { code });
+    }
+}
+
 function fsyncFolder(dir: string): void {
   let fd: number | undefined;
   try {
@@ -77,9 +86,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
     const half = bytes.length >> 1;
     writeAll(fd, bytes, 0, half);
     killpoint(`write:${path.basename(file)}`);
-    if (failpoint("enospc", path.basename(file))) {
-      throw Object.assign(new Error("ENOSPC (simulated)"), { code: "ENOSPC" });
-    }
+    simulatedFailure(path.basename(file));
     writeAll(fd, bytes, half, bytes.length);
     fs.fsyncSync(fd);
     fs.closeSync(fd);
@@ -129,6 +136,7 @@ export function removeStaleTemps(dir: string): void {
 /** mkdir -p, with a FileWriteError naming the folder when it cannot be made. */
 export function makeFolder(dir: string): void {
   try {
+    simulatedFailure(path.basename(dir));
     fs.mkdirSync(dir, { recursive: true });
   } catch (e) {
     throw new FileWriteError(dir, (e as NodeJS.ErrnoException).code);
