@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { CliError } from "./main.js";
+import { intFlag, numFlag } from "./flags.js";
 
 export const SYNTHESIZE_HELP = `Usage: sketchc synthesize SKETCH --pairs FILE [--max-size N] [--tolerance X] [--json]
 
@@ -78,21 +79,6 @@ export function readPairs(file: string, numInputs: number): Pair[] {
   });
 }
 
-function numberFlag(
-  name: string,
-  value: string | undefined,
-  fallback: number,
-  integer: boolean,
-): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n)))
-    throw new CliError(
-      `--${name} must be ${integer ? "an integer" : "a number"} >= 0, got '${value}'`,
-    );
-  return n;
-}
-
 export async function runSynthesizeCommand(
   args: readonly string[],
 ): Promise<number> {
@@ -132,18 +118,13 @@ export async function runSynthesizeCommand(
     DEFAULT_TOLERANCE,
     synthesize,
   } = await import("../runtime/synthesis/bottom-up.js");
-  const maxSize = numberFlag("max-size", v["max-size"], DEFAULT_MAX_SIZE, true);
-  const tolerance = numberFlag(
-    "tolerance",
-    v.tolerance,
-    DEFAULT_TOLERANCE,
-    false,
-  );
-  const maxPrograms = numberFlag(
+  const maxSize = intFlag("max-size", v["max-size"], DEFAULT_MAX_SIZE, 0);
+  const tolerance = numFlag("tolerance", v.tolerance, DEFAULT_TOLERANCE);
+  const maxPrograms = intFlag(
     "max-programs",
     v["max-programs"],
     DEFAULT_MAX_PROGRAMS,
-    true,
+    0,
   );
   const { loadSketch, SketchCompileError } =
     await import("../runtime/load-sketch.js");

@@ -31,6 +31,7 @@ import type { CnnMlpVariant } from "../runtime/nets/baselines.js";
 import { FileWriteError } from "../util/files.js";
 import type { Count, Metrics } from "../runtime/metrics.js";
 import { CliError } from "./main.js";
+import { choiceFlag, intFlag, numFlag } from "./flags.js";
 
 export const TRAIN_HELP = `Usage: sketchc train SKETCH [options]
 
@@ -124,36 +125,6 @@ function describePreset(name: PresetName): string {
     .join(", ");
 }
 
-/** A flag whose value is one of `choices`. */
-function choiceFlag<T extends string>(
-  name: string,
-  value: string | undefined,
-  choices: readonly T[],
-  fallback: T,
-): T {
-  if (value === undefined) return fallback;
-  if (!(choices as readonly string[]).includes(value))
-    throw new CliError(
-      `--${name} must be one of ${choices.join(", ")}, got '${value}'`,
-    );
-  return value as T;
-}
-
-function intFlag(
-  name: string,
-  value: string | undefined,
-  fallback: number,
-  min = 1,
-): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min)
-    throw new CliError(
-      `--${name} must be an integer >= ${min}, got '${value}'`,
-    );
-  return n;
-}
-
 /** `--symbols v1,v2,...`: finite numbers, at least one. */
 function symbolsFlag(value: string | undefined): number[] | undefined {
   if (value === undefined) return undefined;
@@ -165,18 +136,6 @@ function symbolsFlag(value: string | undefined): number[] | undefined {
       `--symbols must be numbers separated by commas, one per class, got '${parts[bad]}'`,
     );
   return values;
-}
-
-function numFlag(
-  name: string,
-  value: string | undefined,
-  fallback: number | undefined,
-): number | undefined {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0)
-    throw new CliError(`--${name} must be a number >= 0, got '${value}'`);
-  return n;
 }
 
 /** Parses `sketchc train` arguments into a TrainConfig. */

@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { CliError } from "../main.js";
+import { intFlag } from "../flags.js";
 import {
   defaultSeeds,
   EXPERIMENT_NAMES,
@@ -28,18 +29,6 @@ DIR/report.html and DIR/results.json. Re-running skips finished runs and resumes
   --seeds N    seeds per run (table2: 10, fig6: 3, else 1; quick: fewer)
   --out DIR    experiment folder (experiments/NAME-PRESET)
 `;
-
-function positiveInt(
-  name: string,
-  value: string | undefined,
-  fallback: number,
-): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new CliError(`--${name} must be an integer >= 1, got '${value}'`);
-  return n;
-}
 
 export async function runExperimentCli(
   args: readonly string[],
@@ -78,8 +67,8 @@ export async function runExperimentCli(
       `--preset must be one of ${EXPERIMENT_PRESETS.join(", ")}, got '${v.preset}'`,
     );
   const experiment = name as ExperimentName;
-  const jobs = positiveInt("jobs", v.jobs, os.cpus().length);
-  const seeds = positiveInt("seeds", v.seeds, defaultSeeds(experiment, preset));
+  const jobs = intFlag("jobs", v.jobs, os.cpus().length);
+  const seeds = intFlag("seeds", v.seeds, defaultSeeds(experiment, preset));
   const dir = v.out ?? path.join("experiments", `${experiment}-${preset}`);
   const runs = planExperiment(experiment, preset, seeds);
   fs.mkdirSync(dir, { recursive: true });

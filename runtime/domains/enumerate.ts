@@ -84,7 +84,8 @@ function splits(
   return sum;
 }
 
-function forEachSplit(
+/** Calls `visit` with every way to write n as an ordered sum of `parts` counts >= 0. */
+export function forEachSplit(
   n: number,
   parts: number,
   visit: (counts: readonly number[]) => void,

@@ -13,7 +13,7 @@
 //     The search finishes the smallest size with a consistent candidate and returns its lowest-error
 //     one (ties: the first), so the answer is the smallest program, deterministically.
 
-import { countCandidates } from "../domains/enumerate.js";
+import { countCandidates, forEachSplit } from "../domains/enumerate.js";
 import {
   apply,
   constant,
@@ -123,31 +123,6 @@ function hashOf(key: Float32Array): number {
     b = (b ^ (b >>> 13)) >>> 0;
   }
   return a * 2 ** 21 + (b & 0x1fffff);
-}
-
-/** Calls `visit` with every way to give `parts` children sizes summing to n. */
-function forEachSplit(
-  n: number,
-  parts: number,
-  visit: (sizes: readonly number[]) => void,
-): void {
-  const c = new Array<number>(parts).fill(0);
-  const go = (i: number, left: number) => {
-    if (i === parts - 1) {
-      c[i] = left;
-      visit(c);
-      return;
-    }
-    for (let x = 0; x <= left; x++) {
-      c[i] = x;
-      go(i + 1, left - x);
-    }
-  };
-  if (parts === 0) {
-    if (n === 0) visit(c);
-    return;
-  }
-  go(0, n);
 }
 
 /**

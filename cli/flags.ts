@@ -1,0 +1,48 @@
+// Flag values of every sketchc command, checked one way: a bad value is a CliError naming the flag,
+// what it must be and what was given.
+
+import { CliError } from "./main.js";
+
+/** `--NAME N`: an integer >= min, or `fallback` when absent. */
+export function intFlag(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min = 1,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new CliError(
+      `--${name} must be an integer >= ${min}, got '${value}'`,
+    );
+  return n;
+}
+
+/** `--NAME X`: a finite number >= 0, or `fallback` when absent. */
+export function numFlag<F extends number | undefined>(
+  name: string,
+  value: string | undefined,
+  fallback: F,
+): number | F {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0)
+    throw new CliError(`--${name} must be a number >= 0, got '${value}'`);
+  return n;
+}
+
+/** `--NAME V`: one of `choices`, or `fallback` when absent. */
+export function choiceFlag<T extends string>(
+  name: string,
+  value: string | undefined,
+  choices: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(value))
+    throw new CliError(
+      `--${name} must be one of ${choices.join(", ")}, got '${value}'`,
+    );
+  return value as T;
+}
