@@ -14,6 +14,7 @@ import {
   resumeRun,
   RunError,
   withGeneralization,
+  type RunState,
 } from "./train.js";
 
 export {
@@ -75,9 +76,7 @@ export async function evaluateSaved(
   warning?: string;
 }> {
   const file = path.join(runDir, CHECKPOINT_FILE);
-  const loaded = loadCheckpoint<{ config: TrainConfig; wallSeconds: number }>(
-    file,
-  );
+  const loaded = loadCheckpoint<RunState>(file);
   if (!loaded)
     throw new CheckpointError(
       `${file}: no checkpoint (is this a run folder of sketchc train?)`,
@@ -96,7 +95,7 @@ export async function evaluateSaved(
     );
   await selectBackend(config.backend);
   const run = await createRun(config);
-  await resumeRun(run);
+  await resumeRun(run, loaded);
   const metrics = withGeneralization(run, evaluateRun(run).metrics);
   run.model.dispose();
   return {

@@ -11,6 +11,7 @@ import {
   arraysToSnapshot,
   loadCheckpoint,
   previousCheckpointFile,
+  type LoadedCheckpoint,
   snapshotToArrays,
   writeCheckpoint,
   type NamedArray,
@@ -45,7 +46,7 @@ import {
 import { choicesToParams, createProgramSpace } from "./domains/embed.js";
 import { languageOf } from "./domains/expression.js";
 import {
-  FileWriteError,
+  appendToFile,
   makeFolder,
   removeStaleTemps,
   writeFileAtomic,
@@ -107,7 +108,7 @@ import {
 import type { ProgramParams, SketchModule } from "./sketch-module.js";
 
 /** What a checkpoint remembers besides the tensors. */
-interface RunState {
+export interface RunState {
   readonly config: TrainConfig;
   /** Epochs completed. */
   readonly epoch: number;
@@ -1263,12 +1264,13 @@ export async function saveRun(
  */
 export async function resumeRun(
   run: RunContext,
+  /** The checkpoint when the caller has read it already (`evaluateSaved`). */
+  loaded: LoadedCheckpoint<RunState> | undefined = loadCheckpoint<RunState>(
+    path.join(run.config.out, CHECKPOINT_FILE),
+  ),
 ): Promise<
   { epoch: number; wallSeconds: number; warning?: string } | undefined
 > {
-  const loaded = loadCheckpoint<RunState>(
-    path.join(run.config.out, CHECKPOINT_FILE),
-  );
   if (!loaded) return undefined;
   try {
     await loadTensors(run, loaded.checkpoint.tensors);
@@ -1319,14 +1321,7 @@ function trimLog(out: string, epoch: number): void {
 }
 
 function appendLog(out: string, record: object): void {
-  const file = path.join(out, "log.jsonl");
-  try {
-    if (failpoint("enospc", "log.jsonl"))
-      throw Object.assign(new Error("ENOSPC (simulated)"), { code: "ENOSPC" });
-    fs.appendFileSync(file, JSON.stringify(record) + "\n");
-  } catch (e) {
-    throw new FileWriteError(file, (e as NodeJS.ErrnoException).code);
-  }
+  appendToFile(path.join(out, "log.jsonl"), JSON.stringify(record) + "\n");
 }
 
 /**

@@ -45,6 +45,12 @@ function simulatedFailure(name: string): void {
     }
 }
 
+/** A file system error as a FileWriteError naming `file`; anything else (a bug) as it is. */
+function asWriteError(file: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  return typeof code === "string" ? new FileWriteError(file, code) : e;
+}
+
 function fsyncFolder(dir: string): void {
   let fd: number | undefined;
   try {
@@ -100,10 +106,7 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
     } catch {
       // The folder is not there to hold a temp file (a parent is a file): nothing to remove.
     }
-    const code = (e as NodeJS.ErrnoException).code;
-    // Not a file system error: a bug, to be thrown as it is.
-    if (typeof code !== "string") throw e;
-    throw new FileWriteError(file, code);
+    throw asWriteError(file, e);
   }
 }
 
@@ -139,6 +142,16 @@ export function makeFolder(dir: string): void {
     simulatedFailure(path.basename(dir));
     fs.mkdirSync(dir, { recursive: true });
   } catch (e) {
-    throw new FileWriteError(dir, (e as NodeJS.ErrnoException).code);
+    throw asWriteError(dir, e);
+  }
+}
+
+/** Appends `text` to `file` (a log: one record a call), with a FileWriteError naming it on failure. */
+export function appendToFile(file: string, text: string): void {
+  try {
+    simulatedFailure(path.basename(file));
+    fs.appendFileSync(file, text);
+  } catch (e) {
+    throw asWriteError(file, e);
   }
 }
