@@ -511,6 +511,16 @@ export async function runTrainCommand(
         },
       }),
     );
+    // The run's report (its metrics and training curves); a failure to draw it loses nothing.
+    try {
+      const { writeReport } = await import("./experiments/report.js");
+      await writeReport(config.out);
+      process.stdout.write(`  report: ${config.out}/report.html\n`);
+    } catch (e) {
+      process.stderr.write(
+        `sketchc: warning: no report for ${config.out}: ${(e as Error).message}\n`,
+      );
+    }
     return 0;
   } catch (e) {
     if (e instanceof SketchCompileError) {

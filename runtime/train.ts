@@ -1291,6 +1291,10 @@ export const RUN_FILES = [
   "log.jsonl",
   "metrics.json",
   "programs.txt",
+  // Written by `sketchc train` after the metrics (cli/experiments/report.ts).
+  "report.html",
+  "report.md",
+  "results.json",
 ] as const;
 
 /** Removes a run folder's files (`--fresh`), leaving anything else in the folder alone. */

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { CliError } from "../main.js";
 import { intFlag } from "../flags.js";
+import { writeFileAtomic } from "../../util/files.js";
 import {
   defaultSeeds,
   EXPERIMENT_NAMES,
@@ -23,10 +24,11 @@ export const EXPERIMENT_HELP = `Usage: sketchc experiment table1|table2|fig5|fig
 Runs the paper's experiment as separate 'sketchc train' processes, then writes DIR/report.md,
 DIR/report.html and DIR/results.json. Re-running skips finished runs and resumes the others.
 
-  --preset P   quick (seconds a run, for tests) | cpu (this 2-core machine: all of Table 1 in
-               about 70 min with --jobs 2) | paper (the paper's settings, for a GPU) (cpu)
+  --preset P   quick (seconds a run, for tests) | cpu (this 2-core machine: 500 steps a run,
+               all of Table 1 in at most 90 min with --jobs 2) | paper (the paper's
+               settings, for a GPU) (cpu)
   --jobs N     runs at a time (the number of cores)
-  --seeds N    seeds per run (table2: 10, fig6: 3, else 1; quick: fewer)
+  --seeds N    seeds per run (table2: 10, fig6: 2 at cpu and 3 at paper, else 1; quick: fewer)
   --out DIR    experiment folder (experiments/NAME-PRESET)
 `;
 
@@ -83,7 +85,7 @@ export async function runExperimentCli(
         `--out ${dir} holds experiment ${old.experiment} (preset ${old.preset}); pass another --out`,
       );
   }
-  fs.writeFileSync(recordFile, JSON.stringify(record, null, 2) + "\n");
+  writeFileAtomic(recordFile, JSON.stringify(record, null, 2) + "\n");
   const write = (line: string) => process.stderr.write(line + "\n");
   write(
     `sketchc experiment ${experiment}: ${runs.length} runs, preset ${preset}, ${jobs} at a time, in ${dir}`,

@@ -7,7 +7,21 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as vega from "vega";
 import * as vl from "vega-lite";
-import type { ExperimentName, ExperimentPreset, RunSpec } from "./plan.js";
+import {
+  FIG5_SKETCHES,
+  type ExperimentName,
+  type ExperimentPreset,
+  type RunSpec,
+} from "./plan.js";
+import { writeFileAtomic } from "../../util/files.js";
+
+/** Table 1's rows whose runs train a sketch with the method's own flags (Fig. 5's sketches). */
+const FIG5_ROWS = new Set([
+  "ROAP (our model)",
+  "w/ Syntax-Tree",
+  "w/ depth=10",
+  "w/ depth=3",
+]);
 
 /** What `sketchc experiment` writes to DIR/experiment.json. */
 export interface ExperimentRecord {
@@ -192,10 +206,10 @@ interface Finished {
   readonly metrics: MetricsJson;
 }
 
-function table1(runs: readonly Finished[]): Table {
+function table1(runs: readonly Finished[], block?: string): Table {
   const groups = [...new Set(runs.map((r) => r.spec.group))];
   return {
-    title: "Table 1: the model and its ablations",
+    title: `Table 1: the model and its ablations${block ? `, ${block}` : ""}`,
     note: "Best run of each row (its variants and seeds) selected on the training loss of its final epoch, as the paper selects on training MSE; mean ± spread (standard deviation) over the row's runs beside it. Program success counts the argmax of q (the paper's); found and held-out are beside it.",
     columns: TABLE1_COLUMNS.map(({ key, label }) => ({ key, label })),
     rows: groups.map((group) => {
@@ -260,6 +274,8 @@ export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
 
 async function fig5(
   runs: readonly Finished[],
+  title = "Fig. 5",
+  labelOf: (r: Finished) => string = (r) => r.spec.group,
 ): Promise<{ title: string; svg: string }> {
   const cells: {
     sketch: string;
@@ -267,9 +283,9 @@ async function fig5(
     recovered: number;
     tasks: number;
   }[] = [];
-  for (const group of [...new Set(runs.map((r) => r.spec.group))]) {
+  for (const group of [...new Set(runs.map(labelOf))]) {
     const bySize = new Map<number, { solved: number; total: number }>();
-    for (const r of runs.filter((x) => x.spec.group === group))
+    for (const r of runs.filter((x) => labelOf(x) === group))
       for (const t of r.metrics.perTask ?? []) {
         if (t.numOps === null) continue;
         const c = bySize.get(t.numOps) ?? { solved: 0, total: 0 };
@@ -287,7 +303,7 @@ async function fig5(
   }
   const svg = await renderSvg({
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
-    title: "Fig. 5: % of tasks recovered by gold program size",
+    title: `${title}: % of tasks recovered by gold program size`,
     data: { values: cells },
     width: 320,
     height: 200,
@@ -319,7 +335,7 @@ async function fig5(
       },
     ],
   });
-  return { title: "Fig. 5", svg };
+  return { title, svg };
 }
 
 async function curves(
@@ -423,7 +439,26 @@ export async function collectResults(dir: string): Promise<Results> {
   if (finished.length > 0)
     switch (record.experiment) {
       case "table1":
-        tables.push(table1(finished));
+        // One table per block (objective), and Fig. 5 from the same runs: the rows that train a
+        // program sketch with the method's own flags are Fig. 5's sketches (FIG5_SKETCHES).
+        for (const block of [...new Set(finished.map((r) => r.spec.block))]) {
+          const mine = finished.filter((r) => r.spec.block === block);
+          tables.push(table1(mine, block));
+          const sketches = mine.filter(
+            (r) =>
+              FIG5_ROWS.has(r.spec.group) &&
+              FIG5_SKETCHES.some((s) => s.sketch === r.spec.sketch),
+          );
+          if (sketches.length > 0)
+            figures.push(
+              await fig5(
+                sketches,
+                `Fig. 5 from Table 1's runs${block ? `, ${block}` : ""}`,
+                (r) =>
+                  FIG5_SKETCHES.find((s) => s.sketch === r.spec.sketch)!.label,
+              ),
+            );
+        }
         break;
       case "table2":
         tables.push(table2(finished));
@@ -555,7 +590,7 @@ function html(results: Results): string {
 /** Writes DIR/report.md, DIR/report.html and DIR/results.json; returns the results. */
 export async function writeReport(dir: string): Promise<Results> {
   const results = await collectResults(dir);
-  fs.writeFileSync(
+  writeFileAtomic(
     path.join(dir, "results.json"),
     JSON.stringify(
       {
@@ -569,7 +604,7 @@ export async function writeReport(dir: string): Promise<Results> {
       2,
     ) + "\n",
   );
-  fs.writeFileSync(path.join(dir, "report.md"), markdown(results));
-  fs.writeFileSync(path.join(dir, "report.html"), html(results));
+  writeFileAtomic(path.join(dir, "report.md"), markdown(results));
+  writeFileAtomic(path.join(dir, "report.html"), html(results));
   return results;
 }

@@ -46,27 +46,52 @@ describe("sketchc experiment table1 --preset quick", () => {
     const results = JSON.parse(
       fs.readFileSync(path.join(out, "results.json"), "utf8"),
     ) as Results;
-    const table = results.tables[0];
-    expect(table.rows.map((r) => r.label)).toEqual([
-      "ROAP (our model)",
-      "w/o program, i.e., CNN+MLP",
-      "w/o amortized inference",
-      "w/o gumbel-softmax",
-      "w/ Syntax-Tree",
-      "w/ depth=10",
-      "w/ depth=3",
+    // Two blocks (the objectives), each a table of every row.
+    expect(results.tables.map((t) => t.title)).toEqual([
+      "Table 1: the model and its ablations, the cpu preset",
+      "Table 1: the model and its ablations, the paper's objective",
     ]);
-    for (const row of table.rows)
-      for (const c of TABLE1_COLUMNS) {
-        const cell = row.cells[c.key];
-        const metrics = JSON.parse(
-          fs.readFileSync(path.join(out, cell.run!, "metrics.json"), "utf8"),
-        );
-        expect(cell.value).toEqual(c.of(metrics));
-      }
-    const cnn = table.rows[1].cells.programSuccess;
-    expect(cnn.value).toBe(0);
-    expect(table.rows[0].paper.programSuccess).toBe("459 / 500");
+    for (const table of results.tables) {
+      expect(table.rows.map((r) => r.label)).toEqual([
+        "ROAP (our model)",
+        "w/o program, i.e., CNN+MLP",
+        "w/o amortized inference",
+        "w/o gumbel-softmax",
+        "w/ Syntax-Tree",
+        "w/ depth=10",
+        "w/ depth=3",
+      ]);
+      const block = table.title.includes("paper") ? "paper-" : "cpu-";
+      for (const row of table.rows)
+        for (const c of TABLE1_COLUMNS) {
+          const cell = row.cells[c.key];
+          expect(cell.run).toMatch(new RegExp(`^runs/${block}`));
+          const metrics = JSON.parse(
+            fs.readFileSync(path.join(out, cell.run!, "metrics.json"), "utf8"),
+          );
+          expect(cell.value).toEqual(c.of(metrics));
+        }
+      expect(table.rows[1].cells.programSuccess.value).toBe(0);
+      expect(table.rows[0].paper.programSuccess).toBe("459 / 500");
+    }
+    // The paper's objective block really trained without the cpu preset's additions.
+    const paperRoap = JSON.parse(
+      fs.readFileSync(
+        path.join(
+          out,
+          results.tables[1].rows[0].cells.programSuccess.run!,
+          "metrics.json",
+        ),
+        "utf8",
+      ),
+    );
+    expect(paperRoap.config.preset).toBe("paper");
+    expect(paperRoap.config.symbolPrior).toBe(0);
+    // Fig. 5 from the same runs, one heatmap per block.
+    expect(results.figures.map((f) => f.title)).toEqual([
+      "Fig. 5 from Table 1's runs, the cpu preset",
+      "Fig. 5 from Table 1's runs, the paper's objective",
+    ]);
     expect(fs.readFileSync(path.join(out, "report.md"), "utf8")).toMatch(
       /\| ROAP \(our model\) \|/,
     );
