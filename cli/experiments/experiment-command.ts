@@ -28,7 +28,7 @@ DIR/report.html and DIR/results.json. Re-running skips finished runs and resumes
                all of Table 1 in at most 90 min with --jobs 2) | paper (the paper's
                settings, for a GPU) (cpu)
   --jobs N     runs at a time (the number of cores)
-  --seeds N    seeds per run (table2: 10, fig6: 2 at cpu and 3 at paper, else 1; quick: fewer)
+  --seeds N    seeds per run (table2: 10, fig6: 3 at paper, else 1; quick: fewer)
   --out DIR    experiment folder (experiments/NAME-PRESET)
 `;
 
