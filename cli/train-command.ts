@@ -12,6 +12,7 @@ import {
 import {
   DEFAULT_CONFIG,
   DOMAIN_NAMES,
+  GROUNDER_OUTPUTS,
   MODEL_NAMES,
   type ModelName,
   PRESETS,
@@ -87,7 +88,10 @@ Options (defaults are the cpu preset):
                        alphabet's (${DEFAULT_CONFIG.symbolPrior}; 0: off, the paper)
   --grounder-output F  sigmoid: g's output bounded to 1.5 times the alphabet's range ((0, 1.5) for
                        0.1..1.0), which knows the symbols' range | linear: g's raw output, the
-                       paper (${DEFAULT_CONFIG.grounderOutput})
+                       paper | categorical: K logits, the symbol their expected value over the
+                       abduction alphabet's K values (codebook: knows the class count and starts
+                       on the symbols' range; gold: knows the alphabet), trained by cross-entropy
+                       on the abduced symbols (${DEFAULT_CONFIG.grounderOutput})
   --mutation-rate X    chance a stored row takes the sample's choice in a proposal (${DEFAULT_CONFIG.mutationRate})
   --model M            roap | cnn-mlp (w/o program: y = MLP(s)) | no-amortization (free program
                        logits per task, no recognizer): Table 1's baselines (${DEFAULT_CONFIG.model})
@@ -349,7 +353,7 @@ export function parseTrainArgs(args: readonly string[]): {
     grounderOutput: choiceFlag<GrounderOutput>(
       "grounder-output",
       v["grounder-output"],
-      ["sigmoid", "linear"],
+      GROUNDER_OUTPUTS,
       base.grounderOutput,
     ),
     clipNorm: numFlag("clip-norm", v["clip-norm"], base.clipNorm)!,

@@ -129,6 +129,24 @@ function accumulateFit(
   }
 }
 
+/**
+ * Starts the codebook at K values spread evenly over (low, high), the centres of K equal cells:
+ * low + (k + 0.5) (high - low) / K. For the categorical grounder (model.ts `expectedSymbols`),
+ * whose symbols are expected values over the codebook, so the first batch's quantiles would be
+ * the codebook's own mean; (low, high) is the bounded output's interval (`symbolBounds`), and the
+ * fit to the outputs (`updateCodebook`) moves the values from there.
+ */
+export function spreadCodebook(
+  codebook: Codebook,
+  low: number,
+  high: number,
+): void {
+  const K = codebook.values.length;
+  for (let k = 0; k < K; k++)
+    codebook.values[k] = low + ((k + 0.5) * (high - low)) / K;
+  codebook.initialized = true;
+}
+
 /** Index of the value nearest to x (the first of equals). */
 export function nearest(values: ArrayLike<number>, x: number): number {
   let best = 0;

@@ -7,8 +7,15 @@ import type { CnnMlpVariant } from "./nets/baselines.js";
 /** A named set of defaults: `cpu` (this machine, with additions beyond the paper) or `paper`. */
 export type PresetName = "cpu" | "paper";
 
-/** How the grounder's raw output becomes a symbol. */
-export type GrounderOutput = "sigmoid" | "linear";
+/** How the grounder's raw output becomes a symbol (model.ts `symbolsOf`). */
+export type GrounderOutput = "sigmoid" | "linear" | "categorical";
+
+/** The grounder outputs, for the CLI. */
+export const GROUNDER_OUTPUTS: readonly GrounderOutput[] = [
+  "sigmoid",
+  "linear",
+  "categorical",
+];
 
 /** The values abduction tries for a symbol (memory.ts `abduceSymbols`). */
 export type AbductionAlphabet = "gold" | "codebook";
@@ -110,7 +117,10 @@ export interface TrainConfig {
   /**
    * `sigmoid`: g's output is bounded to the alphabet's range with headroom ((0, 1.5) for
    * 0.1..1.0; `symbolBounds`), which knows the symbols' range (beyond the paper); `linear`: g's
-   * raw output, as the paper.
+   * raw output, as the paper; `categorical`: K logits per image, the symbol their softmax's
+   * expected value over the K symbol values (the codebook's, or the alphabet's with
+   * `abductionAlphabet: "gold"`), trained by cross-entropy on the abduced symbols (beyond the
+   * paper; knows what abduction knows, and with the codebook the symbol range it starts on).
    */
   readonly grounderOutput: GrounderOutput;
 
@@ -264,8 +274,10 @@ export function presetConfig(name: PresetName): Omit<TrainConfig, "sketch"> {
  * that a number never travels without it:
  * - `alphabet`: the gold symbol values, e.g. 0.1..1.0 (abduction over them, transductive evaluation);
  * - `alphabet-statistics`: their mean and variance (the symbol prior);
- * - `symbol-range`: the interval the symbols lie in (the bounded grounder output);
- * - `class-count`: how many symbols there are (the abduction codebook);
+ * - `symbol-range`: the interval the symbols lie in (the bounded grounder output; the start of the
+ *   categorical grounder's codebook);
+ * - `class-count`: how many symbols there are (the abduction codebook; the categorical grounder's
+ *   K);
  * - `gold-symbols`: the symbols themselves (`oracleSymbols`);
  * - `other-tasks-test-outputs`: evaluation pools every task's inference outputs (transductive);
  * - `given-programs`: some tasks' programs are given (a task file's `"given": true`).
@@ -280,14 +292,21 @@ export function knowledgeOf(
     config.imitation > 0 && config.abduction > 0 && !config.oracleSymbols;
   const transductive =
     config.transductiveEval && config.imitation > 0 && !config.oracleSymbols;
+  // The categorical grounder has one class per symbol value: the alphabet's, or the codebook's,
+  // which it starts spread over the symbol range (train.ts `createRun`).
+  const categorical =
+    config.grounderOutput === "categorical" && !config.oracleSymbols;
+  const gold = config.abductionAlphabet === "gold";
   if (config.oracleSymbols) k.push("gold-symbols");
-  if ((abduces && config.abductionAlphabet === "gold") || transductive)
-    k.push("alphabet");
+  if (((abduces || categorical) && gold) || transductive) k.push("alphabet");
   if (config.symbolPrior > 0 && !config.oracleSymbols)
     k.push("alphabet-statistics");
-  if (config.grounderOutput === "sigmoid" && !config.oracleSymbols)
+  if (
+    (config.grounderOutput === "sigmoid" || (categorical && !gold)) &&
+    !config.oracleSymbols
+  )
     k.push("symbol-range");
-  if (abduces && config.abductionAlphabet === "codebook") k.push("class-count");
+  if ((abduces || categorical) && !gold) k.push("class-count");
   if (transductive) k.push("other-tasks-test-outputs");
   return k;
 }

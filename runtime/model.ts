@@ -23,7 +23,8 @@ import { symbolBounds, type Alphabet } from "./domains/alphabet.js";
 
 export interface RoapModel {
   readonly module: SketchModule;
-  readonly grounder: Grounder;
+  /** g: one output per image ([N]), or K logits with the `categorical` output ([N, K]). */
+  readonly grounder: Grounder<tf.Tensor1D | tf.Tensor2D>;
   /** r; the free logits of `no-amortization`; the output MLP's weights for `cnn-mlp`. */
   readonly recognizer: Recognizer;
   /** Which row of Table 1 this is. */
@@ -34,6 +35,11 @@ export interface RoapModel {
   readonly grounderOutput: GrounderOutput;
   /** The interval of the `sigmoid` output, from the alphabet (`symbolBounds`). */
   readonly symbolBounds: SymbolBounds;
+  /**
+   * The `categorical` output's K symbol values, ascending (class k is the k-th): the run sets
+   * them before each step and evaluation (train.ts `holdSymbolValues`); empty for the others.
+   */
+  readonly symbolValues: Float32Array;
   readonly variables: tf.Variable[];
   save(): { grounder: ParamSnapshot; recognizer: ParamSnapshot };
   load(snapshot: { grounder: ParamSnapshot; recognizer: ParamSnapshot }): void;
@@ -50,6 +56,8 @@ export interface ModelArgs {
   readonly grounderOutput?: GrounderOutput;
   /** The symbols' values (the task domain's), for the range of the `sigmoid` output. */
   readonly alphabet: Alphabet;
+  /** K, the `categorical` output's classes; default the alphabet's length. */
+  readonly numSymbolValues?: number;
   /** Default `roap`. */
   readonly model?: ModelName;
   /** The tasks a baseline keeps parameters for (`cnn-mlp`, `no-amortization`). */
@@ -60,10 +68,21 @@ export interface ModelArgs {
 
 export function createModel(args: ModelArgs): RoapModel {
   const [h, w, c] = args.imageShape;
-  const grounder =
-    args.grounder === "resnet18"
-      ? createResNet18({ seed: args.seed, inChannels: c })
-      : createSmallCnn({ seed: args.seed, inputShape: [h, w, c] });
+  const grounderOutput = args.grounderOutput ?? "sigmoid";
+  const K = args.numSymbolValues ?? args.alphabet.length;
+  const numClasses = grounderOutput === "categorical" ? K : undefined;
+  const grounder: Grounder<tf.Tensor1D | tf.Tensor2D> =
+    numClasses === undefined
+      ? args.grounder === "resnet18"
+        ? createResNet18({ seed: args.seed, inChannels: c })
+        : createSmallCnn({ seed: args.seed, inputShape: [h, w, c] })
+      : args.grounder === "resnet18"
+        ? createResNet18({ seed: args.seed, inChannels: c, numClasses })
+        : createSmallCnn({
+            seed: args.seed,
+            inputShape: [h, w, c],
+            numClasses,
+          });
   const kind = args.model ?? "roap";
   const numTasks = args.numTasks ?? 0;
   const outputMlp =
@@ -96,8 +115,9 @@ export function createModel(args: ModelArgs): RoapModel {
     outputMlp,
     grounder,
     recognizer,
-    grounderOutput: args.grounderOutput ?? "sigmoid",
+    grounderOutput,
     symbolBounds: symbolBounds(args.alphabet),
+    symbolValues: new Float32Array(numClasses ?? 0),
     variables: [...grounder.variables, ...recognizer.variables],
     save: () => ({
       grounder: grounder.params.save(),
@@ -123,16 +143,41 @@ export type SymbolBounds = { readonly low: number; readonly high: number };
  * stability): low + (high - low) * sigmoid(raw). A bounded grounder keeps a 30-line program of
  * products from overflowing while g is still untrained (the paper's footnote 4 lost runs to
  * exactly that). It knows the symbols' range, so the paper preset uses the `linear` output (g's
- * raw output).
+ * raw output). With `categorical`, raw is K logits per image [N, K] and the symbol their
+ * expected value over `values` (`expectedSymbols`).
  */
 export function symbolsOf(
   raw: tf.Tensor,
   output: GrounderOutput,
   bounds: SymbolBounds,
+  values: ArrayLike<number> = [],
 ): tf.Tensor {
+  if (output === "categorical")
+    return expectedSymbols(raw as tf.Tensor2D, values);
   if (output !== "sigmoid") return raw;
   const scaled = tf.mul(bounds.high - bounds.low, tf.sigmoid(raw));
   return bounds.low === 0 ? scaled : tf.add(bounds.low, scaled);
+}
+
+/**
+ * The `categorical` output's symbols: s = softmax(logits) . v, the expected value over the K
+ * symbol values v (class k is v[k]). logits: [N, K] -> [N]. Its gradient in logit k is
+ * p_k (v_k - s), so g learns where the values differ, not a scale of its own: the values bound
+ * s as `sigmoid` does, and a product of symbols cannot overflow.
+ */
+export function expectedSymbols(
+  logits: tf.Tensor2D,
+  values: ArrayLike<number>,
+): tf.Tensor1D {
+  const K = logits.shape[1];
+  if (values.length !== K)
+    throw new Error(
+      `expectedSymbols: ${K} logits per image but ${values.length} symbol values`,
+    );
+  return tf.tidy(() => {
+    const v = tf.tensor2d(Float32Array.from(values), [K, 1]); // [K, 1]
+    return tf.reshape(tf.matMul(tf.softmax(logits), v), [-1]) as tf.Tensor1D; // [N]
+  });
 }
 
 /** Images per pass of ResNet-18 on a CPU backend: about 50 MB each with their gradients on wasm. */
@@ -157,10 +202,27 @@ export function groundSymbols(
   numInputs: number,
 ): tf.Tensor2D {
   return tf.tidy(() => {
-    const raw = model.grounder.call(images); // [N * V]
-    const s = symbolsOf(raw, model.grounderOutput, model.symbolBounds);
+    const raw = model.grounder.call(images); // [N * V] | [N * V, K]
+    const s = symbolsOf(
+      raw,
+      model.grounderOutput,
+      model.symbolBounds,
+      model.symbolValues,
+    ); // [N * V]
     return tf.reshape(s, [-1, numInputs]) as tf.Tensor2D; // [N, V]
   });
+}
+
+/** The `categorical` output's logits: images [N * V, H, W, C] -> [N * V, K]. */
+export function groundLogits(
+  model: RoapModel,
+  images: tf.Tensor4D,
+): tf.Tensor2D {
+  if (model.grounderOutput !== "categorical")
+    throw new Error(
+      `groundLogits: the ${model.grounderOutput} output has none`,
+    );
+  return model.grounder.call(images) as tf.Tensor2D;
 }
 
 export interface ForwardOptions {

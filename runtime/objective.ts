@@ -81,3 +81,31 @@ export function symbolPrior(
     ) as tf.Scalar;
   });
 }
+
+/**
+ * The `categorical` grounder's abduction loss (beyond the paper): the cross-entropy of g's logits
+ * on the abduced symbol values' indices, over the symbols some evidence program constrains,
+ * divided by all N symbols of the batch (as the squared gap of the scalar outputs is). logits:
+ * [N, K]; indices, constrained: [N] (memory.ts `abduceSymbols`).
+ */
+export function abductionCrossEntropy(
+  logits: tf.Tensor2D,
+  indices: Int32Array,
+  constrained: Uint8Array,
+): tf.Scalar {
+  const [N, K] = logits.shape;
+  if (indices.length !== N || constrained.length !== N)
+    throw new Error(
+      `abductionCrossEntropy: ${N} logits rows, ${indices.length} indices, ${constrained.length} masks`,
+    );
+  return tf.tidy(() => {
+    // An int oneHot cast to float: a float oneHot is wrong on wasm.
+    const target = tf.cast(
+      tf.oneHot(tf.tensor1d(indices, "int32"), K),
+      "float32",
+    ); // [N, K]
+    const logp = tf.sum(tf.mul(target, tf.logSoftmax(logits)), 1); // [N]
+    const mask = tf.tensor1d(Float32Array.from(constrained)); // [N]
+    return tf.div(tf.neg(tf.sum(tf.mul(mask, logp))), N) as tf.Scalar;
+  });
+}

@@ -1,7 +1,8 @@
 // The supervised reference points for grounding accuracy (Sec. 4.1 asks how close the learned
 // symbols come to it): the same grounder architecture trained on the image labels, for as many
 // steps and images per step as the ROAP run, then scored on the test split's images; once as a
-// classifier (cross-entropy) and once as g itself, one squashed output regressed on the symbol.
+// classifier (cross-entropy) and once as g itself, one squashed output regressed on the symbol
+// (with the categorical output, K logits whose expected value over the alphabet is regressed).
 
 import * as tf from "@tensorflow/tfjs-core";
 import type { TrainConfig } from "./config.js";
@@ -37,7 +38,12 @@ export function trainSupervisedReference(
   const bounds = symbolBounds(train.alphabet);
   const reader = createSymbolReader(train.alphabet);
   const { height: H, width: W, channels: C } = train;
-  const outputs = target === "classes" ? numClasses : undefined;
+  // g itself has K logits with the categorical output; its symbol is their expected value.
+  const outputs =
+    target === "classes" || config.grounderOutput === "categorical"
+      ? numClasses
+      : undefined;
+  const values = [...train.alphabet].sort((a, b) => a - b);
   const net: Grounder<tf.Tensor1D | tf.Tensor2D> =
     outputs === undefined
       ? config.grounder === "resnet18"
@@ -83,7 +89,10 @@ export function trainSupervisedReference(
           );
           return tf.mean(
             tf.square(
-              tf.sub(symbolsOf(out, config.grounderOutput, bounds), gold),
+              tf.sub(
+                symbolsOf(out, config.grounderOutput, bounds, values),
+                gold,
+              ),
             ),
           ) as tf.Scalar;
         }
@@ -113,7 +122,7 @@ export function trainSupervisedReference(
       );
       return target === "classes"
         ? tf.argMax(out, 1).dataSync()
-        : symbolsOf(out, config.grounderOutput, bounds).dataSync();
+        : symbolsOf(out, config.grounderOutput, bounds, values).dataSync();
     });
     for (let i = 0; i < n; i++) {
       const right =

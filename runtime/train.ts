@@ -18,9 +18,11 @@ import {
 } from "./checkpoint.js";
 import { knowledgeOf, type TrainConfig } from "./config.js";
 import {
+  CODEBOOK_RATE,
   codebookToArrays,
   createCodebook,
   loadCodebook,
+  spreadCodebook,
   updateCodebook,
   type Codebook,
 } from "./codebook.js";
@@ -36,6 +38,7 @@ import {
   alphabetSpacing,
   alphabetStats,
   describeAlphabet,
+  symbolBounds,
 } from "./domains/alphabet.js";
 import { createDomain } from "./domains/create.js";
 import {
@@ -79,12 +82,15 @@ import {
 } from "./memory.js";
 import {
   createModel,
+  expectedSymbols,
   forward,
+  groundLogits,
   groundSymbols,
   grounderChunkOf,
   type RoapModel,
 } from "./model.js";
 import {
+  abductionCrossEntropy,
   objective,
   outputSigma,
   reconstructionLoss,
@@ -269,6 +275,24 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
       `no held-out tasks: ${config.model} has no amortized inference for tasks it never trained on`,
     );
   const sigma = outputSigma(train.outputs, train.numTasks, train.numPairs);
+  const categorical = config.grounderOutput === "categorical";
+  // The learned symbol values: abduction's, and the categorical grounder's classes.
+  const codebook =
+    config.abductionAlphabet === "codebook" &&
+    ((config.imitation > 0 && config.abduction > 0) || categorical)
+      ? createCodebook(numSymbols)
+      : undefined;
+  if (codebook && categorical) {
+    // The categorical grounder's symbols are blends of the codebook's values, so the first
+    // batch's quantiles would all be one value: the values start spread over the range of the
+    // bounded output, and only the fit to the outputs moves them (`abduceStep`).
+    const { low, high } = symbolBounds(alphabet);
+    spreadCodebook(codebook, low, high);
+    if (!(config.imitation > 0 && config.abduction > 0))
+      notes.push(
+        "the categorical grounder's symbol values stay where they start: without abduction nothing fits them",
+      );
+  }
   const model = createModel({
     model: config.model,
     numTasks: tasks.length,
@@ -277,6 +301,7 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
     grounder: config.grounder,
     grounderOutput: config.grounderOutput,
     alphabet,
+    numSymbolValues: codebook ? numSymbols : alphabet.length,
     imageShape: [train.height, train.width, train.channels],
     recognizerHidden: config.recognizerHidden,
     seed: config.seed,
@@ -323,12 +348,7 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
     model,
     optimizer,
     memory,
-    codebook:
-      config.imitation > 0 &&
-      config.abduction > 0 &&
-      config.abductionAlphabet === "codebook"
-        ? createCodebook(numSymbols)
-        : undefined,
+    codebook,
     generalization,
     heldOut:
       heldOutTasks.length > 0
@@ -505,19 +525,22 @@ function symbolStats(s: ArrayLike<number>): { mean: number; std: number } {
 }
 
 /**
- * The gradient of `lossOf(g(images))` with the grounder's backward pass in chunks of `chunk`
+ * The gradient of `lossOf(ground(images))` with the grounder's backward pass in chunks of `chunk`
  * images, so that memory holds one chunk's activations and gradients, not the batch's (ResNet-18
- * needs about 50 MB an image on wasm). The same gradient as one pass, by the chain rule: (1) s =
- * g(x) without a tape, chunk by chunk; (2) the loss's gradient in the recognizer's variables and
- * in s; (3) per chunk, the gradient of sum(g(x_chunk) * dL/ds_chunk) in the grounder's variables,
- * summed. The grounder runs forward twice.
+ * needs about 50 MB an image on wasm). `ground` maps whole pairs of images to g's output as the
+ * loss reads it, one row per pair (s [B, V], or the categorical logits [B, V, K]). The same
+ * gradient as one pass, by the chain rule: (1) s = g(x) without a tape, chunk by chunk; (2) the
+ * loss's gradient in the recognizer's variables and in s; (3) per chunk, the gradient of
+ * sum(g(x_chunk) * dL/ds_chunk) in the grounder's variables, summed. The grounder runs forward
+ * twice.
  */
-function chunkedGrads(
+function chunkedGrads<S extends tf.Tensor>(
   model: RoapModel,
   images: tf.Tensor4D, // [B * V, H, W, C]
   V: number,
   chunk: number,
-  lossOf: (s: tf.Tensor2D) => tf.Scalar,
+  ground: (images: tf.Tensor4D) => S,
+  lossOf: (s: S) => tf.Scalar,
 ): { value: tf.Scalar; grads: tf.NamedTensorMap } {
   const n = images.shape[0];
   const perChunk = Math.max(V, chunk - (chunk % V)); // whole pairs per chunk
@@ -527,25 +550,25 @@ function chunkedGrads(
     tf.slice(images, [at, 0, 0, 0], [Math.min(perChunk, n - at), -1, -1, -1]);
   // 1. s = g(x), one chunk at a time.
   const s = tf.concat(
-    starts.map((at) => tf.tidy(() => groundSymbols(model, slice(at), V))),
-  ) as tf.Tensor2D; // [B, V]
+    starts.map((at) => tf.tidy(() => ground(slice(at)))),
+  ) as S; // [B, V] | [B, V, K]
   // 2. dL/d(recognizer) and dL/ds.
   const sVar = tf.variable(s, true);
   try {
     const recognizer = model.recognizer.variables;
     const { value, grads } = tf.variableGrads(
-      () => lossOf(sVar as unknown as tf.Tensor2D),
+      () => lossOf(sVar as unknown as S),
       [...recognizer, sVar],
     );
-    const ds = grads[sVar.name] as tf.Tensor2D; // [B, V]
+    const ds = grads[sVar.name]; // [B, V] | [B, V, K]
     // 3. The grounder's gradient, chunk by chunk.
     const total: tf.NamedTensorMap = {};
     for (const at of starts) {
       const rows = Math.min(perChunk, n - at) / V;
       const part = tf.tidy(() => {
-        const dsChunk = tf.slice(ds, [at / V, 0], [rows, V]);
+        const dsChunk = tf.slice(ds, [at / V], [rows]); // the chunk's pairs
         return tf.variableGrads(
-          () => tf.sum(tf.mul(groundSymbols(model, slice(at), V), dsChunk)),
+          () => tf.sum(tf.mul(ground(slice(at)), dsChunk)),
           model.grounder.variables,
         );
       });
@@ -590,6 +613,7 @@ export function trainStep(
   let symbols = { mean: NaN, std: NaN };
   if (inferred.length + given.length === 0)
     return { loss: 0, finite: true, symbols };
+  holdSymbolValues(run);
   const { value, grads } = tf.tidy(() => {
     const batch = gatherBatch(run.train, pairs, [...inferred, ...given]);
     const { images } = batch;
@@ -600,7 +624,8 @@ export function trainStep(
         : (tf.slice(batch.y, [0, 0], [inferred.length, B]) as tf.Tensor2D);
     const sigma = tf.tensor1d(inferred.map((t) => run.sigma[t]));
     const V = run.train.numInputs;
-    const lossOf = (s: tf.Tensor2D): tf.Scalar => {
+    // logits: the categorical grounder's [B * V, K], for its abduction loss.
+    const lossOf = (s: tf.Tensor2D, logits?: tf.Tensor2D): tf.Scalar => {
       symbols = symbolStats(s.dataSync());
       let loss: tf.Scalar;
       if (model.outputMlp) {
@@ -656,6 +681,7 @@ export function trainStep(
               inferred,
               step,
               abduction,
+              logits,
             ),
           ) as tf.Scalar;
         }
@@ -663,7 +689,7 @@ export function trainStep(
         loss = givenReconstruction(run, given, batch.y, s);
         if (run.memory) {
           const abduction = abduceStep(run, run.memory, s, batch.y, given);
-          const gap = abductionGap(run, abduction, s);
+          const gap = grounderAbductionLoss(run, abduction, s, logits);
           if (gap) loss = tf.add(loss, gap) as tf.Scalar;
         }
       }
@@ -677,12 +703,36 @@ export function trainStep(
         trainableVariables(run),
       );
     const chunk = grounderChunkOf(config);
+    if (model.grounderOutput === "categorical") {
+      // The loss reads g's logits [B, V, K]: s is their expected value (model.ts).
+      const K = model.symbolValues.length;
+      const ground = (x: tf.Tensor4D) =>
+        tf.reshape(groundLogits(model, x), [-1, V, K]) as tf.Tensor3D;
+      const lossOfLogits = (logits: tf.Tensor3D) => {
+        const flat = tf.reshape(logits, [-1, K]) as tf.Tensor2D; // [B * V, K]
+        const s = expectedSymbols(flat, model.symbolValues);
+        return lossOf(tf.reshape(s, [-1, V]) as tf.Tensor2D, flat);
+      };
+      if (images.shape[0] <= chunk)
+        return tf.variableGrads(
+          () => lossOfLogits(ground(images)),
+          trainableVariables(run),
+        );
+      return chunkedGrads(model, images, V, chunk, ground, lossOfLogits);
+    }
     if (images.shape[0] <= chunk)
       return tf.variableGrads(
         () => lossOf(groundSymbols(model, images, V)), // s: [B, V]
         trainableVariables(run),
       );
-    return chunkedGrads(model, images, V, chunk, lossOf);
+    return chunkedGrads(
+      model,
+      images,
+      V,
+      chunk,
+      (x) => groundSymbols(model, x, V),
+      lossOf,
+    );
   });
   // The failpoints let the NaN-recovery tests poison the loss or a gradient of a chosen step.
   const loss = failpoint("nan", `loss-${step}`) ? NaN : value.dataSync()[0];
@@ -802,7 +852,8 @@ function rememberPrograms(
  * 3. imitation: -log q of the stored programs within `imitationThreshold`;
  * 4. with g in use, the stored programs within `abductionThreshold` run exactly on g(x)
  *    (Eq. 4), and g's squared gap to the abduced symbols (Eq. 4's scale with sigma = the
- *    alphabet's spacing), over the symbols some of those programs read.
+ *    alphabet's spacing), or the categorical grounder's cross-entropy on them, over the symbols
+ *    some of those programs read (`grounderAbductionLoss`).
  */
 function memoryLosses(
   run: RunContext,
@@ -814,6 +865,8 @@ function memoryLosses(
   tasks: readonly number[],
   step: number,
   abduction: Abduction,
+  /** The categorical grounder's logits [B * V, K]. */
+  logits: tf.Tensor2D | undefined,
 ): tf.Scalar {
   const { config, model } = run;
   const { grounded, abduced } = abduction;
@@ -855,7 +908,7 @@ function memoryLosses(
       tf.mul(config.imitation / tasks.length, tf.sum(perTask)),
     ) as tf.Scalar;
   }
-  const gap = abductionGap(run, abduction, out.s);
+  const gap = grounderAbductionLoss(run, abduction, out.s, logits);
   return gap ? (tf.add(loss, gap) as tf.Scalar) : loss;
 }
 
@@ -883,11 +936,15 @@ function abduceStep(
   const { config } = run;
   const module = run.module as SketchModule<unknown>;
   const grounded = s.dataSync() as Float32Array;
+  const categorical = run.model.grounderOutput === "categorical";
   if (run.codebook && !run.codebook.initialized)
     updateCodebook(run.codebook, grounded);
-  const alphabet = run.codebook
-    ? Array.from(run.codebook.values)
-    : run.domain.alphabet;
+  // The categorical grounder's values held for this step (its class k is the k-th).
+  const alphabet = categorical
+    ? Array.from(run.model.symbolValues)
+    : run.codebook
+      ? Array.from(run.codebook.values)
+      : run.domain.alphabet;
   // Stored programs within `evidence` inform g (abduction, exact runs on g(x)); within
   // `imitationThreshold` they are also imitated by r.
   const evidence = config.abductionThreshold;
@@ -912,24 +969,52 @@ function abduceStep(
         : [],
     );
     const B = grounded.length / run.train.numInputs;
-    updateCodebook(run.codebook, grounded, {
-      numInputs: run.train.numInputs,
-      programs: used.map((k) => {
-        const p = memory.programs[tasks[k]];
-        return (x: readonly number[]) => module.evaluate(p, x);
-      }),
-      indices: abduced.indices,
-      y: Float32Array.from(
-        { length: used.length * B },
-        (_, i) => y[used[Math.floor(i / B)] * B + (i % B)],
-      ),
-      sigma: Float32Array.from(used, (k) => run.sigma[tasks[k]]),
-    });
+    // No k-means for the categorical grounder: its symbols are blends of the values themselves,
+    // and following them would only pull the values together.
+    updateCodebook(
+      run.codebook,
+      grounded,
+      {
+        numInputs: run.train.numInputs,
+        programs: used.map((k) => {
+          const p = memory.programs[tasks[k]];
+          return (x: readonly number[]) => module.evaluate(p, x);
+        }),
+        indices: abduced.indices,
+        y: Float32Array.from(
+          { length: used.length * B },
+          (_, i) => y[used[Math.floor(i / B)] * B + (i % B)],
+        ),
+        sigma: Float32Array.from(used, (k) => run.sigma[tasks[k]]),
+      },
+      categorical ? 0 : CODEBOOK_RATE,
+    );
   }
   return { grounded, abduced, alphabet };
 }
 
-/** Abduction's loss: `abduction` * g's squared gap to the abduced symbols it constrains. */
+/**
+ * Abduction's loss for g, over the abduced symbols some evidence program constrains: `abduction`
+ * * the squared gap of s to them (`abductionGap`), or with the categorical grounder (`logits`,
+ * [B * V, K]) `abduction` * the cross-entropy of its logits on their indices, which are the
+ * indices of its classes (objective.ts `abductionCrossEntropy`).
+ */
+function grounderAbductionLoss(
+  run: RunContext,
+  abduction: Abduction,
+  s: tf.Tensor2D,
+  logits: tf.Tensor2D | undefined,
+): tf.Scalar | undefined {
+  const { abduced } = abduction;
+  if (!abduced) return undefined;
+  if (!logits) return abductionGap(run, abduction, s);
+  return tf.mul(
+    run.config.abduction,
+    abductionCrossEntropy(logits, abduced.indices, abduced.constrained),
+  ) as tf.Scalar;
+}
+
+/** `abduction` * g's squared gap to the abduced symbols it constrains. */
 function abductionGap(
   run: RunContext,
   { abduced, alphabet }: Abduction,
@@ -944,6 +1029,19 @@ function abductionGap(
     2 * spacing * spacing * abduced.symbols.length,
   );
   return tf.mul(run.config.abduction, loss) as tf.Scalar;
+}
+
+/**
+ * Sets the categorical grounder's K symbol values for the next step or evaluation: the
+ * codebook's (kept sorted) or the alphabet's, sorted ascending, so class k is the k-th value.
+ * Held in the model, they stay the same through the step while abduction refits the codebook.
+ */
+export function holdSymbolValues(run: RunContext): void {
+  if (run.model.grounderOutput !== "categorical") return;
+  const values = run.codebook
+    ? run.codebook.values
+    : [...run.domain.alphabet].sort((a, b) => a - b);
+  run.model.symbolValues.set(values);
 }
 
 function scheduleOf(run: RunContext) {
@@ -985,6 +1083,7 @@ function inferencePairsOf(run: RunContext): number {
 export function evaluateRun(run: RunContext): Evaluation {
   const { config, test } = run;
   const module = run.module as SketchModule<unknown>;
+  holdSymbolValues(run);
   const grounded = config.oracleSymbols
     ? test.symbols
     : groundSplit(run.model, test, Math.min(512, grounderChunkOf(run.config)));
@@ -1110,6 +1209,7 @@ export function evaluateGeneralization(
 ): GeneralizationReport | undefined {
   const data = run.generalization;
   if (!data) return undefined;
+  holdSymbolValues(run);
   const grounded = run.config.oracleSymbols
     ? data.split.symbols
     : groundSplit(

@@ -166,7 +166,7 @@ const CHOICE_FLAGS: [string, string][] = [
   ["preset", "cpu, paper"],
   ["domain", "arith, enumerate, file"],
   ["abduction-alphabet", "gold, codebook"],
-  ["grounder-output", "sigmoid, linear"],
+  ["grounder-output", "sigmoid, linear, categorical"],
 ];
 
 const FLAG_ROWS: Row[] = [

@@ -60,7 +60,7 @@ describe("parseTrainArgs", () => {
     [["a.sketch", "--preset", "gpu"], /--preset must be one of cpu, paper/],
     [
       ["a.sketch", "--grounder-output", "tanh"],
-      /--grounder-output must be one of sigmoid, linear/,
+      /--grounder-output must be one of sigmoid, linear, categorical/,
     ],
     [
       ["a.sketch", "--abduction-alphabet", "ascii"],

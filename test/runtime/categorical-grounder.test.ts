@@ -1,0 +1,338 @@
+// The categorical grounder (`grounderOutput: "categorical"`): K logits per image, the symbol their
+// expected value over the K symbol values, trained by cross-entropy on the abduced symbols. Its
+// shapes and gradients, s and the loss against hand computations, the scalar outputs unchanged,
+// the knowledge it records, a resumed run, and a tiny run in which grounding accuracy rises.
+
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { selectBackend } from "../../runtime/backend.js";
+import { createCodebook, spreadCodebook } from "../../runtime/codebook.js";
+import { knowledgeOf, type TrainConfig } from "../../runtime/config.js";
+import {
+  expectedSymbols,
+  groundLogits,
+  groundSymbols,
+  symbolsOf,
+} from "../../runtime/model.js";
+import { abductionCrossEntropy } from "../../runtime/objective.js";
+import {
+  createRun,
+  evaluateRun,
+  holdSymbolValues,
+  resumeRun,
+  saveRun,
+  trainStep,
+  type RunContext,
+} from "../../runtime/train.js";
+import { disposeRun, tinyRunConfig } from "./tiny-run.js";
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), "sketchc-categorical-"));
+
+/** A 2-input sketch: add, sub and mul of two symbols pin both of them down. */
+const PAIR_SKETCH = `sketch pair {
+  inputs 2;
+  op add(a, b) = a + b;
+  op sub(a, b) = a - b;
+  op mul(a, b) = a * b;
+  op skip(a) = a cost 0;
+  straight lines 2 { args: inputs, earlier; }
+  output last;
+  prior length 1e-3;
+}
+`;
+
+function write(name: string, text: string): string {
+  const file = path.join(root, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+/** A tiny run (tiny-run.ts) with the categorical grounder. */
+const tinyConfig = (out: string, overrides: Partial<TrainConfig> = {}) =>
+  tinyRunConfig(root, out, { grounderOutput: "categorical", ...overrides });
+
+beforeAll(async () => {
+  await selectBackend("wasm");
+});
+
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+/** The images of the first `pairs` training pairs, [pairs * V, H, W, C]. */
+function trainImages(run: RunContext, pairs: number): tf.Tensor4D {
+  const { numInputs: V, height: H, width: W, channels: C } = run.train;
+  const n = pairs * V;
+  return tf.tensor4d(run.train.images.subarray(0, n * H * W * C), [n, H, W, C]);
+}
+
+describe("expectedSymbols", () => {
+  it("is softmax(logits) . v, by hand", () => {
+    const logits = [
+      [0, 1, 2],
+      [3, -1, 0.5],
+      [0, 0, 0],
+    ];
+    const v = [0.1, 0.5, 1.2];
+    const got = tf.tidy(() =>
+      Array.from(expectedSymbols(tf.tensor2d(logits), v).dataSync()),
+    );
+    const hand = logits.map((row) => {
+      const e = row.map(Math.exp);
+      const z = e.reduce((a, b) => a + b, 0);
+      return e.reduce((a, x, k) => a + (x / z) * v[k], 0);
+    });
+    expect(got).toHaveLength(3);
+    got.forEach((s, i) => expect(s).toBeCloseTo(hand[i], 6));
+    expect(got[2]).toBeCloseTo((0.1 + 0.5 + 1.2) / 3, 6); // uniform: the mean value
+    expect(() => expectedSymbols(tf.tensor2d(logits), [0.1, 0.5])).toThrow(
+      /3 logits per image but 2 symbol values/,
+    );
+  });
+
+  it("is what symbolsOf gives for the categorical output", () => {
+    const logits = tf.tensor2d([[1, 2, 0.5]]);
+    const v = [0.2, 0.4, 0.9];
+    const a = symbolsOf(logits, "categorical", { low: 0, high: 1.5 }, v);
+    const b = expectedSymbols(logits, v);
+    expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
+    tf.dispose([logits, a, b]);
+  });
+});
+
+describe("the sigmoid and linear outputs", () => {
+  it("are unchanged: low + (high - low) sigmoid(raw), and raw", () => {
+    const raw = tf.tensor1d([-2, 0, 0.5, 3]);
+    const bounds = { low: -3, high: 3 };
+    const sigmoid = Array.from(symbolsOf(raw, "sigmoid", bounds).dataSync());
+    [-2, 0, 0.5, 3].forEach((x, i) =>
+      expect(sigmoid[i]).toBeCloseTo(-3 + 6 / (1 + Math.exp(-x)), 6),
+    );
+    expect(symbolsOf(raw, "linear", bounds)).toBe(raw);
+    raw.dispose();
+  });
+
+  it("keep one output per image and no symbol values", async () => {
+    const run = await createRun(
+      tinyRunConfig(root, "scalar", { grounderOutput: "sigmoid" }),
+    );
+    expect(run.model.grounder.outputDim).toBe(1);
+    expect(run.model.symbolValues).toHaveLength(0);
+    const images = trainImages(run, 2);
+    expect(() => groundLogits(run.model, images)).toThrow(/has none/);
+    images.dispose();
+    disposeRun(run);
+  });
+});
+
+describe("abductionCrossEntropy", () => {
+  it("is the mean over all symbols of the masked -log softmax at the abduced index, by hand", () => {
+    const logits = [
+      [2, 0, -1],
+      [0.5, 0.5, 3],
+      [1, -2, 0],
+      [0, 0, 0],
+    ];
+    const indices = Int32Array.of(0, 1, 2, 2);
+    const constrained = Uint8Array.of(1, 1, 0, 1);
+    const got = tf.tidy(
+      () =>
+        abductionCrossEntropy(
+          tf.tensor2d(logits),
+          indices,
+          constrained,
+        ).dataSync()[0],
+    );
+    let hand = 0;
+    logits.forEach((row, i) => {
+      if (!constrained[i]) return;
+      const z = row.reduce((a, x) => a + Math.exp(x), 0);
+      hand -= row[indices[i]] - Math.log(z);
+    });
+    expect(got).toBeCloseTo(hand / 4, 5);
+    // The unconstrained row does not count: changing its index changes nothing.
+    const other = tf.tidy(
+      () =>
+        abductionCrossEntropy(
+          tf.tensor2d(logits),
+          Int32Array.of(0, 1, 0, 2),
+          constrained,
+        ).dataSync()[0],
+    );
+    expect(other).toBeCloseTo(got, 6);
+  });
+});
+
+describe("the categorical grounder in a run", () => {
+  it("outputs K logits per image and symbols between the smallest and largest value", async () => {
+    const run = await createRun(tinyConfig("shapes"));
+    // The codebook (abduction off in the tiny runs): K = the 10 classes, spread over (0, 1.5).
+    expect(run.codebook).toBeDefined();
+    expect(run.model.grounder.outputDim).toBe(10);
+    holdSymbolValues(run);
+    const values = Array.from(run.model.symbolValues);
+    expect(values[0]).toBeCloseTo(0.075, 6);
+    expect(values[9]).toBeCloseTo(1.425, 6);
+    const images = trainImages(run, 4);
+    const logits = groundLogits(run.model, images);
+    const s = groundSymbols(run.model, images, run.train.numInputs);
+    expect(logits.shape).toEqual([4 * run.train.numInputs, 10]);
+    expect(s.shape).toEqual([4, run.train.numInputs]);
+    const hand = expectedSymbols(logits, values);
+    const got = Array.from(s.dataSync());
+    Array.from(hand.dataSync()).forEach((x, i) =>
+      expect(got[i]).toBeCloseTo(x, 6),
+    );
+    expect(got.every((x) => x > 0.075 && x < 1.425)).toBe(true);
+    tf.dispose([images, logits, s, hand]);
+    expect(run.notes.join("\n")).toMatch(/values stay where they start/);
+    disposeRun(run);
+  });
+
+  it("passes finite, nonzero gradients into the grounder's last layer, from s and from the cross-entropy", async () => {
+    const run = await createRun(tinyConfig("grads"));
+    holdSymbolValues(run);
+    const images = trainImages(run, 4);
+    const kernel = run.model.grounder.params.get("output/kernel");
+    const gradOf = (loss: () => tf.Scalar) =>
+      tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(loss, [kernel]);
+        value.dispose();
+        return Array.from(grads[kernel.name].dataSync());
+      });
+    const V = run.train.numInputs;
+    const fromS = gradOf(() =>
+      tf.sum(tf.square(tf.sub(groundSymbols(run.model, images, V), 0.3))),
+    );
+    const fromCe = gradOf(() =>
+      abductionCrossEntropy(
+        groundLogits(run.model, images),
+        Int32Array.from({ length: 4 * V }, (_, i) => i % 10),
+        new Uint8Array(4 * V).fill(1),
+      ),
+    );
+    for (const g of [fromS, fromCe]) {
+      expect(g).toHaveLength(run.model.grounder.featureDim * 10);
+      expect(g.every(Number.isFinite)).toBe(true);
+      expect(Math.max(...g.map(Math.abs))).toBeGreaterThan(1e-6);
+    }
+    images.dispose();
+    disposeRun(run);
+  });
+
+  it("takes the same next step after a checkpoint is resumed, and leaks no tensors", async () => {
+    const config = tinyConfig("resume");
+    const a = await createRun(config);
+    trainStep(a, 0, 0);
+    const before = tf.memory().numTensors;
+    trainStep(a, 0, 1);
+    trainStep(a, 0, 2);
+    expect(tf.memory().numTensors).toBe(before);
+    await saveRun(a, 1, 0);
+    const expected = trainStep(a, 1, 3).loss;
+    disposeRun(a);
+    const b = await createRun(config);
+    expect(await resumeRun(b)).toEqual({ epoch: 1, wallSeconds: 0 });
+    const got = trainStep(b, 1, 3).loss;
+    disposeRun(b);
+    expect(Number.isFinite(got)).toBe(true);
+    expect(got).toBeCloseTo(expected, 5);
+  });
+
+  it("records what it knows: the class count and the symbol range, or the alphabet", async () => {
+    const base = tinyConfig("knowledge", { symbolPrior: 0 });
+    expect(knowledgeOf(base)).toEqual(["symbol-range", "class-count"]);
+    expect(knowledgeOf({ ...base, abductionAlphabet: "gold" })).toEqual([
+      "alphabet",
+    ]);
+    expect(knowledgeOf({ ...base, grounderOutput: "linear" })).toEqual([]);
+    expect(knowledgeOf({ ...base, oracleSymbols: true })).toEqual([
+      "gold-symbols",
+    ]);
+  });
+});
+
+describe("a tiny categorical run with given programs", () => {
+  // Eight given programs over (s1, s2) are evidence for abduction over the gold alphabet from the
+  // first step; their outputs pin the symbols down, and g learns from them by reconstruction and
+  // by cross-entropy on the abduced symbols.
+  const FORMULAS = [
+    "add(s1, s2)",
+    "sub(s1, s2)",
+    "mul(s1, s2)",
+    "sub(s2, s1)",
+    "add(mul(s1, s1), s2)",
+    "mul(add(s1, s2), s1)",
+    "sub(mul(s1, s2), s1)",
+    "add(mul(s2, s2), s1)",
+  ];
+  const givenConfig = (out: string, overrides: Partial<TrainConfig> = {}) =>
+    tinyConfig(out, {
+      sketch: write("pair.sketch", PAIR_SKETCH),
+      taskFile: write(
+        "given.jsonl",
+        FORMULAS.map((f) => JSON.stringify({ formula: f, given: true })).join(
+          "\n",
+        ),
+      ),
+      imitation: 1,
+      abduction: 1,
+      abductionAlphabet: "gold",
+      batch: 16,
+      trainPairs: 256,
+      testPairs: 100,
+      heldOutTasks: 0,
+      generalizationTasks: 0,
+      ...overrides,
+    });
+
+  it("adds abduction times the cross-entropy on the abduced symbols to the step's loss", async () => {
+    // At the first step g is untrained, so the cross-entropy is near ln K; nothing else differs.
+    const withCe = await createRun(givenConfig("ce"));
+    const without = await createRun(givenConfig("no-ce", { abduction: 0 }));
+    const a = trainStep(withCe, 0, 0).loss;
+    const b = trainStep(without, 0, 0).loss;
+    disposeRun(withCe);
+    disposeRun(without);
+    expect(a - b).toBeGreaterThan(Math.log(10) - 0.3);
+    expect(a - b).toBeLessThan(Math.log(10) + 0.3);
+  });
+
+  it("takes the same step with the grounder's backward pass in chunks (train.ts chunkedGrads)", async () => {
+    // 6 pairs of 2 images, chunks of 4 images: 3 chunks, cross-entropy included.
+    const whole = await createRun(givenConfig("whole", { batch: 6 }));
+    const chunked = await createRun(
+      givenConfig("chunked", { batch: 6, grounderChunk: 4 }),
+    );
+    for (let step = 0; step < 3; step++)
+      expect(trainStep(chunked, 0, step).loss).toBeCloseTo(
+        trainStep(whole, 0, step).loss,
+        5,
+      );
+    const a = whole.model.variables.map((v) => v.dataSync());
+    const b = chunked.model.variables.map((v) => v.dataSync());
+    let worst = 0;
+    a.forEach((w, i) =>
+      w.forEach((x, j) => (worst = Math.max(worst, Math.abs(x - b[i][j])))),
+    );
+    disposeRun(whole);
+    disposeRun(chunked);
+    // Adam's first steps move each weight by about the learning rate, 3e-3 a step.
+    expect(worst).toBeLessThan(1e-5);
+  });
+
+  it("raises grounding accuracy from its start", async () => {
+    const run = await createRun(givenConfig("rise"));
+    expect(run.model.grounder.outputDim).toBe(10);
+    const start = evaluateRun(run).metrics.groundingAccuracy;
+    const losses: number[] = [];
+    for (let step = 0; step < 40; step++)
+      losses.push(trainStep(run, 0, step).loss);
+    const end = evaluateRun(run).metrics.groundingAccuracy;
+    disposeRun(run);
+    expect(losses.every(Number.isFinite)).toBe(true);
+    expect(start).toBeLessThan(0.1); // 200 test images, 10 classes
+    expect(end).toBeGreaterThan(start + 0.1);
+  });
+});
