@@ -93,6 +93,10 @@ Options (defaults are the cpu preset):
                        on the symbols' range; gold: knows the alphabet), trained by cross-entropy
                        on the abduced symbols (${DEFAULT_CONFIG.grounderOutput})
   --mutation-rate X    chance a stored row takes the sample's choice in a proposal (${DEFAULT_CONFIG.mutationRate})
+  --dreams N           dream tasks per step: programs of the domain's pool that the run neither
+                       trains on nor measures, run exactly on the step's g(x), r trained on their
+                       canonical z; knows the task-distribution (${DEFAULT_CONFIG.dreams}; 0: off)
+  --dream-weight W     weight of the dream loss (${DEFAULT_CONFIG.dreamWeight})
   --model M            roap | cnn-mlp (w/o program: y = MLP(s)) | no-amortization (free program
                        logits per task, no recognizer): Table 1's baselines (${DEFAULT_CONFIG.model})
   --cnn-mlp V          per-task (one MLP per task) | shared (one MLP on [s; one-hot(task)])
@@ -178,6 +182,8 @@ export function parseTrainArgs(args: readonly string[]): {
         "imitation-threshold": { type: "string" },
         "memory-samples": { type: "string" },
         "mutation-rate": { type: "string" },
+        dreams: { type: "string" },
+        "dream-weight": { type: "string" },
         abduction: { type: "string" },
         "abduction-threshold": { type: "string" },
         "abduction-alphabet": { type: "string" },
@@ -301,6 +307,8 @@ export function parseTrainArgs(args: readonly string[]): {
       v["mutation-rate"],
       base.mutationRate,
     )!,
+    dreams: intFlag("dreams", v.dreams, base.dreams, 0),
+    dreamWeight: numFlag("dream-weight", v["dream-weight"], base.dreamWeight)!,
     abduction: numFlag("abduction", v.abduction, base.abduction)!,
     abductionThreshold: numFlag(
       "abduction-threshold",

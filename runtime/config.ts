@@ -153,6 +153,14 @@ export interface TrainConfig {
   readonly abductionAlphabet: AbductionAlphabet;
   /** In a proposal, the chance that a live row of the stored program takes the sample's choice. */
   readonly mutationRate: number;
+  /**
+   * Dream tasks per step (dreams.ts, beyond the paper; DreamCoder's sleep phase): programs of the
+   * domain's pool that the run neither trains on nor measures, run exactly on the step's g(x),
+   * and r trained on -log q of their canonical z. 0: off. Knows the `task-distribution`.
+   */
+  readonly dreams: number;
+  /** Weight of the dream loss. */
+  readonly dreamWeight: number;
 
   /** Feed the gold symbols instead of g(x): trains the recognizer alone (an upper bound). */
   readonly oracleSymbols: boolean;
@@ -224,6 +232,9 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   abductionThreshold: 0.2,
   memorySamples: 6,
   mutationRate: 0.2,
+  // Off until measured at the cpu preset's scale (docs/training.md, "Dreams").
+  dreams: 0,
+  dreamWeight: 1,
   abductionAlphabet: "codebook",
   abduction: 1,
   oracleSymbols: false,
@@ -280,14 +291,18 @@ export function presetConfig(name: PresetName): Omit<TrainConfig, "sketch"> {
  *   K);
  * - `gold-symbols`: the symbols themselves (`oracleSymbols`);
  * - `other-tasks-test-outputs`: evaluation pools every task's inference outputs (transductive);
- * - `given-programs`: some tasks' programs are given (a task file's `"given": true`).
+ * - `given-programs`: some tasks' programs are given (a task file's `"given": true`);
+ * - `task-distribution`: programs drawn from the domain's pool, the family the held-out tasks come
+ *   from too (dreams; `run.dreams` says whether the run has any).
  */
 export function knowledgeOf(
   config: TrainConfig,
-  run: { readonly givenPrograms?: boolean } = {},
+  run: { readonly givenPrograms?: boolean; readonly dreams?: boolean } = {},
 ): string[] {
   const k: string[] = [];
   if (run.givenPrograms) k.push("given-programs");
+  if (run.dreams ?? (config.dreams > 0 && config.model === "roap"))
+    k.push("task-distribution");
   const abduces =
     config.imitation > 0 && config.abduction > 0 && !config.oracleSymbols;
   const transductive =

@@ -103,6 +103,7 @@ export async function evaluateSaved(
     wallSeconds: ckpt.state.wallSeconds,
     knowledge: knowledgeOf(run.config, {
       givenPrograms: run.inferred.length < run.tasks.length,
+      dreams: run.dreams !== undefined,
     }),
     warning: loaded.warning,
   };

@@ -151,16 +151,37 @@ export function imitationLoss(
     const weights = Float32Array.from(tasks, (t) =>
       memory.errors[t] <= threshold && memory.programs[t] !== undefined ? 1 : 0,
     );
-    const terms = memory.heads.map((h) => {
-      const live = memory.live[h.name];
-      const target = storedOneHot(memory, h, tasks, (k, i) =>
-        weights[k] === 0 ? false : live[i] === 1,
-      );
-      const logq = tf.logSoftmax(logits[h.name]); // [n, rows, choices]
-      return tf.sum(tf.mul(target, logq)) as tf.Scalar;
-    });
-    return tf.div(tf.neg(tf.addN(terms)), n) as tf.Scalar;
+    const targets = Object.fromEntries(
+      memory.heads.map((h) => {
+        const live = memory.live[h.name];
+        const target = storedOneHot(memory, h, tasks, (k, i) =>
+          weights[k] === 0 ? false : live[i] === 1,
+        );
+        return [h.name, target];
+      }),
+    );
+    return tf.div(tf.neg(targetLogLikelihood(targets, logits)), n) as tf.Scalar;
   });
+}
+
+/**
+ * log q of one-hot targets, summed over every task, row and head: sum of target * log
+ * softmax(logits). A row of zeros in a target (a dead row) adds nothing. targets and logits:
+ * per head [n, rows, choices]. The imitation loss and the dream loss (dreams.ts) share it.
+ */
+export function targetLogLikelihood(
+  targets: Readonly<Record<string, tf.Tensor3D>>,
+  logits: Readonly<Record<string, tf.Tensor3D>>,
+): tf.Scalar {
+  return tf.tidy(
+    () =>
+      tf.addN(
+        Object.entries(targets).map(([name, target]) => {
+          const logq = tf.logSoftmax(logits[name]); // [n, rows, choices]
+          return tf.sum(tf.mul(target, logq));
+        }),
+      ) as tf.Scalar,
+  );
 }
 
 /** The memory as named arrays for a checkpoint (choices as float32, exact below 2^24). */

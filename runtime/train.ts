@@ -41,6 +41,7 @@ import {
   symbolBounds,
 } from "./domains/alphabet.js";
 import { createDomain } from "./domains/create.js";
+import { createRunDreams, dreamStep, type DreamPool } from "./dreams.js";
 import {
   HELD_OUT_STREAM,
   type DomainTask,
@@ -163,6 +164,8 @@ export interface RunContext {
   readonly memory: ProgramMemory | undefined;
   /** Abduction's learned symbol values, with `abductionAlphabet: "codebook"` (codebook.ts). */
   readonly codebook: Codebook | undefined;
+  /** The programs dreams draw from, with `config.dreams` > 0 (dreams.ts). */
+  readonly dreams: DreamPool | undefined;
   /** New tasks and their small- and large-symbol pairs, for the generalization loss. */
   readonly generalization: GeneralizationData | undefined;
   /** Tasks never trained on, with the test split's pairs, for `heldOutProgramSuccess`. */
@@ -330,6 +333,12 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
     notes.push(
       `no generalization loss: the ${domain.name} domain has no new tasks, or the test images lack a class`,
     );
+  const dreams = createRunDreams(config, module, domain, [
+    ...tasks,
+    ...drawn.heldOut,
+    ...(generalization?.tasks ?? []),
+  ]);
+  if (dreams.note) notes.push(dreams.note);
   const memory =
     config.imitation > 0 ? createMemory(module, tasks.length) : undefined;
   // Given programs are stored as exact (error 0): evidence for abduction, never replaced.
@@ -349,6 +358,7 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
     optimizer,
     memory,
     codebook,
+    dreams: dreams.pool,
     generalization,
     heldOut:
       heldOutTasks.length > 0
@@ -510,6 +520,8 @@ export interface StepResult {
   readonly finite: boolean;
   /** Mean and standard deviation of the step's symbols s (g(x), or the gold ones): collapse shows here. */
   readonly symbols: { readonly mean: number; readonly std: number };
+  /** The dream loss before its weight (dreams.ts), when the step dreamt. */
+  readonly dreamLoss?: number;
 }
 
 /** Mean and standard deviation of a batch of symbols. */
@@ -611,6 +623,7 @@ export function trainStep(
     ? []
     : tasks.filter((t) => run.given[t] !== undefined);
   let symbols = { mean: NaN, std: NaN };
+  let dreamLoss: number | undefined;
   if (inferred.length + given.length === 0)
     return { loss: 0, finite: true, symbols };
   holdSymbolValues(run);
@@ -693,6 +706,14 @@ export function trainStep(
           if (gap) loss = tf.add(loss, gap) as tf.Scalar;
         }
       }
+      // Sleep: r alone learns from dreams on this step's symbols (dreams.ts).
+      const dream =
+        run.dreams &&
+        dreamStep(model.recognizer, run.module, run.dreams, config, step, s);
+      if (dream) {
+        dreamLoss = dream.dataSync()[0];
+        loss = tf.add(loss, tf.mul(config.dreamWeight, dream)) as tf.Scalar;
+      }
       if (config.symbolPrior <= 0) return loss;
       const prior = symbolPrior(s, alphabetStats(run.domain.alphabet));
       return tf.add(loss, tf.mul(config.symbolPrior, prior)) as tf.Scalar;
@@ -761,7 +782,7 @@ export function trainStep(
     if (clipped !== grads) Object.values(clipped).forEach((t) => t.dispose());
   }
   Object.values(grads).forEach((t) => t.dispose());
-  return { loss, finite, symbols };
+  return { loss, finite, symbols, dreamLoss };
 }
 
 /**
@@ -1563,6 +1584,7 @@ export async function train(
   const { config } = run;
   const knowledge = knowledgeOf(config, {
     givenPrograms: run.inferred.length < run.tasks.length,
+    dreams: run.dreams !== undefined,
   });
   const summary = describeTasks(run);
   progress.line(
@@ -1601,6 +1623,8 @@ export async function train(
     let lossSum = 0;
     let lossCount = 0;
     let skipped = 0;
+    let dreamSum = 0;
+    let dreamCount = 0;
     const symbolMean: number[] = [];
     const symbolStd: number[] = [];
     for (let i = 0; i < config.stepsPerEpoch; i++) {
@@ -1613,6 +1637,10 @@ export async function train(
         lossSum += r.loss;
         lossCount++;
         skipped = 0;
+        if (r.dreamLoss !== undefined) {
+          dreamSum += r.dreamLoss;
+          dreamCount++;
+        }
       } else {
         skipped++;
         progress.warn(
@@ -1648,6 +1676,9 @@ export async function train(
       symbolStd,
       wallSeconds: elapsed(),
     };
+    // The mean dream loss (-log q per dream task, before --dream-weight) of the epoch's steps.
+    if (run.dreams)
+      record.dreamLoss = dreamCount > 0 ? dreamSum / dreamCount : null;
     if (run.memory) {
       // Tasks whose stored program explains this epoch's last batch (the ones being imitated).
       record.remembered = run.memory.errors.filter(

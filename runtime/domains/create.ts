@@ -7,7 +7,7 @@ import type { ImageDataset } from "../data/images.js";
 import { RunError } from "../run-error.js";
 import type { SketchModule } from "../sketch-module.js";
 import { defaultAlphabet, type Alphabet } from "./alphabet.js";
-import { ARITH_INPUTS, createArithDomain } from "./arith.js";
+import { ARITH_INPUTS, createArithDomain, paperOperators } from "./arith.js";
 import type { TaskDomain } from "./domain.js";
 import { createEnumerateDomain } from "./enumerate.js";
 import { languageOf, type Language } from "./expression.js";
@@ -28,21 +28,7 @@ export function countClasses(dataset: ImageDataset): number {
 
 /** Whether the language has binary operators computing a + b, a - b and a * b (Sec. 4.1's). */
 export function hasPaperOperators(language: Language): boolean {
-  const probes: [number, number][] = [
-    [0.3, 0.7],
-    [-2, 5],
-    [1.5, -0.25],
-  ];
-  const computes = (f: (a: number, b: number) => number) =>
-    language.operators.some(
-      (o) =>
-        o.arity === 2 && probes.every(([a, b]) => o.apply(a, b) === f(a, b)),
-    );
-  return (
-    computes((a, b) => a + b) &&
-    computes((a, b) => a - b) &&
-    computes((a, b) => a * b)
-  );
+  return paperOperators(language) !== undefined;
 }
 
 /**
@@ -125,6 +111,7 @@ export function createDomain(
         );
       return createArithDomain(
         resolveAlphabet(config, numClasses, dataset.name),
+        language,
       );
     }
     case "enumerate":

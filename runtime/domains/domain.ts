@@ -9,6 +9,7 @@ import { sampleHeldOutTasks, sampleTasks } from "../data/tasks.js";
 import { deriveSeed } from "../random.js";
 import type { Alphabet } from "./alphabet.js";
 import type { Choices } from "./embed.js";
+import type { Expr } from "./expression.js";
 
 /** One synthesis task z*^t. */
 export interface DomainTask {
@@ -56,6 +57,12 @@ export interface TaskDomain<T extends DomainTask = DomainTask> {
   ): { train: T[]; heldOut: T[] };
   /** y = z*_t(s) for one tuple of symbol values (s[0] is s1), in float64. Not for data tasks. */
   output(task: T, s: readonly number[]): number;
+  /**
+   * The task's gold program in the sketch's language, where the domain knows it (dreams.ts
+   * places and runs it); absent or undefined for data tasks and for a sketch without the
+   * operators the domain's programs use.
+   */
+  program?(task: T): Expr | undefined;
   /** Explicit pairs that replace the drawn ones (data tasks need them); usually absent. */
   readonly pairs?: DomainPairs;
 }

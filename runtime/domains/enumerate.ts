@@ -334,5 +334,6 @@ export function createEnumerateDomain(
     drawTasks: (count, heldOut, seed) =>
       drawFromPool(pool, count, heldOut, seed),
     output: (task, s) => evaluateExpr(language, task.expr, s),
+    program: (task) => task.expr,
   };
 }

@@ -337,6 +337,7 @@ export function createFileDomain(
         throw new Error(`${file}:${task.line}: a data task has no formula`);
       return evaluateExpr(language, task.expr, s);
     },
+    program: (task) => task.expr,
     pairs,
   };
 }

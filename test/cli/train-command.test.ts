@@ -200,6 +200,30 @@ describe("--preset", () => {
       "gold-symbols",
     ]);
   });
+
+  it("maps --dreams and --dream-weight, and dreams know the task distribution", () => {
+    const { config } = parseTrainArgs([
+      "a.sketch",
+      "--dreams",
+      "16",
+      "--dream-weight",
+      "0.5",
+    ]);
+    expect(config.dreams).toBe(16);
+    expect(config.dreamWeight).toBe(0.5);
+    expect(knowledgeOf(config)).toContain("task-distribution");
+    // A run that found nothing to dream (a task file's pool is its training tasks) knows nothing more.
+    expect(knowledgeOf(config, { dreams: false })).not.toContain(
+      "task-distribution",
+    );
+    expect(knowledgeOf({ ...config, model: "cnn-mlp" })).not.toContain(
+      "task-distribution",
+    );
+    expect(parseTrainArgs(["a.sketch"]).config.dreams).toBe(0);
+    expect(() => parseTrainArgs(["a.sketch", "--dreams", "1.5"])).toThrow(
+      /--dreams must be an integer >= 0/,
+    );
+  });
 });
 
 describe("formatMetrics", () => {
