@@ -2,7 +2,6 @@
 // Flags map one to one onto TrainConfig (runtime/config.ts); bad values name the flag at fault.
 
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { parseArgs } from "node:util";
 import {
   BACKEND_NAMES,

@@ -13,14 +13,12 @@ import {
   createFreeLogits,
   createOutputMlp,
 } from "../../runtime/nets/baselines.js";
+import { createRun, evaluateRun, trainStep } from "../../runtime/train.js";
 import {
-  createRun,
-  evaluateRun,
-  resumeRun,
-  saveRun,
-  trainStep,
-} from "../../runtime/train.js";
-import { disposeRun, tinyRunConfig } from "../runtime/tiny-run.js";
+  disposeRun,
+  expectSameStepAfterResume,
+  tinyRunConfig,
+} from "../runtime/tiny-run.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "sketchc-baselines-"));
 const tiny = (out: string, overrides: Partial<TrainConfig>) =>
@@ -131,17 +129,7 @@ describe.each(variants)("%s", (name, overrides) => {
   });
 
   it("takes the same next step after a checkpoint is resumed", async () => {
-    const config = tiny(`${folder}-resume`, overrides);
-    const a = await createRun(config);
-    for (let step = 0; step < 3; step++) trainStep(a, 0, step);
-    await saveRun(a, 1, 0);
-    const expected = trainStep(a, 1, 3).loss;
-    disposeRun(a);
-    const b = await createRun(config);
-    expect(await resumeRun(b)).toEqual({ epoch: 1, wallSeconds: 0 });
-    const got = trainStep(b, 1, 3).loss;
-    disposeRun(b);
-    expect(got).toBeCloseTo(expected, 5);
+    await expectSameStepAfterResume(tiny(`${folder}-resume`, overrides));
   });
 
   it("evaluates without held-out tasks; the CNN+MLP solves no program", async () => {

@@ -9,7 +9,6 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../../runtime/backend.js";
-import { createCodebook, spreadCodebook } from "../../runtime/codebook.js";
 import { knowledgeOf, type TrainConfig } from "../../runtime/config.js";
 import {
   expectedSymbols,
@@ -22,12 +21,15 @@ import {
   createRun,
   evaluateRun,
   holdSymbolValues,
-  resumeRun,
-  saveRun,
   trainStep,
   type RunContext,
 } from "../../runtime/train.js";
-import { disposeRun, tinyRunConfig } from "./tiny-run.js";
+import {
+  disposeRun,
+  expectSameStepAfterResume,
+  tinyRunConfig,
+  writeFile,
+} from "./tiny-run.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "sketchc-categorical-"));
 
@@ -44,11 +46,7 @@ const PAIR_SKETCH = `sketch pair {
 }
 `;
 
-function write(name: string, text: string): string {
-  const file = path.join(root, name);
-  fs.writeFileSync(file, text);
-  return file;
-}
+const write = (name: string, text: string) => writeFile(root, name, text);
 
 /** A tiny run (tiny-run.ts) with the categorical grounder. */
 const tinyConfig = (out: string, overrides: Partial<TrainConfig> = {}) =>
@@ -222,22 +220,7 @@ describe("the categorical grounder in a run", () => {
   });
 
   it("takes the same next step after a checkpoint is resumed, and leaks no tensors", async () => {
-    const config = tinyConfig("resume");
-    const a = await createRun(config);
-    trainStep(a, 0, 0);
-    const before = tf.memory().numTensors;
-    trainStep(a, 0, 1);
-    trainStep(a, 0, 2);
-    expect(tf.memory().numTensors).toBe(before);
-    await saveRun(a, 1, 0);
-    const expected = trainStep(a, 1, 3).loss;
-    disposeRun(a);
-    const b = await createRun(config);
-    expect(await resumeRun(b)).toEqual({ epoch: 1, wallSeconds: 0 });
-    const got = trainStep(b, 1, 3).loss;
-    disposeRun(b);
-    expect(Number.isFinite(got)).toBe(true);
-    expect(got).toBeCloseTo(expected, 5);
+    await expectSameStepAfterResume(tinyConfig("resume"));
   });
 
   it("records what it knows: the class count and the symbol range, or the alphabet", async () => {

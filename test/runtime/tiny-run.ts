@@ -2,9 +2,18 @@
 // committed image sample, the wasm backend and the paper's objective (no memory, no abduction),
 // so each step takes milliseconds. Tests override what they exercise.
 
+import * as fs from "node:fs";
 import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import { expect } from "vitest";
 import { DEFAULT_CONFIG, type TrainConfig } from "../../runtime/config.js";
-import type { RunContext } from "../../runtime/train.js";
+import {
+  createRun,
+  resumeRun,
+  saveRun,
+  trainStep,
+  type RunContext,
+} from "../../runtime/train.js";
 
 export const SAMPLE_DATA = "runtime/data/fixtures/fashion-mnist-sample";
 
@@ -42,4 +51,36 @@ export function tinyRunConfig(
 export function disposeRun(run: RunContext): void {
   run.model.dispose();
   run.optimizer.dispose();
+}
+
+/** Writes `text` to `root`/`name` and returns its path. */
+export function writeFile(root: string, name: string, text: string): string {
+  const file = path.join(root, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+/**
+ * Three steps, a checkpoint after them, and the next step of the run against the next step of a
+ * run resumed from the checkpoint: their losses must agree (and be finite). Also checks that the
+ * steps leak no tensors.
+ */
+export async function expectSameStepAfterResume(
+  config: TrainConfig,
+): Promise<void> {
+  const a = await createRun(config);
+  trainStep(a, 0, 0);
+  const before = tf.memory().numTensors;
+  trainStep(a, 0, 1);
+  trainStep(a, 0, 2);
+  expect(tf.memory().numTensors).toBe(before);
+  await saveRun(a, 1, 0);
+  const expected = trainStep(a, 1, 3).loss;
+  disposeRun(a);
+  const b = await createRun(config);
+  expect(await resumeRun(b)).toEqual({ epoch: 1, wallSeconds: 0 });
+  const got = trainStep(b, 1, 3).loss;
+  disposeRun(b);
+  expect(Number.isFinite(got)).toBe(true);
+  expect(got).toBeCloseTo(expected, 5);
 }

@@ -19,7 +19,12 @@ import {
   trainStep,
 } from "../../runtime/train.js";
 import { CliError } from "../../cli/main.js";
-import { disposeRun, SAMPLE_DATA, tinyRunConfig } from "./tiny-run.js";
+import {
+  disposeRun,
+  SAMPLE_DATA,
+  tinyRunConfig,
+  writeFile,
+} from "./tiny-run.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "sketchc-domains-train-"));
 const SAMPLE = SAMPLE_DATA;
@@ -36,11 +41,7 @@ const PAIR_SKETCH = `sketch pair {
 }
 `;
 
-function write(name: string, text: string): string {
-  const file = path.join(root, name);
-  fs.writeFileSync(file, text);
-  return file;
-}
+const write = (name: string, text: string) => writeFile(root, name, text);
 
 /** A tiny run (tiny-run.ts) of the 2-input sketch, one epoch of 2 steps, a few held-out tasks. */
 const tinyConfig = (out: string, overrides: Partial<TrainConfig> = {}) =>

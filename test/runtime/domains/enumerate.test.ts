@@ -3,7 +3,7 @@
 // differ there), kept when the sketch's shape can hold them. Then the module's own semantics
 // (safe division), the exclusions, soundness of every placement, and the paper's 1,101.
 
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { defaultAlphabet } from "../../../runtime/domains/alphabet.js";
 import { createArithDomain } from "../../../runtime/domains/arith.js";
 import {
