@@ -262,6 +262,33 @@ function table2(runs: readonly Finished[]): Table {
   };
 }
 
+/** Every finished run of the experiment: what it measured and how long it took. */
+function runsTable(runs: readonly Finished[]): Table {
+  const of = (m: MetricsJson, key: string): number | null =>
+    typeof m[key] === "number" ? (m[key] as number) : null;
+  return {
+    title: "The runs",
+    note: "Each run's own metrics and its wall time (training and metrics, from its metrics.json).",
+    columns: [
+      { key: "programSuccess", label: "program success" },
+      { key: "symbolicLoss", label: "symbolic loss" },
+      { key: "wallSeconds", label: "wall (s)" },
+    ],
+    rows: runs.map((r) => ({
+      label: r.spec.id,
+      cells: {
+        programSuccess: {
+          value: r.metrics.programSuccess.count,
+          run: r.rel,
+        },
+        symbolicLoss: { value: r.metrics.symbolicLoss, run: r.rel },
+        wallSeconds: { value: of(r.metrics, "wallSeconds"), run: r.rel },
+      },
+      paper: {},
+    })),
+  };
+}
+
 /** Renders a Vega-Lite spec to SVG, on the server. */
 export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(vl.compile(spec).spec), {
@@ -483,6 +510,7 @@ export async function collectResults(dir: string): Promise<Results> {
         );
         break;
     }
+  if (finished.length > 0) tables.push(runsTable(finished));
   return {
     source: dir,
     experiment: record.experiment,
@@ -492,10 +520,19 @@ export async function collectResults(dir: string): Promise<Results> {
   };
 }
 
+/** Columns that count programs: their means and spreads read as counts, not as losses. */
+const COUNT_COLUMNS = new Set([
+  "programSuccess",
+  "foundProgramSuccess",
+  "heldOutProgramSuccess",
+]);
+
 function formatValue(key: string, v: number | null): string {
   if (v === null) return "–";
   if (key === "successRate") return `${(100 * v).toFixed(1)}%`;
   if (Number.isInteger(v)) return String(v);
+  if (COUNT_COLUMNS.has(key)) return v.toFixed(1);
+  if (key === "wallSeconds") return v.toFixed(0);
   return v.toExponential(2);
 }
 

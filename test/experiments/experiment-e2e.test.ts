@@ -50,8 +50,23 @@ describe("sketchc experiment table1 --preset quick", () => {
     expect(results.tables.map((t) => t.title)).toEqual([
       "Table 1: the model and its ablations, the cpu preset",
       "Table 1: the model and its ablations, the paper's objective",
+      "The runs",
     ]);
-    for (const table of results.tables) {
+    // The runs table: every run once, with its wall time from its metrics.json.
+    const runsTable = results.tables[2];
+    expect(runsTable.rows.map((r) => r.label).sort()).toEqual(
+      runs.map((r) => r.id).sort(),
+    );
+    for (const row of runsTable.rows) {
+      const metrics = JSON.parse(
+        fs.readFileSync(
+          path.join(out, "runs", row.label, "metrics.json"),
+          "utf8",
+        ),
+      );
+      expect(row.cells.wallSeconds.value).toBe(metrics.wallSeconds);
+    }
+    for (const table of results.tables.slice(0, 2)) {
       expect(table.rows.map((r) => r.label)).toEqual([
         "ROAP (our model)",
         "w/o program, i.e., CNN+MLP",
