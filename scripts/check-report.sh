@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Opens DIR/report.html in headless Chromium (Debian's `chromium`), asserts that the rendered DOM
 # holds the tables and SVG figures the report promises (from DIR/results.json), and writes a
-# screenshot. Usage: scripts/check-report.sh DIR [SCREENSHOT.png]
+# screenshot. Usage: scripts/check-report.sh DIR [SCREENSHOT.png] (REPORT_SHOT_HEIGHT: its height in px)
 set -euo pipefail
 dir="$1"
 shot="${2:-}"
@@ -26,7 +26,7 @@ if [ "$tables" -gt 0 ] && ! grep -q '<td' <<<"$dom"; then
 fi
 if [ -n "$shot" ]; then
   timeout 120 "$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars \
-    --window-size=1400,1100 --screenshot="$(realpath -m "$shot")" "$page" >/dev/null 2>&1
+    --window-size="1400,${REPORT_SHOT_HEIGHT:-1100}" --screenshot="$(realpath -m "$shot")" "$page" >/dev/null 2>&1
   [ -s "$shot" ] || { echo "check-report: no screenshot written" >&2; exit 1; }
 fi
 echo "check-report: $dir/report.html renders $got_tables tables and $got_svgs SVG figures"
