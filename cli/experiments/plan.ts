@@ -191,6 +191,27 @@ const slug = (s: string) =>
     .replace(/^-|-$/g, "")
     .toLowerCase();
 
+/**
+ * `flags` after `base`, leaving out the options of `base` that `flags` sets again: the same
+ * command (a later flag wins), recorded without its overridden values.
+ */
+export function overriding(
+  base: readonly string[],
+  flags: readonly string[],
+): string[] {
+  const again = new Set(flags.filter((f) => f.startsWith("--")));
+  const kept: string[] = [];
+  for (let i = 0; i < base.length; i++) {
+    const takesValue = i + 1 < base.length && !base[i + 1].startsWith("--");
+    if (!again.has(base[i])) kept.push(base[i]);
+    if (takesValue) {
+      if (!again.has(base[i])) kept.push(base[i + 1]);
+      i++;
+    }
+  }
+  return [...kept, ...flags];
+}
+
 /** The runs of an experiment at a preset, `seeds` seeds each (Table 2: at least 10 by default). */
 export function planExperiment(
   name: ExperimentName,
@@ -217,8 +238,8 @@ export function planExperiment(
       group,
       ...(block ? { block: block.block } : {}),
       sketch,
-      // The block's preset first: any later flag overrides a preset's value.
-      flags: [...(block?.flags ?? []), ...base, ...flags],
+      // The block's preset first, then the scale, then the run's own: each overrides the last.
+      flags: overriding(overriding(block?.flags ?? [], base), flags),
       seed,
     });
   switch (name) {
@@ -255,7 +276,7 @@ export function planExperiment(
         add(
           "1 task",
           "sketches/arith.sketch",
-          [...scale, "--tasks", "1", "--held-out-tasks", "0"],
+          overriding(scale, ["--tasks", "1", "--held-out-tasks", "0"]),
           seed,
         );
         add(
