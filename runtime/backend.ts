@@ -11,6 +11,10 @@ import {
   registerStockGradients,
   uninstallWasmGradients,
 } from "./kernels/index.js";
+import {
+  describeNativeMatMul,
+  installNativeMatMul,
+} from "./kernels/native-matmul.js";
 
 /** A backend choice as a user writes it, e.g. on the command line. */
 export type BackendName = "auto" | "tensorflow" | "wasm" | "webgpu" | "cpu";
@@ -108,13 +112,14 @@ async function selectWasm(): Promise<SelectedBackend> {
   }
   await activate("wasm");
   installWasmGradients();
+  const native = installNativeMatMul();
   const simd = (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"))
     ? "SIMD"
     : "no SIMD";
   const threads = wasm.getThreadsCount();
   return {
     name: "wasm",
-    description: `wasm (XNNPACK, ${simd}, ${threads} thread${threads === 1 ? "" : "s"})`,
+    description: `wasm (XNNPACK, ${simd}, ${threads} thread${threads === 1 ? "" : "s"}) + ${describeNativeMatMul(native)}`,
   };
 }
 
