@@ -8,16 +8,25 @@
 //   gemm(memory, batch, m, n, k, transA, transB,
 //        aOffset, aStride, bOffset, bStride, cOffset,
 //        biasOffset, relu)                              C[i] = op(A[i]) op(B[i]) (+ bias) (relu)
+//   layerNorm(memory, n, d, epsilon, relu, x, gain, bias, out, xHat, rstd)
+//   layerNormGrad(memory, n, d, relu, dy, xHat, rstd, gain, out, dx, dGain, dBias)
+//                                                    LayerNorm over rows (+ ReLU), and its gradient
 // Offsets and strides are in floats from the start of `memory` (an ArrayBuffer); a stride of 0
-// broadcasts one matrix over the batch; biasOffset < 0 means no bias.
+// broadcasts one matrix over the batch; biasOffset < 0 means no bias. The row loops of the
+// LayerNorm kernels run on up to `threads` threads (OpenBLAS's count); their column sums add
+// fixed blocks of rows in a fixed order, so the results do not depend on the thread count.
 
 #include <dlfcn.h>
 #include <node_api.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -162,13 +171,177 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+
+// Rows per block of the LayerNorm kernels: the unit of work of a thread and of the column sums.
+constexpr int64_t kRowBlock = 256;
+
+int WorkerCount() {
+  int threads = blas.threads ? blas.threads() : 1;
+  int cores = static_cast<int>(std::thread::hardware_concurrency());
+  if (cores > 0 && threads > cores) threads = cores;
+  return threads < 1 ? 1 : threads;
+}
+
+// Runs body(firstBlock, endBlock) over `blocks` blocks of rows, split between the workers.
+template <typename Body>
+void ParallelBlocks(int64_t blocks, int64_t rowsTotal, int64_t width, Body body) {
+  int workers = WorkerCount();
+  // Below about 64k floats a thread costs more than it saves.
+  if (rowsTotal * width < 65536) workers = 1;
+  if (workers > blocks) workers = static_cast<int>(blocks);
+  if (workers <= 1) {
+    body(0, blocks);
+    return;
+  }
+  std::vector<std::thread> pool;
+  const int64_t per = (blocks + workers - 1) / workers;
+  for (int w = 1; w < workers; w++) {
+    const int64_t first = w * per, end = std::min(blocks, first + per);
+    if (first < end) pool.emplace_back(body, first, end);
+  }
+  body(0, std::min(blocks, per));
+  for (auto& t : pool) t.join();
+}
+
+bool ReadArgs(napi_env env, napi_callback_info info, size_t count, void** data, size_t* bytes,
+              double* values) {
+  size_t argc = count;
+  std::vector<napi_value> args(count);
+  if (napi_get_cb_info(env, info, &argc, args.data(), nullptr, nullptr) != napi_ok ||
+      argc != count) {
+    Throw(env, "expected " + std::to_string(count) + " arguments");
+    return false;
+  }
+  bool isArrayBuffer = false;
+  napi_is_arraybuffer(env, args[0], &isArrayBuffer);
+  if (!isArrayBuffer || napi_get_arraybuffer_info(env, args[0], data, bytes) != napi_ok) {
+    Throw(env, "the first argument must be an ArrayBuffer");
+    return false;
+  }
+  for (size_t i = 1; i < count; i++) {
+    if (napi_get_value_double(env, args[i], &values[i - 1]) != napi_ok) {
+      Throw(env, "arguments after the first must be numbers");
+      return false;
+    }
+  }
+  return true;
+}
+
+// Whether [offset, offset + size) lies inside a buffer of `floats` floats.
+bool Inside(int64_t offset, int64_t size, int64_t floats) {
+  return offset >= 0 && size >= 0 && offset + size <= floats;
+}
+
+napi_value LayerNorm(napi_env env, napi_callback_info info) {
+  void* data = nullptr;
+  size_t bytes = 0;
+  double v[10];
+  if (!ReadArgs(env, info, 11, &data, &bytes, v)) return nullptr;
+  const int64_t n = static_cast<int64_t>(v[0]), d = static_cast<int64_t>(v[1]);
+  const float epsilon = static_cast<float>(v[2]);
+  const bool relu = v[3] != 0;
+  const int64_t x = v[4], gain = v[5], bias = v[6], out = v[7], xHat = v[8], rstd = v[9];
+  const int64_t floats = static_cast<int64_t>(bytes / sizeof(float));
+  if (n < 0 || d < 1 || !Inside(x, n * d, floats) || !Inside(gain, d, floats) ||
+      !Inside(bias, d, floats) || !Inside(out, n * d, floats) || !Inside(xHat, n * d, floats) ||
+      !Inside(rstd, n, floats))
+    return Throw(env, "layerNorm: shapes or offsets outside the buffer");
+  float* m = static_cast<float*>(data);
+  const int64_t blocks = (n + kRowBlock - 1) / kRowBlock;
+  ParallelBlocks(blocks, n, d, [&](int64_t first, int64_t end) {
+    for (int64_t r = first * kRowBlock; r < std::min(n, end * kRowBlock); r++) {
+      const float* xr = m + x + r * d;
+      float mean = 0.0f;
+      for (int64_t j = 0; j < d; j++) mean += xr[j];
+      mean /= static_cast<float>(d);
+      float var = 0.0f;
+      for (int64_t j = 0; j < d; j++) {
+        const float c = xr[j] - mean;
+        var += c * c;
+      }
+      var /= static_cast<float>(d);
+      const float inv = 1.0f / std::sqrt(var + epsilon);
+      m[rstd + r] = inv;
+      float* hr = m + xHat + r * d;
+      float* orow = m + out + r * d;
+      for (int64_t j = 0; j < d; j++) {
+        const float h = (xr[j] - mean) * inv;
+        hr[j] = h;
+        const float a = h * m[gain + j] + m[bias + j];
+        orow[j] = relu && a < 0.0f ? 0.0f : a;
+      }
+    }
+  });
+  return nullptr;
+}
+
+napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
+  void* data = nullptr;
+  size_t bytes = 0;
+  double v[11];
+  if (!ReadArgs(env, info, 12, &data, &bytes, v)) return nullptr;
+  const int64_t n = static_cast<int64_t>(v[0]), d = static_cast<int64_t>(v[1]);
+  const bool relu = v[2] != 0;
+  const int64_t dy = v[3], xHat = v[4], rstd = v[5], gain = v[6], out = v[7], dx = v[8],
+                dGain = v[9], dBias = v[10];
+  const int64_t floats = static_cast<int64_t>(bytes / sizeof(float));
+  if (n < 0 || d < 1 || !Inside(dy, n * d, floats) || !Inside(xHat, n * d, floats) ||
+      !Inside(rstd, n, floats) || !Inside(gain, d, floats) || !Inside(out, n * d, floats) ||
+      !Inside(dx, n * d, floats) || !Inside(dGain, d, floats) || !Inside(dBias, d, floats))
+    return Throw(env, "layerNormGrad: shapes or offsets outside the buffer");
+  float* m = static_cast<float*>(data);
+  const int64_t blocks = (n + kRowBlock - 1) / kRowBlock;
+  // Per block: the column sums of dAffine * xHat and of dAffine, added in block order at the end.
+  std::vector<float> partial(static_cast<size_t>(blocks * 2 * d), 0.0f);
+  ParallelBlocks(blocks, n, d, [&](int64_t first, int64_t end) {
+    std::vector<float> da(static_cast<size_t>(d));
+    for (int64_t b = first; b < end; b++) {
+      float* pg = partial.data() + b * 2 * d;
+      float* pb = pg + d;
+      for (int64_t r = b * kRowBlock; r < std::min(n, (b + 1) * kRowBlock); r++) {
+        const float* dyr = m + dy + r * d;
+        const float* hr = m + xHat + r * d;
+        const float* orow = m + out + r * d;
+        float meanDxHat = 0.0f, meanDxHatXHat = 0.0f;
+        for (int64_t j = 0; j < d; j++) {
+          const float a = relu && !(orow[j] > 0.0f) ? 0.0f : dyr[j];
+          da[j] = a;
+          pg[j] += a * hr[j];
+          pb[j] += a;
+          const float g = a * m[gain + j];
+          meanDxHat += g;
+          meanDxHatXHat += g * hr[j];
+        }
+        meanDxHat /= static_cast<float>(d);
+        meanDxHatXHat /= static_cast<float>(d);
+        const float inv = m[rstd + r];
+        float* dxr = m + dx + r * d;
+        for (int64_t j = 0; j < d; j++)
+          dxr[j] = (da[j] * m[gain + j] - hr[j] * meanDxHatXHat - meanDxHat) * inv;
+      }
+    }
+  });
+  for (int64_t j = 0; j < d; j++) {
+    float g = 0.0f, b = 0.0f;
+    for (int64_t k = 0; k < blocks; k++) {
+      g += partial[k * 2 * d + j];
+      b += partial[k * 2 * d + d + j];
+    }
+    m[dGain + j] = g;
+    m[dBias + j] = b;
+  }
+  return nullptr;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   OpenBlas();
   napi_property_descriptor properties[] = {
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"layerNormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
-  napi_define_properties(env, exports, 2, properties);
+  napi_define_properties(env, exports, 4, properties);
   return exports;
 }
 

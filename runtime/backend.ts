@@ -12,9 +12,9 @@ import {
   uninstallWasmGradients,
 } from "./kernels/index.js";
 import {
-  describeNativeMatMul,
-  installNativeMatMul,
-} from "./kernels/native-matmul.js";
+  describeNativeKernels,
+  installNativeKernels,
+} from "./kernels/native.js";
 
 /** A backend choice as a user writes it, e.g. on the command line. */
 export type BackendName = "auto" | "tensorflow" | "wasm" | "webgpu" | "cpu";
@@ -112,14 +112,14 @@ async function selectWasm(): Promise<SelectedBackend> {
   }
   await activate("wasm");
   installWasmGradients();
-  const native = installNativeMatMul();
+  const native = installNativeKernels();
   const simd = (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"))
     ? "SIMD"
     : "no SIMD";
   const threads = wasm.getThreadsCount();
   return {
     name: "wasm",
-    description: `wasm (XNNPACK, ${simd}, ${threads} thread${threads === 1 ? "" : "s"}) + ${describeNativeMatMul(native)}`,
+    description: `wasm (XNNPACK, ${simd}, ${threads} thread${threads === 1 ? "" : "s"}) + ${describeNativeKernels(native)}`,
   };
 }
 

@@ -5,6 +5,11 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 
+import {
+  LAYER_NORM_GRAD_KERNEL,
+  LAYER_NORM_KERNEL,
+  nativeKernelsActive,
+} from "./native.js";
 import { sumRows } from "./outer-reduce.js";
 
 export interface LayerNormOptions {
@@ -24,6 +29,7 @@ export function layerNorm(
   bias: tf.Tensor1D,
   options: LayerNormOptions,
 ): tf.Tensor2D {
+  if (nativeKernelsActive()) return nativeLayerNorm(x, gain, bias, options);
   const { epsilon, relu } = options;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [input, g, b, save] = args as [
@@ -70,6 +76,50 @@ export function layerNorm(
           rstd,
         ); // [N, D]
         return [dx, sumRows(dGainTerms), sumRows(dAffine)];
+      },
+    };
+  });
+  return op(x, gain, bias) as tf.Tensor2D;
+}
+
+/** The same LayerNorm (+ ReLU) as one native kernel each way (kernels/native.ts, on wasm). */
+function nativeLayerNorm(
+  x: tf.Tensor2D,
+  gain: tf.Tensor1D,
+  bias: tf.Tensor1D,
+  options: LayerNormOptions,
+): tf.Tensor2D {
+  const { epsilon, relu } = options;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [input, g, b, save] = args as [
+      tf.Tensor2D,
+      tf.Tensor1D,
+      tf.Tensor1D,
+      tf.GradSaveFunc,
+    ];
+    const [out, xHat, rstd] = tf
+      .engine()
+      .runKernel(
+        LAYER_NORM_KERNEL,
+        { x: input, gain: g, bias: b },
+        { epsilon, relu },
+      ) as tf.Tensor[];
+    save([xHat, rstd, g, out]);
+    return {
+      value: out,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [savedXHat, savedRstd, savedGain, savedOut] = saved;
+        return tf.engine().runKernel(
+          LAYER_NORM_GRAD_KERNEL,
+          {
+            dy: dy as tf.Tensor,
+            xHat: savedXHat,
+            rstd: savedRstd,
+            gain: savedGain,
+            out: savedOut,
+          },
+          { relu },
+        ) as tf.Tensor[];
       },
     };
   });

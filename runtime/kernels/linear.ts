@@ -5,6 +5,7 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 
+import { nativeKernelsActive } from "./native.js";
 import { sumRows } from "./outer-reduce.js";
 
 /**
@@ -65,12 +66,21 @@ const linearNoBias = tf.customGrad(
 /** Inputs up to this wide get dkernel from pooled column sums rather than a matMul. */
 const NARROW_INPUTS = 8;
 
-/** [dx, dkernel] of x kernel, with explicit transposes: matMul's transpose flags are slow on wasm. */
+/**
+ * [dx, dkernel] of x kernel, with explicit transposes: matMul's transpose flags are slow on
+ * wasm's stock kernel (the native one takes them for free).
+ */
 function linearGrads(
   dy: tf.Tensor2D,
   x: tf.Tensor2D,
   kernel: tf.Tensor2D,
 ): [tf.Tensor2D, tf.Tensor2D] {
+  if (nativeKernelsActive()) {
+    return [
+      tf.matMul(dy, kernel, false, true), // [N, in]
+      tf.matMul(x, dy, true, false), // [in, out]
+    ];
+  }
   const [rows, inputs] = x.shape;
   const units = dy.shape[1];
   // x^T dy packs all of dy as matMul weights; for a narrow x the outer products

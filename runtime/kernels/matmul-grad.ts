@@ -4,6 +4,8 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 
+import { nativeKernelsActive } from "./native.js";
+
 interface MatMulAttrs {
   readonly transposeA: boolean;
   readonly transposeB: boolean;
@@ -18,7 +20,7 @@ function transposeInner(x: tf.Tensor): tf.Tensor {
 
 /**
  * op(a) @ op(b), where op transposes the last two axes when its flag is set, using only
- * flag-free matmuls. Of the two equivalent forms op(a) @ op(b) and (op(b)^T @ op(a)^T)^T it
+ * flag-free matmuls (except with the native kernels, whose flags cost nothing). Of the two equivalent forms op(a) @ op(b) and (op(b)^T @ op(a)^T)^T it
  * picks the one that moves fewer elements through transposes.
  */
 export function matMulFlagFree(
@@ -27,6 +29,8 @@ export function matMulFlagFree(
   transposeA: boolean,
   transposeB: boolean,
 ): tf.Tensor {
+  // BLAS takes the flags for free.
+  if (nativeKernelsActive()) return tf.matMul(a, b, transposeA, transposeB);
   return tf.tidy(() => {
     const rows = transposeA ? a.shape[a.rank - 1] : a.shape[a.rank - 2];
     const cols = transposeB ? b.shape[b.rank - 2] : b.shape[b.rank - 1];

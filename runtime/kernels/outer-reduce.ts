@@ -5,6 +5,8 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 
+import { nativeKernelsActive } from "./native.js";
+
 /**
  * Pool channels at most this wide (the rest of an axis becomes the pool's width): wasm pools of
  * ~50000 channels fail with "memory access out of bounds" in tfjs-backend-wasm 4.22.
@@ -37,10 +39,13 @@ export function meanOverMiddle(x: tf.Tensor3D): tf.Tensor3D {
   });
 }
 
-/** Sums the rows of x [N, D] -> [D]. */
+/** Sums the rows of x [N, D] -> [D]: a ones-row GEMM with the native kernels, else a pool. */
 export function sumRows(x: tf.Tensor2D): tf.Tensor1D {
   return tf.tidy(() => {
     const [n, d] = x.shape;
+    if (nativeKernelsActive()) {
+      return tf.reshape(tf.matMul(tf.ones([1, n]), x), [d]) as tf.Tensor1D;
+    }
     const mean = meanOverMiddle(tf.reshape(x, [1, n, d]) as tf.Tensor3D); // [1, 1, D]
     return tf.reshape(tf.mul(mean, n), [d]) as tf.Tensor1D;
   });

@@ -1,9 +1,12 @@
-// Native matmuls for the wasm backend: BatchMatMul and _FusedMatMul run through OpenBLAS (the
-// optional addon built from native/blas.cc at install time) on the wasm heap's own memory, no
-// copies. XNNPACK on one wasm thread reaches about 20-45 GFLOP/s on the recognizer's shapes;
-// OpenBLAS about 175 per core, and its own threads use both cores. Every case the addon does not
-// cover (other dtypes, general batch broadcasting, activations other than linear and relu,
-// non-vector biases) goes to the stock wasm kernel, which stays registered underneath.
+// Native kernels for the wasm backend, from the optional addon built from native/blas.cc at
+// install time, working on the wasm heap's own memory (no copies):
+// - BatchMatMul and _FusedMatMul run through OpenBLAS. XNNPACK on one wasm thread reaches about
+//   20-45 GFLOP/s on the recognizer's shapes; OpenBLAS about 175 per core, and its own threads
+//   use both cores. Every case the addon does not cover (other dtypes, general batch
+//   broadcasting, activations other than linear and relu, non-vector biases) goes to the stock
+//   wasm kernel, kept underneath.
+// - SketchcLayerNorm and SketchcLayerNormGrad, LayerNorm (+ ReLU) over rows and its gradient in
+//   one pass each, used by kernels/layer-norm.ts while the native kernels are installed.
 
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
@@ -35,10 +38,37 @@ interface BlasAddon {
     biasOffset: number,
     relu: number,
   ): void;
+  layerNorm(
+    memory: ArrayBuffer,
+    n: number,
+    d: number,
+    epsilon: number,
+    relu: number,
+    x: number,
+    gain: number,
+    bias: number,
+    out: number,
+    xHat: number,
+    rstd: number,
+  ): void;
+  layerNormGrad(
+    memory: ArrayBuffer,
+    n: number,
+    d: number,
+    relu: number,
+    dy: number,
+    xHat: number,
+    rstd: number,
+    gain: number,
+    out: number,
+    dx: number,
+    dGain: number,
+    dBias: number,
+  ): void;
 }
 
 /** What the native path runs on, for logs and reports. */
-export interface NativeMatMulInfo {
+export interface NativeInfo {
   /** e.g. `OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64`. */
   readonly config: string;
   /** The kernel family OpenBLAS chose for this CPU (OPENBLAS_CORETYPE overrides it), e.g. `Zen`. */
@@ -48,8 +78,8 @@ export interface NativeMatMulInfo {
 }
 
 /** The native path's state: on (with what it runs), or off with the reason. */
-export type NativeMatMulStatus =
-  | { readonly on: true; readonly info: NativeMatMulInfo }
+export type NativeStatus =
+  | { readonly on: true; readonly info: NativeInfo }
   | { readonly on: false; readonly reason: string };
 
 const ADDON_FILE = path.join("native", "build", "sketchc_blas.node");
@@ -65,10 +95,10 @@ function packageRoot(): string | undefined {
   }
 }
 
-let loaded: { addon: BlasAddon; info: NativeMatMulInfo } | string | undefined;
+let loaded: { addon: BlasAddon; info: NativeInfo } | string | undefined;
 
 /** Loads the addon and its BLAS once; a string says why it cannot be used. */
-function load(): { addon: BlasAddon; info: NativeMatMulInfo } | string {
+function load(): { addon: BlasAddon; info: NativeInfo } | string {
   if (loaded !== undefined) return loaded;
   if (process.env.SKETCHC_NATIVE === "0") return (loaded = "SKETCHC_NATIVE=0");
   const root = packageRoot();
@@ -86,8 +116,8 @@ function load(): { addon: BlasAddon; info: NativeMatMulInfo } | string {
   return loaded;
 }
 
-/** Whether the native matmul can run here, and on what; loads the addon on first use. */
-export function nativeMatMulStatus(): NativeMatMulStatus {
+/** Whether the native kernels can run here, and on what; loads the addon on first use. */
+export function nativeStatus(): NativeStatus {
   const state = load();
   return typeof state === "string"
     ? { on: false, reason: state }
@@ -182,14 +212,19 @@ function runGemm(
   return out;
 }
 
-const KERNELS = [tf.BatchMatMul, tf._FusedMatMul] as const;
+const MATMUL_KERNELS = [tf.BatchMatMul, tf._FusedMatMul] as const;
 
-/** The stock wasm kernels that `installNativeMatMul` displaced, to fall back on and restore. */
+/** The kernel names of the native LayerNorm (not TF.js kernels: sketchc's own). */
+export const LAYER_NORM_KERNEL = "SketchcLayerNorm";
+export const LAYER_NORM_GRAD_KERNEL = "SketchcLayerNormGrad";
+
+/** The stock wasm kernels that `installNativeKernels` displaced, to fall back on and restore. */
 const stock = new Map<string, tf.KernelConfig>();
+let installed = false;
 
-function nativeKernel(
+function nativeMatMulKernel(
   addon: BlasAddon,
-  name: (typeof KERNELS)[number],
+  name: (typeof MATMUL_KERNELS)[number],
   fallback: tf.KernelConfig,
 ): tf.KernelConfig {
   const kernelFunc = (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
@@ -217,7 +252,7 @@ function nativeKernel(
         false,
       );
     }
-    const bias = inputs.bias as tf.TensorInfo | undefined;
+    const bias = inputs.bias as tf.TensorInfo | undefined | null;
     const activation = attrs?.activation ?? "linear";
     const biasFits =
       bias === undefined ||
@@ -243,48 +278,128 @@ function nativeKernel(
   return { kernelName: name, backendName: "wasm", kernelFunc };
 }
 
+/** The rows and width of a LayerNorm input [N, D]. */
+function rowsAndWidth(x: tf.TensorInfo): [number, number] {
+  const d = x.shape[x.shape.length - 1];
+  return [x.shape.length === 0 ? 0 : tf.util.sizeFromShape(x.shape) / d, d];
+}
+
+function layerNormKernels(addon: BlasAddon): tf.KernelConfig[] {
+  const forward = (args: KernelArgs): tf.TensorInfo[] => {
+    const backend = args.backend as unknown as WasmBackend;
+    const { x, gain, bias } = args.inputs as Record<string, tf.TensorInfo>;
+    const epsilon = args.attrs?.epsilon as number;
+    const relu = args.attrs?.relu === true;
+    const [n, d] = rowsAndWidth(x);
+    const out = backend.makeOutput([...x.shape], "float32");
+    const xHat = backend.makeOutput([...x.shape], "float32");
+    const rstd = backend.makeOutput([n], "float32");
+    addon.layerNorm(
+      backend.wasm.HEAPU8.buffer as ArrayBuffer,
+      n,
+      d,
+      epsilon,
+      relu ? 1 : 0,
+      floatOffset(backend, x),
+      floatOffset(backend, gain),
+      floatOffset(backend, bias),
+      floatOffset(backend, out),
+      floatOffset(backend, xHat),
+      floatOffset(backend, rstd),
+    );
+    return [out, xHat, rstd];
+  };
+  const backward = (args: KernelArgs): tf.TensorInfo[] => {
+    const backend = args.backend as unknown as WasmBackend;
+    const { dy, xHat, rstd, gain, out } = args.inputs as Record<
+      string,
+      tf.TensorInfo
+    >;
+    const relu = args.attrs?.relu === true;
+    const [n, d] = rowsAndWidth(dy);
+    const dx = backend.makeOutput([...dy.shape], "float32");
+    const dGain = backend.makeOutput([d], "float32");
+    const dBias = backend.makeOutput([d], "float32");
+    addon.layerNormGrad(
+      backend.wasm.HEAPU8.buffer as ArrayBuffer,
+      n,
+      d,
+      relu ? 1 : 0,
+      floatOffset(backend, dy),
+      floatOffset(backend, xHat),
+      floatOffset(backend, rstd),
+      floatOffset(backend, gain),
+      floatOffset(backend, out),
+      floatOffset(backend, dx),
+      floatOffset(backend, dGain),
+      floatOffset(backend, dBias),
+    );
+    return [dx, dGain, dBias];
+  };
+  return [
+    { kernelName: LAYER_NORM_KERNEL, backendName: "wasm", kernelFunc: forward },
+    {
+      kernelName: LAYER_NORM_GRAD_KERNEL,
+      backendName: "wasm",
+      kernelFunc: backward,
+    },
+  ];
+}
+
 /**
- * Routes the wasm backend's matmuls through the native addon when it loads (idempotent), and
- * returns the status either way: off, with the reason, leaves the stock kernels in place.
- * Call it after the wasm backend is registered.
+ * Installs the native kernels on the wasm backend when the addon loads (idempotent), and returns
+ * the status either way: off, with the reason, leaves the stock kernels in place. Call it after
+ * the wasm backend is registered.
  */
-export function installNativeMatMul(): NativeMatMulStatus {
+export function installNativeKernels(): NativeStatus {
   const state = load();
   if (typeof state === "string") return { on: false, reason: state };
-  if (stock.size === 0) {
-    for (const name of KERNELS) {
-      const current = tf.getKernel(name, "wasm");
+  if (!installed) {
+    for (const name of MATMUL_KERNELS) {
+      const current = stock.get(name) ?? tf.getKernel(name, "wasm");
       if (current === undefined) {
         return { on: false, reason: `no stock wasm kernel ${name}` };
       }
       stock.set(name, current);
     }
-    for (const name of KERNELS) {
-      const fallback = stock.get(name)!;
+    for (const name of MATMUL_KERNELS) {
       tf.unregisterKernel(name, "wasm");
-      tf.registerKernel(nativeKernel(state.addon, name, fallback));
+      tf.registerKernel(
+        nativeMatMulKernel(state.addon, name, stock.get(name)!),
+      );
     }
+    for (const config of layerNormKernels(state.addon)) {
+      if (tf.getKernel(config.kernelName, "wasm") !== undefined)
+        tf.unregisterKernel(config.kernelName, "wasm");
+      tf.registerKernel(config);
+    }
+    installed = true;
   }
   return { on: true, info: state.info };
 }
 
-/** Puts the stock wasm matmul kernels back (for comparisons and for SKETCHC_NATIVE-like opt-outs). */
-export function uninstallNativeMatMul(): void {
+/** Puts the stock wasm kernels back and removes sketchc's own (for comparisons and opt-outs). */
+export function uninstallNativeKernels(): void {
+  if (!installed) return;
   for (const [name, config] of stock) {
     tf.unregisterKernel(name, "wasm");
     tf.registerKernel(config);
   }
-  stock.clear();
+  for (const name of [LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL]) {
+    if (tf.getKernel(name, "wasm") !== undefined)
+      tf.unregisterKernel(name, "wasm");
+  }
+  installed = false;
 }
 
-/** Whether the native kernels are the wasm backend's matmuls right now. */
-export function nativeMatMulInstalled(): boolean {
-  return stock.size > 0;
+/** Whether the native kernels serve the active backend right now (wasm, with the addon). */
+export function nativeKernelsActive(): boolean {
+  return installed && tf.getBackend() === "wasm";
 }
 
 /** One line for logs: `native matmul (OpenBLAS 0.3.21, Zen kernels, 2 threads)` or why not. */
-export function describeNativeMatMul(status: NativeMatMulStatus): string {
-  if (!status.on) return `native matmul off: ${status.reason}`;
+export function describeNativeKernels(status: NativeStatus): string {
+  if (!status.on) return `native kernels off: ${status.reason}`;
   const version = /^OpenBLAS [\d.]+/.exec(status.info.config)?.[0];
   const name = version ?? status.info.library;
   const core = status.info.core === "" ? "" : `, ${status.info.core} kernels`;
@@ -292,5 +407,5 @@ export function describeNativeMatMul(status: NativeMatMulStatus): string {
     status.info.threads > 0
       ? `, ${status.info.threads} thread${status.info.threads === 1 ? "" : "s"}`
       : "";
-  return `native matmul (${name}${core}${threads})`;
+  return `native kernels (${name}${core}${threads})`;
 }
