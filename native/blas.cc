@@ -11,6 +11,10 @@
 //   layerNorm(memory, n, d, epsilon, relu, x, gain, bias, out, xHat, rstd)
 //   layerNormGrad(memory, n, d, relu, dy, xHat, rstd, gain, out, dx, dGain, dBias)
 //                                                    LayerNorm over rows (+ ReLU), and its gradient
+//   mixArgs(values, z, args, T, S, B, L, LINES, A, i, l, from, to)
+//   mixArgsGrad(values, z, dArgs, dValues, dz, T, S, B, L, A, i, l, from, to)
+//                                 the fused straight-line interpreter's argument mixing (Fig. 3)
+//                                 for line l and argument i of every task, and its gradient
 // Offsets and strides are in floats from the start of `memory` (an ArrayBuffer); a stride of 0
 // broadcasts one matrix over the batch; biasOffset < 0 means no bias. The row loops of the
 // LayerNorm kernels run on up to `threads` threads (OpenBLAS's count); their column sums add
@@ -333,6 +337,116 @@ napi_value LayerNormGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// A typed array's data and length, checked to be of `type`.
+template <typename T>
+bool TypedArray(napi_env env, napi_value value, napi_typedarray_type type, T** data,
+                size_t* length) {
+  bool is = false;
+  napi_is_typedarray(env, value, &is);
+  if (!is) return false;
+  napi_typedarray_type actual;
+  void* raw = nullptr;
+  if (napi_get_typedarray_info(env, value, &actual, length, &raw, nullptr, nullptr) != napi_ok ||
+      actual != type)
+    return false;
+  *data = static_cast<T*>(raw);
+  return true;
+}
+
+bool Int64Args(napi_env env, napi_value* args, size_t count, int64_t* out) {
+  for (size_t i = 0; i < count; i++) {
+    if (napi_get_value_int64(env, args[i], &out[i]) != napi_ok) return false;
+  }
+  return true;
+}
+
+// The slots [from, to) of line l that argument i reads, inside [0, S).
+bool WindowFits(int64_t T, int64_t S, int64_t B, int64_t L, int64_t A, int64_t i, int64_t l,
+                int64_t from, int64_t to) {
+  return T >= 0 && S > 0 && B >= 0 && L > 0 && A > 0 && i >= 0 && i < A && l >= 0 && l < L &&
+         from >= 0 && from <= to && to <= S;
+}
+
+// args[t, l, i, b] += sum over slots j in [from, to) of z[t, l, j] * values[t, j, b], every task t.
+napi_value MixArgs(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value argv[13];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  double* values = nullptr;
+  float* z = nullptr;
+  double* args = nullptr;
+  size_t nValues = 0, nZ = 0, nArgs = 0;
+  int64_t v[10];
+  if (argc != 13 || !TypedArray(env, argv[0], napi_float64_array, &values, &nValues) ||
+      !TypedArray(env, argv[1], napi_float32_array, &z, &nZ) ||
+      !TypedArray(env, argv[2], napi_float64_array, &args, &nArgs) || !Int64Args(env, argv + 3, 10, v))
+    return Throw(env, "mixArgs: expected (Float64Array, Float32Array, Float64Array, 10 numbers)");
+  const int64_t T = v[0], S = v[1], B = v[2], L = v[3], LINES = v[4], A = v[5], i = v[6],
+                l = v[7], from = v[8], to = v[9];
+  if (!WindowFits(T, S, B, L, A, i, l, from, to) || l >= LINES ||
+      static_cast<int64_t>(nValues) < T * S * B || static_cast<int64_t>(nZ) < T * L * S ||
+      static_cast<int64_t>(nArgs) < T * LINES * A * B)
+    return Throw(env, "mixArgs: sizes outside the arrays");
+  ParallelBlocks(T, T * (to - from), B, [&](int64_t first, int64_t end) {
+    for (int64_t t = first; t < end; t++) {
+      double* x = args + ((t * LINES + l) * A + i) * B;
+      const float* zr = z + (t * L + l) * S;
+      const double* vt = values + t * S * B;
+      for (int64_t j = from; j < to; j++) {
+        const double zj = zr[j];
+        const double* slot = vt + j * B;
+        for (int64_t b = 0; b < B; b++) x[b] += zj * slot[b];
+      }
+    }
+  });
+  return nullptr;
+}
+
+// The gradient of MixArgs for dArgs [T, A, B]: dz[t, l, j] += sum over b of dArgs * values and
+// dValues[t, j, b] += dArgs * z[t, l, j], every task t, in the order of the JavaScript loops.
+napi_value MixArgsGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 14;
+  napi_value argv[14];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  double *values = nullptr, *dArgs = nullptr, *dValues = nullptr, *dz = nullptr;
+  float* z = nullptr;
+  size_t nValues = 0, nZ = 0, nDArgs = 0, nDValues = 0, nDz = 0;
+  int64_t v[9];
+  if (argc != 14 || !TypedArray(env, argv[0], napi_float64_array, &values, &nValues) ||
+      !TypedArray(env, argv[1], napi_float32_array, &z, &nZ) ||
+      !TypedArray(env, argv[2], napi_float64_array, &dArgs, &nDArgs) ||
+      !TypedArray(env, argv[3], napi_float64_array, &dValues, &nDValues) ||
+      !TypedArray(env, argv[4], napi_float64_array, &dz, &nDz) || !Int64Args(env, argv + 5, 9, v))
+    return Throw(env, "mixArgsGrad: expected (Float64Array, Float32Array, 3 Float64Arrays, 9 numbers)");
+  const int64_t T = v[0], S = v[1], B = v[2], L = v[3], A = v[4], i = v[5], l = v[6],
+                from = v[7], to = v[8];
+  if (!WindowFits(T, S, B, L, A, i, l, from, to) || static_cast<int64_t>(nValues) < T * S * B ||
+      static_cast<int64_t>(nZ) < T * L * S || static_cast<int64_t>(nDArgs) < T * A * B ||
+      static_cast<int64_t>(nDValues) < T * S * B || static_cast<int64_t>(nDz) < T * L * S)
+    return Throw(env, "mixArgsGrad: sizes outside the arrays");
+  ParallelBlocks(T, T * (to - from), B, [&](int64_t first, int64_t end) {
+    for (int64_t t = first; t < end; t++) {
+      const double* gx = dArgs + (t * A + i) * B;
+      const float* zr = z + (t * L + l) * S;
+      double* dzr = dz + (t * L + l) * S;
+      const double* vt = values + t * S * B;
+      double* dvt = dValues + t * S * B;
+      for (int64_t j = from; j < to; j++) {
+        const double zj = zr[j];
+        const double* slot = vt + j * B;
+        double* dslot = dvt + j * B;
+        double dzj = 0;
+        for (int64_t b = 0; b < B; b++) {
+          dzj += gx[b] * slot[b];
+          dslot[b] += gx[b] * zj;
+        }
+        dzr[j] += dzj;
+      }
+    }
+  });
+  return nullptr;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   OpenBlas();
   napi_property_descriptor properties[] = {
@@ -340,8 +454,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layerNormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"mixArgs", nullptr, MixArgs, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"mixArgsGrad", nullptr, MixArgsGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
-  napi_define_properties(env, exports, 4, properties);
+  napi_define_properties(env, exports, 6, properties);
   return exports;
 }
 

@@ -1,4 +1,4 @@
-// Builds sketchc's optional native matmul addon (native/blas.cc -> native/build/sketchc_blas.node)
+// Builds sketchc's optional native kernels addon (native/blas.cc -> native/build/sketchc_blas.node)
 // with the system C++ compiler and Node's own headers. Run by `npm install`; never fails the
 // install: without a compiler or headers it prints one line, and training runs on wasm alone.
 //
@@ -36,6 +36,8 @@ function main() {
   const temp = `${target}.${process.pid}.tmp`;
   const flags = [
     "-O2",
+    // No fused multiply-adds: the interpreter's loops must give JavaScript's bits exactly.
+    "-ffp-contract=off",
     "-std=c++17",
     "-shared",
     "-fPIC",
@@ -67,6 +69,6 @@ function main() {
 const outcome = main();
 if (!process.argv.includes("--quiet") || outcome.startsWith("skipped:"))
   console.log(
-    `sketchc: native matmul ${outcome}` +
+    `sketchc: native kernels ${outcome}` +
       (outcome.startsWith("skipped") ? " (training runs on wasm alone)" : ""),
   );

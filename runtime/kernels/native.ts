@@ -7,6 +7,8 @@
 //   wasm kernel, kept underneath.
 // - SketchcLayerNorm and SketchcLayerNormGrad, LayerNorm (+ ReLU) over rows and its gradient in
 //   one pass each, used by kernels/layer-norm.ts while the native kernels are installed.
+// - The fused straight-line interpreter's argument mixing (module-runtime/mixing.ts), threaded
+//   over tasks; it serves every backend, since the interpreter works on typed arrays.
 
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
@@ -14,8 +16,13 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs-core";
 
+import {
+  installArgumentMixer,
+  type ArgumentMixer,
+} from "../module-runtime/mixing.js";
+
 /** The addon's exports (native/blas.cc). */
-interface BlasAddon {
+interface BlasAddon extends ArgumentMixer {
   info(): {
     library: string;
     config: string;
@@ -373,6 +380,7 @@ export function installNativeKernels(): NativeStatus {
         tf.unregisterKernel(config.kernelName, "wasm");
       tf.registerKernel(config);
     }
+    installArgumentMixer(state.addon);
     installed = true;
   }
   return { on: true, info: state.info };
@@ -389,6 +397,7 @@ export function uninstallNativeKernels(): void {
     if (tf.getKernel(name, "wasm") !== undefined)
       tf.unregisterKernel(name, "wasm");
   }
+  installArgumentMixer(undefined);
   installed = false;
 }
 

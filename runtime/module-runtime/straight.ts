@@ -20,6 +20,7 @@ import {
   type Symbols,
 } from "./common.js";
 import { fmt, type Fmt } from "./formula.js";
+import { argumentMixer } from "./mixing.js";
 
 /** One line of straight-line code: an operator and the slots its arguments read (0-based; inputs first). */
 export interface StraightLine<Op extends string = string> {
@@ -189,6 +190,7 @@ export function straightSketch<Op extends string, Head extends string>(
     const values = new Float64Array(T * S * B); // [T, S, B], kept for backward
     const args = new Float64Array(T * LINES * A * B); // [T, lines, A, B], kept for backward
     const out = new Float32Array(T * B); // [T, B]
+    const mixer = argumentMixer();
     for (let t = 0; t < T; t++) {
       const v = t * S * B;
       for (let b = 0; b < B; b++) {
@@ -197,23 +199,39 @@ export function straightSketch<Op extends string, Head extends string>(
         for (let c = 0; c < constants.length; c++)
           values[v + (V + c) * B + b] = constants[c].value;
       }
-      for (let l = 0; l < LINES; l++) {
-        const row = (t * L + l) * S;
-        const p = (t * LINES + l) * A * B;
-        for (let i = 0; i < A; i++) {
-          // Fig. 3: an argument is the z-weighted sum of the slots in the line's window.
-          const z = zArgs[i];
-          const x = p + i * B;
-          const to = windows[2 * (i * L + l) + 1];
-          for (let j = windows[2 * (i * L + l)]; j < to; j++) {
-            const zj = z[row + j];
-            const slot = v + j * B;
-            for (let b = 0; b < B; b++) args[x + b] += zj * values[slot + b];
-          }
-        }
-        // Fig. 3: Exec(z, s, l) mixes every operator F_o by the op weights z_lo.
-        forward(w, (t * L + l) * K, args, p, B, values, v + (BASE + l) * B);
+    }
+    // Line by line for all tasks at once (each task's values depend only on its earlier lines).
+    for (let l = 0; l < LINES; l++) {
+      // Fig. 3: an argument is the z-weighted sum of the slots in the line's window.
+      for (let i = 0; i < A; i++) {
+        const [from, to] = [
+          windows[2 * (i * L + l)],
+          windows[2 * (i * L + l) + 1],
+        ];
+        mixer.mixArgs(
+          values,
+          zArgs[i],
+          args,
+          T,
+          S,
+          B,
+          L,
+          LINES,
+          A,
+          i,
+          l,
+          from,
+          to,
+        );
       }
+      // Fig. 3: Exec(z, s, l) mixes every operator F_o by the op weights z_lo.
+      for (let t = 0; t < T; t++) {
+        const p = (t * LINES + l) * A * B;
+        forward(w, (t * L + l) * K, args, p, B, values, (t * S + BASE + l) * B);
+      }
+    }
+    for (let t = 0; t < T; t++) {
+      const v = t * S * B;
       for (let b = 0; b < B; b++) out[t * B + b] = values[v + OUTPUT * B + b];
     }
     const gradFunc = (dy: tf.Tensor2D): tf.Tensor[] => {
@@ -221,15 +239,17 @@ export function straightSketch<Op extends string, Head extends string>(
       const dw = new Float64Array(w.length);
       const dzArgs = zArgs.map((z) => new Float64Array(z.length));
       const ds = new Float64Array(symbols.length);
-      const dv = new Float64Array(S * B); // [S, B]: d output / d slot, for one task
-      const dargs = new Float64Array(A * B); // [A, B]: d output / d argument, for one line
+      const dv = new Float64Array(T * S * B); // [T, S, B]: d output / d slot
+      const dargs = new Float64Array(T * A * B); // [T, A, B]: d output / d argument, one line
+      const dargsOf = Array.from({ length: T }, (_, t) =>
+        dargs.subarray(t * A * B, (t + 1) * A * B),
+      );
       for (let t = 0; t < T; t++) {
-        const v = t * S * B;
-        dv.fill(0);
-        for (let b = 0; b < B; b++) dv[OUTPUT * B + b] = g[t * B + b];
-        // Lines in reverse: a line's gradient is complete once every later line has been visited.
-        for (let l = LINES - 1; l >= 0; l--) {
-          const row = (t * L + l) * S;
+        for (let b = 0; b < B; b++) dv[(t * S + OUTPUT) * B + b] = g[t * B + b];
+      }
+      // Lines in reverse: a line's gradient is complete once every later line has been visited.
+      for (let l = LINES - 1; l >= 0; l--) {
+        for (let t = 0; t < T; t++) {
           const p = (t * LINES + l) * A * B;
           backward(
             w,
@@ -238,31 +258,39 @@ export function straightSketch<Op extends string, Head extends string>(
             p,
             B,
             dv,
-            (BASE + l) * B,
+            (t * S + BASE + l) * B,
             dw,
-            dargs,
+            dargsOf[t],
           );
-          for (let i = 0; i < A; i++) {
-            const z = zArgs[i];
-            const dz = dzArgs[i];
-            const to = windows[2 * (i * L + l) + 1];
-            for (let j = windows[2 * (i * L + l)]; j < to; j++) {
-              const zj = z[row + j];
-              const slot = v + j * B;
-              let dzj = 0;
-              for (let b = 0; b < B; b++) {
-                const gx = dargs[i * B + b];
-                dzj += gx * values[slot + b];
-                dv[j * B + b] += gx * zj;
-              }
-              dz[row + j] += dzj;
-            }
-          }
         }
-        // Shared s sums its gradient over tasks; constants take none.
+        for (let i = 0; i < A; i++) {
+          const [from, to] = [
+            windows[2 * (i * L + l)],
+            windows[2 * (i * L + l) + 1],
+          ];
+          mixer.mixArgsGrad(
+            values,
+            zArgs[i],
+            dargs,
+            dv,
+            dzArgs[i],
+            T,
+            S,
+            B,
+            L,
+            A,
+            i,
+            l,
+            from,
+            to,
+          );
+        }
+      }
+      // Shared s sums its gradient over tasks; constants take none.
+      for (let t = 0; t < T; t++) {
         for (let b = 0; b < B; b++) {
           const input = (shared ? b : t * B + b) * V;
-          for (let i = 0; i < V; i++) ds[input + i] += dv[i * B + b];
+          for (let i = 0; i < V; i++) ds[input + i] += dv[(t * S + i) * B + b];
         }
       }
       return [

@@ -4,6 +4,9 @@
 // and gradient against the composed formulation. CI installs OpenBLAS, so there the native path
 // must be on; elsewhere, without the addon or OpenBLAS, the fallback and its notice are tested.
 
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 
@@ -17,7 +20,19 @@ import {
   uninstallNativeKernels,
 } from "../../../runtime/kernels/native.js";
 import { sumRows } from "../../../runtime/kernels/outer-reduce.js";
+import { loadSketch } from "../../../runtime/load-sketch.js";
+import {
+  argumentMixer,
+  installArgumentMixer,
+  javascriptMixer,
+} from "../../../runtime/module-runtime/mixing.js";
 import { createRecognizer } from "../../../runtime/nets/recognizer.js";
+import type { SketchModule } from "../../../runtime/sketch-module.js";
+import {
+  createRandom,
+  randomSoftParams,
+  type CompiledModule,
+} from "../../sketches/programs.js";
 import { fakeSketch, NUM_INPUTS } from "../nets/fake-sketch.js";
 import { expectClose, wave } from "./helpers.js";
 
@@ -278,3 +293,46 @@ describe.runIf(status.on)("the recognizer on the native kernels", () => {
     native.forEach((t, i) => expectClose(t, stock[i], 5e-3));
   });
 });
+
+describe.runIf(status.on)(
+  "the fused interpreter's native argument mixing",
+  () => {
+    it("gives the JavaScript loops' values and gradients, bit for bit", async () => {
+      await selectBackend("wasm");
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sketchc-native-"));
+      const mod = (await loadSketch("sketches/arith.sketch", dir).finally(() =>
+        fs.rmSync(dir, { recursive: true, force: true }),
+      )) as SketchModule & CompiledModule;
+      const run = () => {
+        const next = createRandom(5);
+        const z = randomSoftParams(mod, 37, next);
+        const s = tf.tensor2d(
+          Array.from({ length: 11 * NUM_INPUTS }, () => 2 * next() - 1),
+          [11, NUM_INPUTS],
+        );
+        const heads = Object.keys(z);
+        const f = (...xs: tf.Tensor[]) => {
+          const zs = Object.fromEntries(heads.map((h, k) => [h, xs[k]]));
+          return tf.sum(
+            tf.mul(
+              mod.executeFused!(zs as never, xs[xs.length - 1] as tf.Tensor2D),
+              tf.reshape(tf.linspace(-1, 1, 37 * 11), [37, 11]),
+            ),
+          );
+        };
+        const value = mod.executeFused!(z as never, s);
+        const grads = tf.grads(f)([...heads.map((h) => z[h]), s]);
+        return [value, ...grads].map((t) => Array.from(t.dataSync()));
+      };
+      installNativeKernels();
+      expect(argumentMixer()).not.toBe(javascriptMixer);
+      const native = tf.tidy(run);
+      installArgumentMixer(undefined); // the JavaScript loops
+      expect(argumentMixer()).toBe(javascriptMixer);
+      const javascript = tf.tidy(run);
+      uninstallNativeKernels(); // and back, as the other tests expect
+      installNativeKernels();
+      expect(native).toEqual(javascript);
+    });
+  },
+);
