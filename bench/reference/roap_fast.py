@@ -28,7 +28,6 @@ interpreter, roap; plus a profile of forward and forward + backward per componen
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
 import platform
@@ -410,40 +409,8 @@ def check(steps: int = 3) -> bool:
 # What the process ran on.
 
 
-def openblas_info() -> dict:
-    """OPENBLAS_CORETYPE and what the OpenBLAS this process mapped reports (core, config, threads)."""
-    info: dict = {"coretypeEnv": os.environ.get("OPENBLAS_CORETYPE")}
-    with open("/proc/self/maps") as maps:
-        libs = sorted({line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line})
-    for lib in libs:
-        try:
-            handle = ctypes.CDLL(lib)
-            get = lambda name: getattr(handle, name)  # noqa: E731
-            get("openblas_get_corename").restype = ctypes.c_char_p
-            get("openblas_get_config").restype = ctypes.c_char_p
-            info.update(
-                library=os.path.realpath(lib),
-                core=get("openblas_get_corename")().decode(),
-                config=get("openblas_get_config")().decode(),
-                threads=int(get("openblas_get_num_threads")()),
-            )
-            break
-        except (OSError, AttributeError):
-            continue
-    return info
-
-
-def process_env() -> dict:
-    return {
-        "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
-        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
-        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
-        "cpusAllowed": sorted(os.sched_getaffinity(0)),
-    }
-
-
-def describe(torch_threads: int, workers: int = 1) -> dict:
-    """The side's record of what it ran on (shared with roap_reference.py through --peer)."""
+def describe(workers: int = 1) -> dict:
+    """The side's record of what it ran on."""
     return {
         "torch": torch.__version__,
         "python": platform.python_version(),
@@ -451,8 +418,8 @@ def describe(torch_threads: int, workers: int = 1) -> dict:
         "interopThreads": torch.get_num_interop_threads(),
         "workers": workers,
         "blas": ref.loaded_blas(),
-        "openblas": openblas_info(),
-        "env": process_env(),
+        "openblas": ref.openblas_info(),
+        "env": ref.process_env(),
         "cpuCapability": torch.backends.cpu.get_cpu_capability() if hasattr(torch.backends, "cpu") else None,
     }
 
@@ -481,13 +448,13 @@ def main() -> None:
     gflops = ref.matmul_gflops()
     print(
         f"PyTorch {torch.__version__} (fast peer), {torch.get_num_threads()} threads, {args.workers} workers, "
-        f"1024x1024 matmul {gflops:.0f} GFLOP/s, OpenBLAS {openblas_info().get('core')}",
+        f"1024x1024 matmul {gflops:.0f} GFLOP/s, OpenBLAS {ref.openblas_info().get('core')}",
         flush=True,
     )
     rows, profile = run_workloads(args.warmup, args.steps, args.profile_steps, args.workers)
     result = {
         "side": "pytorch-fast",
-        **describe(args.threads, args.workers),
+        **describe(args.workers),
         "matmul1024GFlops": gflops,
         "loadAvg": {"start": load_start, "end": os.getloadavg()[0]},
         "warmup": args.warmup,
