@@ -21,7 +21,7 @@ export interface ComponentTimes {
 
 /** What each side writes. */
 export interface SideResult {
-  readonly side: "sketchc" | "pytorch";
+  readonly side: "sketchc" | "pytorch" | "pytorch-fast";
   readonly warmup: number;
   readonly steps: number;
   readonly rows: WorkloadTimes[];

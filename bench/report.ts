@@ -1,15 +1,22 @@
-// Joins the two sides of `bash bench/run.sh` into one table: per workload the median (min, max)
-// seconds per step of sketchc and of the PyTorch reference and the ratio sketchc / PyTorch.
-// Prints it and writes bench/results/training-step.{json,md}.
+// Joins the columns of `bash bench/run.sh` into one table: per workload the median (min, max)
+// seconds per step of each side on 1 core and on 2 cores (every step of every round), the ratios
+// of sketchc to the strong PyTorch peer and to the plain reference at equal cores, and what each
+// column ran on (threads, cores, OPENBLAS_CORETYPE, the OpenBLAS kernels). Prints the markdown and
+// writes bench/results/training-step.{json,md}.
 //
-//   node dist-bench/bench/report.js --sketchc A.json --pytorch B.json --out-dir bench/results
+//   node dist-bench/bench/report.js --input sketchc,1,A.json --input fast,1,B.json ... \
+//     [--command "bash bench/run.sh"] [--out-dir bench/results]
+//
+// An input is SIDE,CORES,FILE with SIDE one of sketchc, fast (bench/reference/roap_fast.py) or
+// reference (bench/reference/roap_reference.py); the files of one SIDE,CORES are that column's
+// rounds, in order.
 
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 
-import { median, type SideResult } from "./common.js";
+import { median, type ComponentTimes, type SideResult } from "./common.js";
 
 interface Stats {
   readonly median: number;
@@ -25,7 +32,24 @@ const stats = (seconds: readonly number[]): Stats => ({
   seconds,
 });
 
-/** The PyTorch row a sketchc row is compared with: both interpreters run against the one reference. */
+const SIDES = ["sketchc", "fast", "reference"] as const;
+type Side = (typeof SIDES)[number];
+const SIDE_NAMES: Record<Side, string> = {
+  sketchc: "sketchc",
+  fast: "PyTorch strong",
+  reference: "PyTorch plain",
+};
+
+/** One column: a side on a number of cores, its rounds. */
+interface Column {
+  readonly key: string;
+  readonly side: Side;
+  readonly cores: number;
+  readonly name: string;
+  readonly rounds: SideResult[];
+}
+
+/** The PyTorch row a sketchc row is compared with: both interpreters run against the one peer. */
 const peerOf = (id: string): string =>
   id.startsWith("interpreter") ? "interpreter" : id;
 
@@ -33,12 +57,8 @@ const ms = (s: number): string =>
   s * 1e3 >= 100 ? (s * 1e3).toFixed(0) : (s * 1e3).toFixed(1);
 const cell = (x: Stats | undefined): string =>
   x ? `${ms(x.median)} (${ms(x.min)}–${ms(x.max)})` : "–";
-const ratio = (a: number | undefined, b: number | undefined): string =>
-  a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}×` : "–";
-
-function readSide(file: string): SideResult {
-  return JSON.parse(fs.readFileSync(file, "utf8")) as SideResult;
-}
+const times = (x: number | undefined): string =>
+  x !== undefined && Number.isFinite(x) ? `${x.toFixed(2)}×` : "–";
 
 function machine(): Record<string, unknown> {
   const cpus = os.cpus();
@@ -64,183 +84,276 @@ function machine(): Record<string, unknown> {
   };
 }
 
-/** A PyTorch run the sketchc rows are compared with. */
-interface Reference {
-  readonly key: string;
-  readonly name: string;
-  readonly side: SideResult;
+/** The seconds of one workload over all rounds of a column. */
+function rowStats(col: Column | undefined, id: string): Stats | undefined {
+  if (col === undefined) return undefined;
+  const seconds = col.rounds.flatMap(
+    (r) => r.rows.find((x) => x.id === id)?.seconds ?? [],
+  );
+  return seconds.length > 0 ? stats(seconds) : undefined;
+}
+
+/** The forward + backward seconds of one component over all rounds of a column. */
+function profileStats(
+  col: Column | undefined,
+  name: string,
+  which: "forward" | "forwardBackward",
+): Stats | undefined {
+  if (col === undefined) return undefined;
+  const seconds = col.rounds.flatMap(
+    (r) =>
+      r.profile.find((x: ComponentTimes) => x.name === name)?.[which] ?? [],
+  );
+  return seconds.length > 0 ? stats(seconds) : undefined;
+}
+
+/** What a column ran on, from its first round (the settings are the same in every round). */
+function describe(col: Column): Record<string, unknown> {
+  const first = col.rounds[0];
+  const openblas = first.openblas as Record<string, unknown> | undefined;
+  const fromBackend = /OpenBLAS ([\d.]+), (\S+) kernels, (\d+) thread/.exec(
+    String(first.backend ?? ""),
+  );
+  return {
+    side: col.side,
+    cores: col.cores,
+    env: first.env,
+    ...(col.side === "sketchc"
+      ? {
+          backend: first.backend,
+          tfjs: first.tfjs,
+          node: first.node,
+          fusedInterpreterInTrainStep: first.fusedInterpreterInTrainStep,
+          openblasCore: fromBackend?.[2] ?? null,
+          openblasThreads: fromBackend !== null ? Number(fromBackend[3]) : null,
+        }
+      : {
+          torch: first.torch,
+          python: first.python,
+          torchThreads: first.threads,
+          workers: first.workers ?? 1,
+          blas: first.blas,
+          openblasCore: openblas?.core ?? null,
+          openblasConfig: openblas?.config ?? null,
+          openblasThreads: openblas?.threads ?? null,
+          matmul1024GFlops: col.rounds.map((r) => r.matmul1024GFlops),
+        }),
+    loadAvg: col.rounds.map((r) => r.loadAvg),
+  };
+}
+
+function fmtLoad(load: unknown): string {
+  const pair = load as { start?: number; end?: number } | undefined;
+  return pair?.start !== undefined
+    ? `${pair.start.toFixed(1)}–${(pair.end ?? NaN).toFixed(1)}`
+    : "?";
 }
 
 function main(): void {
   const { values } = parseArgs({
     options: {
-      sketchc: { type: "string" },
-      pytorch: { type: "string" },
-      /** Optional: the reference again with 1 thread, the thread count of sketchc's wasm backend. */
-      "pytorch-1t": { type: "string" },
+      input: { type: "string", multiple: true },
+      command: { type: "string", default: "bash bench/run.sh" },
       "out-dir": { type: "string", default: "bench/results" },
     },
   });
-  if (values.sketchc === undefined || values.pytorch === undefined) {
-    throw new Error(
-      "usage: report --sketchc FILE --pytorch FILE [--pytorch-1t FILE] [--out-dir DIR]",
+  const usage =
+    "usage: report --input SIDE,CORES,FILE ... [--command TEXT] [--out-dir DIR]";
+  const columns: Column[] = [];
+  for (const spec of values.input ?? []) {
+    const [side, coresText, ...file] = spec.split(",");
+    if (!SIDES.includes(side as Side) || file.length === 0) {
+      throw new Error(`${usage}\n  bad --input ${spec}`);
+    }
+    const cores = Number(coresText);
+    const key = `${side}-${cores}c`;
+    let col = columns.find((c) => c.key === key);
+    if (col === undefined) {
+      col = {
+        key,
+        side: side as Side,
+        cores,
+        name: `${SIDE_NAMES[side as Side]}, ${cores} core${cores === 1 ? "" : "s"}`,
+        rounds: [],
+      };
+      columns.push(col);
+    }
+    col.rounds.push(
+      JSON.parse(fs.readFileSync(file.join(","), "utf8")) as SideResult,
     );
   }
-  const ts = readSide(values.sketchc);
-  const py = readSide(values.pytorch);
-  const refs: Reference[] = [
-    {
-      key: "pytorch",
-      name: `PyTorch, ${String(py.threads)} threads`,
-      side: py,
-    },
-  ];
-  if (values["pytorch-1t"] !== undefined) {
-    const side = readSide(values["pytorch-1t"]);
-    refs.push({
-      key: "pytorch1Thread",
-      name: `PyTorch, ${String(side.threads)} thread`,
-      side,
-    });
-  }
+  const sketchcCols = columns.filter((c) => c.side === "sketchc");
+  if (sketchcCols.length === 0) throw new Error(`${usage}\n  no sketchc input`);
+  // Columns by cores, then side.
+  columns.sort(
+    (a, b) =>
+      a.cores - b.cores || SIDES.indexOf(a.side) - SIDES.indexOf(b.side),
+  );
+  const coreCounts = [...new Set(columns.map((c) => c.cores))];
+  const col = (side: Side, cores: number) =>
+    columns.find((c) => c.side === side && c.cores === cores);
 
+  const ts = sketchcCols[0].rounds[0];
+  const rounds = Math.max(...columns.map((c) => c.rounds.length));
   const rows = ts.rows.map((r) => {
-    const a = stats(r.seconds);
-    const row: Record<string, unknown> = {
-      id: r.id,
-      label: r.label,
-      sketchc: a,
-    };
-    for (const ref of refs) {
-      const peer = ref.side.rows.find((x) => x.id === peerOf(r.id));
-      row[ref.key] = peer ? stats(peer.seconds) : undefined;
-      row[`${ref.key}Ratio`] = peer
-        ? a.median / stats(peer.seconds).median
-        : undefined;
+    const cells: Record<string, Stats | undefined> = {};
+    const ratios: Record<string, number | undefined> = {};
+    for (const c of columns) {
+      cells[c.key] = rowStats(c, c.side === "sketchc" ? r.id : peerOf(r.id));
     }
-    return row as { id: string; label: string; sketchc: Stats } & Record<
-      string,
-      Stats | number | undefined
-    >;
-  });
-  const both = (c: { forward: number[]; forwardBackward: number[] }) => ({
-    forward: stats(c.forward),
-    forwardBackward: stats(c.forwardBackward),
-  });
-  type Both = ReturnType<typeof both>;
-  const profile = ts.profile.map((c) => {
-    const entry: Record<string, unknown> = { name: c.name, sketchc: both(c) };
-    for (const ref of refs) {
-      const peer = ref.side.profile.find((x) => x.name === peerOf(c.name));
-      entry[ref.key] = peer ? both(peer) : undefined;
+    for (const cores of coreCounts) {
+      const a = cells[`sketchc-${cores}c`]?.median;
+      for (const peer of ["fast", "reference"] as const) {
+        const b = cells[`${peer}-${cores}c`]?.median;
+        ratios[`sketchc/${peer}-${cores}c`] =
+          a !== undefined && b !== undefined ? a / b : undefined;
+      }
     }
-    return entry as { name: string; sketchc: Both } & Record<
-      string,
-      Both | undefined
-    >;
+    return { id: r.id, label: r.label, cells, ratios };
   });
-  const kernels = ts.kernels ?? [];
+  const profile = ts.profile.map((p) => ({
+    name: p.name,
+    cells: Object.fromEntries(
+      columns.map((c) => {
+        const name = c.side === "sketchc" ? p.name : peerOf(p.name);
+        return [
+          c.key,
+          {
+            forward: profileStats(c, name, "forward"),
+            forwardBackward: profileStats(c, name, "forwardBackward"),
+          },
+        ];
+      }),
+    ),
+  }));
+  // Per round, the median of the full step: drift in the load shows here.
+  const perRound = columns.map((c) => ({
+    key: c.key,
+    roap: c.rounds.map((r) => {
+      const s = r.rows.find((x) => x.id === "roap")?.seconds;
+      return s && s.length > 0 ? median(s) : undefined;
+    }),
+  }));
+  const kernelSource =
+    col("sketchc", Math.max(...coreCounts)) ?? sketchcCols[0];
+  const kernels = kernelSource.rounds[0].kernels ?? [];
   const kernelTotal = kernels.reduce((n, k) => n + k.ms, 0);
 
-  const env = {
-    machine: machine(),
-    sketchc: {
-      backend: ts.backend,
-      tfjs: ts.tfjs,
-      node: ts.node,
-      fusedInterpreterInTrainStep: ts.fusedInterpreterInTrainStep,
-      loadAvg: ts.loadAvg,
-    },
-    ...Object.fromEntries(
-      refs.map((ref) => [
-        ref.key,
-        {
-          torch: ref.side.torch,
-          python: ref.side.python,
-          threads: ref.side.threads,
-          blas: ref.side.blas,
-          matmul1024GFlops: ref.side.matmul1024GFlops,
-          loadAvg: ref.side.loadAvg,
-        },
-      ]),
-    ),
-  };
+  const m = machine();
+  const columnInfo = Object.fromEntries(
+    columns.map((c) => [c.key, describe(c)]),
+  );
   const result = {
     date: new Date().toISOString(),
-    command: "bash bench/run.sh",
+    command: values.command,
+    rounds,
     warmup: ts.warmup,
-    steps: ts.steps,
-    ...env,
+    stepsPerRound: ts.steps,
+    machine: m,
+    openblasCoretypeEnv: process.env.OPENBLAS_CORETYPE ?? null,
+    columns: columnInfo,
     rows,
+    perRound,
     profile,
     kernels,
   };
 
-  const m = env.machine;
-  const blas = ((py.blas as string[] | undefined) ?? [])
-    .map((b) => `${path.basename(path.dirname(b))}/${path.basename(b)}`)
-    .find((b) => b.includes("openblas"));
-  const gflops = refs.map(
-    (r) =>
-      `${Number(r.side.matmul1024GFlops).toFixed(0)} (${String(r.side.threads)} thr)`,
-  );
-  const load = [
-    `sketchc ${fmtLoad(ts.loadAvg)}`,
-    ...refs.map((r) => `${r.name} ${fmtLoad(r.side.loadAvg)}`),
-  ];
-  const ratio1 = (r: (typeof rows)[number], ref: Reference) => {
-    const x = r[`${ref.key}Ratio`];
-    return typeof x === "number" ? `${x.toFixed(2)}×` : "–";
+  const roap = rows.find((r) => r.id === "roap");
+  const target = (() => {
+    const two = roap?.ratios["sketchc/fast-2c"];
+    return two === undefined
+      ? "the 2-core full step was not measured"
+      : `full ROAP step on 2 cores: sketchc / PyTorch strong = ${times(two)} ` +
+          `(target <= 2.00×: ${two <= 2 ? "met" : "not met"})`;
+  })();
+  const settings = (c: Column) => {
+    const d = columnInfo[c.key] as Record<string, unknown>;
+    const env = (d.env ?? {}) as Record<string, unknown>;
+    const threads =
+      c.side === "sketchc"
+        ? `wasm 1 thread, OpenBLAS ${String(d.openblasThreads ?? "?")}`
+        : `torch ${String(d.torchThreads)} thread${d.torchThreads === 1 ? "" : "s"}` +
+          `, ${String(d.workers)} worker${d.workers === 1 ? "" : "s"}, OpenBLAS ${String(d.openblasThreads ?? "?")}`;
+    return (
+      `| ${c.name} | ${String(env.cpusAllowed ?? "?")} | ${String(env.OPENBLAS_NUM_THREADS ?? "–")} | ` +
+      `${String(env.OMP_NUM_THREADS ?? "–")} | ${threads} | ${String(env.OPENBLAS_CORETYPE ?? "(unset)")} | ` +
+      `${String(d.openblasCore ?? "?")} | ${c.rounds.map((r) => fmtLoad(r.loadAvg)).join(", ")} |`
+    );
   };
-  const fb = (b: Both | undefined, which: "forward" | "forwardBackward") =>
-    b ? ms(b[which].median) : "–";
+  const fast = columns.find((c) => c.side !== "sketchc")?.rounds[0];
+  const fastBlas = fast?.openblas as Record<string, unknown> | undefined;
+  const ratioCols = coreCounts.flatMap((cores) =>
+    (["fast", "reference"] as const)
+      .filter((peer) => col(peer, cores) !== undefined)
+      .map((peer) => ({
+        key: `sketchc/${peer}-${cores}c`,
+        name: `sketchc / ${SIDE_NAMES[peer]}, ${cores} core${cores === 1 ? "" : "s"}`,
+      })),
+  );
   const lines = [
     "# Training step: sketchc vs PyTorch",
     "",
-    `Generated by \`bash bench/run.sh\` on ${result.date.slice(0, 10)}. Seconds per step of forward + backward + Adam, ` +
-      `median (min–max) in ms over ${ts.steps} steps after ${ts.warmup} warm-ups; each side in its own process.`,
+    `Generated by \`${values.command}\` on ${result.date.slice(0, 10)}. Milliseconds per step of forward + backward + Adam, ` +
+      `median (min–max) over ${rounds} interleaved rounds × ${ts.steps} steps after ${ts.warmup} warm-ups ` +
+      `(each column a process of its own, pinned with taskset). PyTorch strong: bench/reference/roap_fast.py ` +
+      `(checked against the plain reference by \`roap_fast.py --check\`); PyTorch plain: bench/reference/roap_reference.py.`,
     "",
-    `- Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}`,
+    `- Machine: ${String(m.cpu)}, ${String(m.cores)} cores, ${String(m.memoryGiB)} GiB, ${String(m.os)}`,
     `- sketchc: ${String(ts.backend)}, TF.js ${String(ts.tfjs)}, Node ${String(ts.node)}` +
       (ts.fusedInterpreterInTrainStep
         ? "; the full step runs the fused interpreter"
         : ""),
-    `- PyTorch: ${String(py.torch)} (Python ${String(py.python)}), BLAS ${blas ?? "?"}, ` +
-      `1024×1024 matmul GFLOP/s ${gflops.join(", ")}`,
-    `- Load average (1 min) at start / end: ${load.join("; ")}`,
+    `- PyTorch: ${String(fast?.torch ?? "?")} (Python ${String(fast?.python ?? "?")}), ${String(fastBlas?.config ?? "OpenBLAS ?")}`,
+    `- ${target}`,
     "",
-    `| Workload | sketchc ms |${refs.map((r) => ` ${r.name}, ms | sketchc / ${r.name} |`).join("")}`,
-    `| --- | ---: |${refs.map(() => " ---: | ---: |").join("")}`,
+    "## Columns",
+    "",
+    "| Column | cores (taskset) | OPENBLAS_NUM_THREADS | OMP_NUM_THREADS | threads | OPENBLAS_CORETYPE | OpenBLAS kernels | load avg per round |",
+    "| --- | --- | ---: | ---: | --- | --- | --- | --- |",
+    ...columns.map(settings),
+    "",
+    "## Milliseconds per step",
+    "",
+    `| Workload |${columns.map((c) => ` ${c.name} |`).join("")}`,
+    `| --- |${columns.map(() => " ---: |").join("")}`,
     ...rows.map(
       (r) =>
-        `| ${r.label} | ${cell(r.sketchc)} |` +
-        refs
-          .map(
-            (ref) =>
-              ` ${cell(r[ref.key] as Stats | undefined)} | ${ratio1(r, ref)} |`,
-          )
-          .join(""),
+        `| ${r.label} |${columns.map((c) => ` ${cell(r.cells[c.key])} |`).join("")}`,
     ),
     "",
-    "## Profile: forward and forward + backward per component (no optimizer), median ms",
+    "## Ratios at equal cores (medians)",
     "",
-    `| Component | sketchc fwd | sketchc fwd+bwd |${refs.map((r) => ` ${r.name}: fwd | fwd+bwd | ratio fwd+bwd |`).join("")}`,
-    `| --- | ---: | ---: |${refs.map(() => " ---: | ---: | ---: |").join("")}`,
+    `| Workload |${ratioCols.map((c) => ` ${c.name} |`).join("")}`,
+    `| --- |${ratioCols.map(() => " ---: |").join("")}`,
+    ...rows.map(
+      (r) =>
+        `| ${r.label} |${ratioCols.map((c) => ` ${times(r.ratios[c.key])} |`).join("")}`,
+    ),
+    "",
+    "## Full ROAP step per round (median ms of the round)",
+    "",
+    `| Column |${Array.from({ length: rounds }, (_, i) => ` round ${i + 1} |`).join("")}`,
+    `| --- |${Array.from({ length: rounds }, () => " ---: |").join("")}`,
+    ...columns.map((c) => {
+      const entry = perRound.find((p) => p.key === c.key)!;
+      return `| ${c.name} |${Array.from({ length: rounds }, (_, i) => ` ${entry.roap[i] !== undefined ? ms(entry.roap[i]!) : "–"} |`).join("")}`;
+    }),
+    "",
+    "## Profile: forward + backward per component (no optimizer), median ms",
+    "",
+    `| Component |${columns.map((c) => ` ${c.name} |`).join("")}`,
+    `| --- |${columns.map(() => " ---: |").join("")}`,
     ...profile.map(
-      (c) =>
-        `| ${c.name} | ${fb(c.sketchc, "forward")} | ${fb(c.sketchc, "forwardBackward")} |` +
-        refs
-          .map((ref) => {
-            const peer = c[ref.key];
-            return (
-              ` ${fb(peer, "forward")} | ${fb(peer, "forwardBackward")} | ` +
-              `${ratio(c.sketchc.forwardBackward.median, peer?.forwardBackward.median)} |`
-            );
+      (p) =>
+        `| ${p.name} |${columns
+          .map((c) => {
+            const s = p.cells[c.key]?.forwardBackward;
+            return ` ${s ? ms(s.median) : "–"} |`;
           })
-          .join(""),
+          .join("")}`,
     ),
     "",
-    `## sketchc kernels of one full ROAP step (tf.profile, ${kernelTotal.toFixed(0)} ms of kernel time in all)`,
+    `## sketchc kernels of one full ROAP step, ${kernelSource.name} (tf.profile, ${kernelTotal.toFixed(0)} ms of kernel time in all)`,
     "",
     "| Kernel | calls | ms | share |",
     "| --- | ---: | ---: | ---: |",
@@ -260,13 +373,6 @@ function main(): void {
   );
   fs.writeFileSync(path.join(values["out-dir"], "training-step.md"), md);
   console.log("\n" + md);
-}
-
-function fmtLoad(load: unknown): string {
-  const pair = load as { start?: number; end?: number } | undefined;
-  return pair?.start !== undefined
-    ? `${pair.start.toFixed(2)} / ${(pair.end ?? NaN).toFixed(2)}`
-    : "?";
 }
 
 main();

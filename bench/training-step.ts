@@ -138,6 +138,26 @@ function recognizerLoss(
   ) as tf.Scalar;
 }
 
+/** The thread and kernel settings this process ran under, and the cores it may run on. */
+function processEnv(): Record<string, unknown> {
+  let cpusAllowed: string | undefined;
+  try {
+    cpusAllowed = /^Cpus_allowed_list:\s*(.*)$/m.exec(
+      fs.readFileSync("/proc/self/status", "utf8"),
+    )?.[1];
+  } catch {
+    // not Linux
+  }
+  const env = (name: string) => process.env[name] ?? null;
+  return {
+    OPENBLAS_NUM_THREADS: env("OPENBLAS_NUM_THREADS"),
+    OMP_NUM_THREADS: env("OMP_NUM_THREADS"),
+    OPENBLAS_CORETYPE: env("OPENBLAS_CORETYPE"),
+    SKETCHC_NATIVE: env("SKETCHC_NATIVE"),
+    cpusAllowed: cpusAllowed ?? null,
+  };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -413,6 +433,7 @@ async function main(): Promise<void> {
     tfjs: tfjsVersion,
     node: process.version,
     loadAvg: { start: loadStart, end: os.loadavg()[0] },
+    env: processEnv(),
     fusedInterpreterInTrainStep: fusedInTrainStep,
     warmup,
     steps,

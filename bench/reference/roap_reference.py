@@ -331,6 +331,36 @@ def loaded_blas() -> list[str]:
     return sorted(os.path.realpath(p) for p in libs)
 
 
+def openblas_info() -> dict:
+    """OPENBLAS_CORETYPE and what the OpenBLAS this process mapped reports (core, config, threads)."""
+    import ctypes
+
+    info: dict = {"coretypeEnv": os.environ.get("OPENBLAS_CORETYPE")}
+    with open("/proc/self/maps") as maps:
+        libs = sorted({line.split()[-1] for line in maps if "openblas" in line.lower() and "/" in line})
+    for lib in libs:
+        try:
+            handle = ctypes.CDLL(lib)
+            handle.openblas_get_corename.restype = ctypes.c_char_p
+            handle.openblas_get_config.restype = ctypes.c_char_p
+            info.update(
+                library=os.path.realpath(lib),
+                core=handle.openblas_get_corename().decode(),
+                config=handle.openblas_get_config().decode(),
+                threads=int(handle.openblas_get_num_threads()),
+            )
+            break
+        except (OSError, AttributeError):
+            continue
+    return info
+
+
+def process_env() -> dict:
+    """The thread and kernel settings of the process, and the cores it may run on."""
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "OMP_WAIT_POLICY", "OPENBLAS_CORETYPE")
+    return {**{n: os.environ.get(n) for n in names}, "cpusAllowed": sorted(os.sched_getaffinity(0))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True)
@@ -353,6 +383,8 @@ def main() -> None:
         "python": platform.python_version(),
         "threads": torch.get_num_threads(),
         "blas": loaded_blas(),
+        "openblas": openblas_info(),
+        "env": process_env(),
         "matmul1024GFlops": gflops,
         "loadAvg": {"start": load_start, "end": os.getloadavg()[0]},
         "warmup": args.warmup,
