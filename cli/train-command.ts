@@ -12,6 +12,7 @@ import {
   DEFAULT_CONFIG,
   DOMAIN_NAMES,
   GROUNDER_OUTPUTS,
+  MEMORY_LAYOUTS,
   MODEL_NAMES,
   type ModelName,
   PRESETS,
@@ -19,6 +20,7 @@ import {
   type AbductionAlphabet,
   type DomainName,
   type GrounderOutput,
+  type MemoryLayout,
   type PresetName,
   type TrainConfig,
 } from "../runtime/config.js";
@@ -91,6 +93,9 @@ Options (defaults are the cpu preset):
                        abduction alphabet's K values (codebook: knows the class count and starts
                        on the symbols' range; gold: knows the alphabet), trained by cross-entropy
                        on the abduced symbols (${DEFAULT_CONFIG.grounderOutput})
+  --memory-layout L    canonical: the memory stores each program in the sketch's canonical
+                       placement of its expression, so r imitates one layout per function | found:
+                       as the search found it (${DEFAULT_CONFIG.memoryLayout})
   --mutation-rate X    chance a stored row takes the sample's choice in a proposal (${DEFAULT_CONFIG.mutationRate})
   --dreams N           dream tasks per step: programs of the domain's pool that the run neither
                        trains on nor measures, run exactly on the step's g(x), r trained on their
@@ -183,6 +188,7 @@ export function parseTrainArgs(args: readonly string[]): {
         "mutation-rate": { type: "string" },
         dreams: { type: "string" },
         "dream-weight": { type: "string" },
+        "memory-layout": { type: "string" },
         abduction: { type: "string" },
         "abduction-threshold": { type: "string" },
         "abduction-alphabet": { type: "string" },
@@ -357,6 +363,12 @@ export function parseTrainArgs(args: readonly string[]): {
       base.abductionAlphabet,
     ),
     symbolPrior: numFlag("symbol-prior", v["symbol-prior"], base.symbolPrior)!,
+    memoryLayout: choiceFlag<MemoryLayout>(
+      "memory-layout",
+      v["memory-layout"],
+      MEMORY_LAYOUTS,
+      base.memoryLayout,
+    ),
     grounderOutput: choiceFlag<GrounderOutput>(
       "grounder-output",
       v["grounder-output"],

@@ -39,6 +39,10 @@ export const DOMAIN_NAMES: readonly DomainName[] = [
   "file",
 ];
 
+/** How the program memory stores a program (`TrainConfig.memoryLayout`). */
+export type MemoryLayout = "canonical" | "found";
+export const MEMORY_LAYOUTS: readonly MemoryLayout[] = ["canonical", "found"];
+
 export interface TrainConfig {
   /** The preset the defaults came from (recorded; flags given override it). */
   readonly preset: PresetName;
@@ -131,6 +135,12 @@ export interface TrainConfig {
   readonly imitation: number;
   /** A stored program is imitated when its normalized error (memory.ts) is at most this. */
   readonly imitationThreshold: number;
+  /**
+   * How the memory stores a program (beyond the paper): `canonical`, rewritten into the sketch's
+   * canonical placement of the same expression (memory.ts `createCanonicalizer`), so r imitates
+   * one layout per function; `found`, the encoding the search found.
+   */
+  readonly memoryLayout: MemoryLayout;
   /**
    * A stored program is evidence for g (abduction, and run exactly on g(x)) when its normalized
    * error is at most this.
@@ -229,6 +239,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   grounderOutput: "sigmoid",
   imitation: 1,
   imitationThreshold: 0.05,
+  memoryLayout: "canonical",
   abductionThreshold: 0.2,
   memorySamples: 6,
   mutationRate: 0.2,

@@ -9,6 +9,19 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { NamedArray } from "./checkpoint.js";
 import type { SketchModule } from "./sketch-module.js";
 import { alphabetSpacing } from "./domains/alphabet.js";
+import {
+  choicesToParams,
+  createProgramSpace,
+  placeExpr,
+} from "./domains/embed.js";
+import {
+  apply,
+  constant,
+  input,
+  languageOf,
+  type Expr,
+  type Language,
+} from "./domains/expression.js";
 
 export interface MemoryHead {
   readonly name: string;
@@ -27,11 +40,19 @@ export interface ProgramMemory<P = unknown> {
   readonly live: Record<string, Uint8Array>;
   /** Normalized error of the best program when last scored (Infinity: none). */
   readonly errors: Float32Array;
+  /**
+   * Rewrites a program into the sketch's canonical placement of the same expression before it is
+   * stored (`createCanonicalizer`), so that r imitates one layout per function rather than
+   * whichever of the overparameterized sketch's many encodings the search found. Absent: stored
+   * as found.
+   */
+  canonicalize?(program: P): P;
 }
 
 export function createMemory<P>(
   module: SketchModule<P>,
   numTasks: number,
+  options: { readonly canonical?: boolean } = {},
 ): ProgramMemory<P> {
   const heads = module.sketch.heads.map((h) => ({
     name: h.name,
@@ -49,7 +70,97 @@ export function createMemory<P>(
       heads.map((h) => [h.name, new Uint8Array(numTasks * h.rows)]),
     ),
     errors: new Float32Array(numTasks).fill(Infinity),
+    canonicalize: options.canonical ? createCanonicalizer(module) : undefined,
   };
+}
+
+/** Distinct programs a canonicalizer remembers the placement of. */
+const CANONICAL_CACHE = 4096;
+
+/** Inputs at which a canonical program must agree with the original (besides being derived from it). */
+const CANONICAL_PROBES = [0.37, -1.3, 2.9, 0.61, -0.22, 1.7, 0.05, 3.3];
+
+/**
+ * The canonical form of straight-line programs (beyond the paper): the program as an expression
+ * (identity operators such as `skip` dropped), placed by embed.ts `placeExpr` (post-order lines
+ * of its distinct subexpressions, ending at the output line) and decoded by the module. Programs
+ * it cannot place (syntax trees, an expression the sketch cannot hold in its lines) stay as they
+ * are; so does a placement that would not compute the same values (checked at probe inputs).
+ */
+export function createCanonicalizer<P>(
+  module: SketchModule<P>,
+): (program: P) => P {
+  if (module.sketch.model !== "straight") return (program) => program;
+  const language = languageOf(module);
+  const space = createProgramSpace(module, language);
+  const cache = new Map<string, P>();
+  const probes = Array.from({ length: 3 }, (_, k) =>
+    Array.from(
+      { length: module.sketch.numInputs },
+      (_, i) => CANONICAL_PROBES[(3 * k + i) % CANONICAL_PROBES.length],
+    ),
+  );
+  const same = (a: P, b: P): boolean =>
+    probes.every((x) => {
+      const u = module.evaluate(a, x);
+      const v = module.evaluate(b, x);
+      return u === v || Math.abs(u - v) <= 1e-9 * (1 + Math.abs(u));
+    });
+  return (program) => {
+    const expr = straightExpr(language, space.outputLine, program);
+    if (expr === undefined) return program;
+    const key = JSON.stringify(expr);
+    const known = cache.get(key);
+    if (known !== undefined) return known;
+    const choices = placeExpr(space, expr);
+    if (choices === undefined) return program;
+    const z = choicesToParams(space, [choices]);
+    const [placed] = module.decode(z);
+    Object.values(z).forEach((t) => t.dispose());
+    const canonical = same(placed, program) ? placed : program;
+    if (cache.size >= CANONICAL_CACHE) cache.clear();
+    cache.set(key, canonical);
+    return canonical;
+  };
+}
+
+/** A straight-line program's output as an expression, identities dropped; undefined if unreadable. */
+function straightExpr(
+  language: Language,
+  outputLine: number,
+  program: unknown,
+): Expr | undefined {
+  const lines = (
+    program as {
+      lines?: readonly ({ op: string; args: readonly number[] } | null)[];
+    }
+  ).lines;
+  if (lines === undefined) return undefined;
+  const V = language.numInputs;
+  const base = V + language.constants.length;
+  const opIndex = new Map(language.operators.map((o, k) => [o.name, k]));
+  const memo = new Map<number, Expr | undefined>();
+  const slot = (at: number): Expr | undefined => {
+    if (at < V) return input(at);
+    if (at < base) return constant(at - V);
+    if (memo.has(at)) return memo.get(at);
+    const line = lines[at - base];
+    const op =
+      line === null || line === undefined ? undefined : opIndex.get(line.op);
+    let e: Expr | undefined;
+    if (line && op !== undefined) {
+      const args = line.args
+        .slice(0, language.operators[op].arity)
+        .map((a) => (a < at ? slot(a) : undefined));
+      if (args.every((a) => a !== undefined))
+        e = language.operators[op].identity
+          ? args[0]
+          : apply(op, args as Expr[]);
+    }
+    memo.set(at, e);
+    return e;
+  };
+  return slot(language.numInputs + language.constants.length + outputLine);
 }
 
 /**
@@ -119,9 +230,10 @@ export function storeProgram<P>(
   memory: ProgramMemory<P>,
   module: SketchModule<P>,
   task: number,
-  program: P,
+  found: P,
   error: number,
 ): void {
+  const program = memory.canonicalize?.(found) ?? found;
   memory.programs[task] = program;
   memory.errors[task] = error;
   const encoded = module.encode(program);

@@ -340,7 +340,11 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
   ]);
   if (dreams.note) notes.push(dreams.note);
   const memory =
-    config.imitation > 0 ? createMemory(module, tasks.length) : undefined;
+    config.imitation > 0
+      ? createMemory(module, tasks.length, {
+          canonical: config.memoryLayout === "canonical",
+        })
+      : undefined;
   // Given programs are stored as exact (error 0): evidence for abduction, never replaced.
   if (memory)
     given.forEach((g, t) => g && storeProgram(memory, module, t, g.program, 0));

@@ -10,6 +10,7 @@ import { selectBackend } from "../../runtime/backend.js";
 import { loadSketch } from "../../runtime/load-sketch.js";
 import {
   abduceSymbols,
+  createCanonicalizer,
   createMemory,
   imitationLoss,
   liveRows,
@@ -275,5 +276,56 @@ describe("checkpoint arrays", () => {
     expect(() =>
       loadMemory(createMemory(module, 2), module, memoryToArrays(memory)),
     ).toThrow(/3 tasks, the run 2/);
+  });
+});
+
+describe("the canonical memory layout", () => {
+  const choicesOf = (memory: ReturnType<typeof createMemory<Program>>) =>
+    Object.fromEntries(
+      memory.heads.map((h) => [h.name, Array.from(memory.choices[h.name])]),
+    );
+
+  it("stores equal expressions in one layout, whatever lines the search used", () => {
+    const found = createMemory(module, 2);
+    const canonical = createMemory(module, 2, { canonical: true });
+    for (const memory of [found, canonical]) {
+      updateMemory(memory, module, 0, [sum12], symbols, ySum, 1);
+      updateMemory(memory, module, 1, [sum12Long], symbols, ySum, 1);
+    }
+    const rows = (memory: typeof found, task: number) =>
+      Object.fromEntries(
+        Object.entries(choicesOf(memory)).map(([name, c]) => {
+          const r = memory.heads.find((h) => h.name === name)!.rows;
+          return [name, c.slice(task * r, (task + 1) * r)];
+        }),
+      );
+    // As found, the skip chain and the line it starts on differ from sum12's layout.
+    expect(rows(found, 0)).not.toEqual(rows(found, 1));
+    expect(rows(canonical, 0)).toEqual(rows(canonical, 1));
+    // The stored programs compute what was found.
+    for (const x of symbols) {
+      expect(module.evaluate(canonical.programs[1]!, x)).toBeCloseTo(
+        x[0] + x[1],
+        12,
+      );
+    }
+  });
+
+  it("keeps the function of a program and drops identities", () => {
+    const canonicalize = createCanonicalizer(module);
+    const placed = canonicalize(sum12Long);
+    expect(placed.lines.filter((l) => l !== null)).toEqual([
+      { op: "add", args: [0, 1] },
+    ]);
+    const roundabout = canonicalize(sum12Roundabout);
+    for (const x of symbols) {
+      expect(module.evaluate(roundabout, x)).toBeCloseTo(
+        module.evaluate(sum12Roundabout, x),
+        12,
+      );
+    }
+    // The same function by a different expression is not rewritten to sum12 (no algebra).
+    expect(module.formula(roundabout)).toBe(module.formula(sum12Roundabout));
+    expect(canonicalize(product12)).toEqual(canonicalize(product12));
   });
 });
