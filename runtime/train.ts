@@ -386,20 +386,19 @@ function checkAsynchronousReads(
 ): void {
   if (readsSynchronously()) return;
   const parts = [
-    config.imitation > 0
-      ? "the program memory (--imitation 0 turns it off)"
-      : "",
+    config.imitation > 0 ? "the program memory (--imitation 0)" : "",
     config.dreams > 0 ? "dreams (--dreams 0)" : "",
-    config.reference ? "the supervised reference (--reference)" : "",
+    config.reference ? "the supervised reference (no --reference)" : "",
     config.model !== "roap"
       ? `the ${config.model} baseline (--model roap)`
       : "",
-    tasks.some((t) => t.given) ? "given programs (the task file's)" : "",
+    tasks.some((t) => t.given) ? "the task file's given programs" : "",
   ].filter((p) => p !== "");
   if (parts.length === 0) return;
   throw new RunError(
-    `backend '${tf.getBackend()}' reads tensors only asynchronously, and ${parts.join(", ")} ` +
-      `read them within a step: turn them off (--preset paper does) or use --backend wasm`,
+    `backend '${tf.getBackend()}' reads tensors only asynchronously, and these parts of the run ` +
+      `read them within a step: ${parts.join(", ")}; turn them off (--preset paper does) or use ` +
+      `--backend wasm`,
   );
 }
 
@@ -792,8 +791,12 @@ export async function trainStep(
   const names = Object.keys(grads);
   let norm = Infinity;
   if (!failpoint("nan", `grad-${step}`)) {
+    // Summed one by one, in addN's order: webgpu's AddN takes at most 8 inputs on lavapipe (its
+    // storage-buffer limit), ResNet-18 has over 100 variables.
     const squares = tf.tidy(() =>
-      tf.addN(names.map((n) => tf.sum(tf.square(grads[n])))),
+      names
+        .map((n) => tf.sum(tf.square(grads[n])))
+        .reduce((sum, x) => tf.add(sum, x)),
     );
     norm = Math.sqrt((await squares.data())[0]);
     squares.dispose();
