@@ -2,7 +2,7 @@
 // asynchronously, as webgpu does (its readSync needs a browser): the cpu backend's kernels under
 // the name 'webgpu', whose synchronous reads (dataSync, arraySync) throw unless the tensor holds
 // values written from the host, never a kernel's output (as webgpu returns those). A paper-preset
-// run must train, evaluate and resume there, with the same numbers as on cpu; a run with the
+// run must train, evaluate and resume there, with cpu's numbers to float32 rounding; a run with the
 // program memory must stop at once with one line.
 
 import * as fs from "node:fs";
@@ -21,6 +21,7 @@ import {
   RunError,
   saveRun,
   trainStep,
+  type RunContext,
 } from "../../runtime/train.js";
 import { disposeRun, tinyRunConfig } from "./tiny-run.js";
 
@@ -93,6 +94,19 @@ const paperConfig = (out: string): TrainConfig =>
     generalizationTasks: 0,
   });
 
+type Snapshot = Awaited<ReturnType<RunContext["model"]["save"]>>;
+
+/** The largest |a - b| over every parameter of both nets. */
+function maxDiff(a: Snapshot, b: Snapshot): number {
+  let max = 0;
+  for (const net of ["grounder", "recognizer"] as const)
+    for (const [name, { data }] of Object.entries(a[net]))
+      data.forEach(
+        (x, i) => (max = Math.max(max, Math.abs(x - b[net][name].data[i]))),
+      );
+  return max;
+}
+
 /** Two steps, a checkpoint, a third step, the evaluation, and the third step after a resume. */
 async function exercise(out: string) {
   const run = await createRun(paperConfig(out));
@@ -122,11 +136,13 @@ it("trains, evaluates and resumes on an asynchronous backend, as on cpu", async 
   const async = await exercise("async");
   await tf.setBackend("cpu");
   expect(async.losses.every(Number.isFinite)).toBe(true);
-  // The same kernels, read back later: the same numbers, bit for bit.
-  expect(async.losses).toEqual(cpu.losses);
-  expect(async.third).toEqual(cpu.third);
-  expect(async.params).toEqual(cpu.params);
-  expect(async.metrics).toEqual(cpu.metrics);
+  // The same kernels, but 'webgpu' runs the op-based interpreter (the fused one is the CPU
+  // backends'): the numbers agree to float32 rounding. The resumed step is the same bit for bit.
+  async.losses.forEach((l, i) => expect(l).toBeCloseTo(cpu.losses[i], 5));
+  expect(async.third.loss).toBeCloseTo(cpu.third.loss, 5);
+  expect(maxDiff(async.params, cpu.params)).toBeLessThan(1e-5);
+  expect(async.metrics.symbolicLoss).toBeCloseTo(cpu.metrics.symbolicLoss, 5);
+  expect(async.metrics.programSuccess).toEqual(cpu.metrics.programSuccess);
   expect(async.again).toBe(async.third.loss);
   expect(Number.isFinite(async.third.symbols.std)).toBe(true);
 }, 300_000);
