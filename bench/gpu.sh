@@ -89,7 +89,7 @@ fi
   let before = 0;
   for (const r of log) {
     const ms = ((r.wallSeconds - before) * 1000) / Number(steps);
-    console.log(`epoch ${r.epoch}: loss ${r.loss?.toFixed(4)}, ${ms.toFixed(0)} ms a step${r.programSuccess ? " (with the evaluation)" : ""}`);
+    console.log(`epoch ${r.epoch}: loss ${r.loss?.toFixed(4)}, ${ms.toFixed(0)} ms a step${"symbolicLoss" in r ? " (the evaluation included)" : ""}`);
     before = r.wallSeconds;
   }
   if (fs.existsSync(`${run}/metrics.json`)) {
