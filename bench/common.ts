@@ -32,16 +32,16 @@ export interface SideResult {
 }
 
 /** Runs `step` `warmup` times, then returns the seconds of each of `steps` more runs. */
-export function timeSteps(
+export async function timeSteps(
   step: () => unknown,
   warmup: number,
   steps: number,
-): number[] {
-  for (let i = 0; i < warmup; i++) step();
+): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await step();
   const seconds: number[] = [];
   for (let i = 0; i < steps; i++) {
     const start = performance.now();
-    step();
+    await step();
     seconds.push((performance.now() - start) / 1000);
   }
   return seconds;

@@ -45,7 +45,7 @@ const run = await createRun(config);
 const times: number[] = [];
 for (let step = 0; step < Number(values.steps); step++) {
   const t0 = performance.now();
-  const r = trainStep(run, 0, step);
+  const r = await trainStep(run, 0, step);
   times.push(performance.now() - t0);
   if (!r.finite) throw new Error(`step ${step}: non-finite loss`);
 }

@@ -69,14 +69,14 @@ function minimizeStep(
 }
 
 /** Forward only (result read back) and forward+backward (gradients read back) of one component. */
-function timeComponent(
+async function timeComponent(
   name: string,
   warmup: number,
   steps: number,
   vars: tf.Variable[],
   fwd: () => tf.Tensor | Readonly<Record<string, tf.Tensor>>,
   loss: (out: ReturnType<typeof fwd>) => tf.Scalar,
-): ComponentTimes {
+): Promise<ComponentTimes> {
   const forwardOnly = () =>
     tf.tidy(() => {
       const out = fwd();
@@ -90,8 +90,8 @@ function timeComponent(
   };
   return {
     name,
-    forward: timeSteps(forwardOnly, warmup, steps),
-    forwardBackward: timeSteps(forwardBackward, warmup, steps),
+    forward: await timeSteps(forwardOnly, warmup, steps),
+    forwardBackward: await timeSteps(forwardBackward, warmup, steps),
   };
 }
 
@@ -179,10 +179,10 @@ async function main(): Promise<void> {
   const module = await compileArith(root);
   const rows: WorkloadTimes[] = [];
   const profile: ComponentTimes[] = [];
-  const row = (id: string, label: string, step: () => unknown) => {
-    timeSteps(step, warmup, 0); // warm-ups create the optimizer's slots
+  const row = async (id: string, label: string, step: () => unknown) => {
+    await timeSteps(step, warmup, 0); // warm-ups create the optimizer's slots
     const before = tf.memory().numTensors;
-    const seconds = timeSteps(step, 0, steps);
+    const seconds = await timeSteps(step, 0, steps);
     const leaked = tf.memory().numTensors - before;
     rows.push({ id, label, seconds });
     const median = [...seconds].sort((a, b) => a - b)[
@@ -223,12 +223,12 @@ async function main(): Promise<void> {
   {
     const optimizer = adam();
     const loss = () => tf.mean(tf.square(grounder.call(images))) as tf.Scalar;
-    row("grounder", "grounder step (small CNN, 96 images 28x28)", () =>
+    await row("grounder", "grounder step (small CNN, 96 images 28x28)", () =>
       minimizeStep(optimizer, grounder.variables, loss),
     );
     optimizer.dispose();
     profile.push(
-      timeComponent(
+      await timeComponent(
         "grounder",
         1,
         profileSteps,
@@ -250,12 +250,14 @@ async function main(): Promise<void> {
     const optimizer = adam();
     const loss = () =>
       tf.tidy(() => recognizerLoss(recognizer.call(s, y), weights));
-    row("recognizer", "recognizer step (PointNet, T=500, B=32, H=128)", () =>
-      minimizeStep(optimizer, recognizer.variables, loss),
+    await row(
+      "recognizer",
+      "recognizer step (PointNet, T=500, B=32, H=128)",
+      () => minimizeStep(optimizer, recognizer.variables, loss),
     );
     optimizer.dispose();
     profile.push(
-      timeComponent(
+      await timeComponent(
         "recognizer",
         1,
         profileSteps,
@@ -312,7 +314,7 @@ async function main(): Promise<void> {
         tf.mean(
           tf.square(tf.sub(execute(softProgram(), s), target)),
         ) as tf.Scalar;
-      row(id, label, () => minimizeStep(optimizer, vars, loss));
+      await row(id, label, () => minimizeStep(optimizer, vars, loss));
       optimizer.dispose();
     }
     const masked = () =>
@@ -323,7 +325,7 @@ async function main(): Promise<void> {
         ]),
       );
     profile.push(
-      timeComponent(
+      await timeComponent(
         "gumbel-softmax",
         1,
         profileSteps,
@@ -334,7 +336,7 @@ async function main(): Promise<void> {
     );
     for (const [id, , execute] of interpreters) {
       profile.push(
-        timeComponent(
+        await timeComponent(
           id,
           1,
           profileSteps,
@@ -373,8 +375,10 @@ async function main(): Promise<void> {
   ) as TrainConfig;
   const run = await createRun(config);
   let step = 0;
-  row("roap", "full ROAP step (arith, T=500, B=32)", () =>
-    trainStep(run, 0, step++),
+  await row(
+    "roap",
+    "full ROAP step (arith, T=500, B=32)",
+    async () => await trainStep(run, 0, step++),
   );
 
   // Where the time of a full step goes: the whole model's forward and forward+backward...
@@ -398,7 +402,7 @@ async function main(): Promise<void> {
     fused: fusedInTrainStep,
   } as Parameters<typeof forward>[3];
   profile.push(
-    timeComponent(
+    await timeComponent(
       "full model",
       1,
       profileSteps,
@@ -410,8 +414,8 @@ async function main(): Promise<void> {
   model.dispose();
 
   // ...and the kernels of one step of runtime/train.ts (times from tf.profile, which syncs each kernel).
-  const info = await tf.profile(() => {
-    trainStep(run, 0, step++);
+  const info = await tf.profile(async () => {
+    await trainStep(run, 0, step++);
   });
   const byKernel = new Map<string, { ms: number; calls: number }>();
   for (const k of info.kernels) {

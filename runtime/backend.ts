@@ -123,6 +123,11 @@ async function selectWasm(): Promise<SelectedBackend> {
   };
 }
 
+/** The part of `navigator.gpu` used here (the WebGPU types are not a dependency). */
+interface GpuEntry {
+  requestAdapter(): Promise<object | null>;
+}
+
 async function selectWebgpu(): Promise<SelectedBackend> {
   const scope = globalThis as { navigator?: { gpu?: unknown } };
   if (scope.navigator?.gpu === undefined) {
@@ -140,6 +145,14 @@ async function selectWebgpu(): Promise<SelectedBackend> {
       configurable: true,
       writable: true,
     });
+  }
+  // tfjs-backend-webgpu fails on a missing adapter with a stack trace of its own: ask first.
+  const gpu = (globalThis as { navigator?: { gpu?: GpuEntry } }).navigator?.gpu;
+  if ((await gpu?.requestAdapter()) == null) {
+    throw new RunError(
+      "backend 'webgpu' found no WebGPU adapter: Dawn needs a Vulkan driver (a GPU's, or " +
+        "Mesa's lavapipe without one: docs/backends.md)",
+    );
   }
   if ((await importOptional(TFJS_WEBGPU)) === undefined) {
     throw new RunError(

@@ -96,7 +96,10 @@ export async function evaluateSaved(
   await selectBackend(config.backend);
   const run = await createRun(config);
   await resumeRun(run, loaded);
-  const metrics = withGeneralization(run, evaluateRun(run).metrics);
+  const metrics = await withGeneralization(
+    run,
+    (await evaluateRun(run)).metrics,
+  );
   run.model.dispose();
   return {
     metrics,

@@ -14,6 +14,7 @@ import { createSymbolReader } from "./domains/alphabet.js";
 import { groundSymbols, type RoapModel } from "./model.js";
 import { sampleRelaxed } from "./relaxation.js";
 import type { SketchModule } from "./sketch-module.js";
+import { disposeCopies, hostReadableMap } from "./host-read.js";
 
 /** Tasks solved out of a total. */
 export interface Count {
@@ -66,25 +67,26 @@ export interface Metrics {
 }
 
 /** Symbols of every pair of a split, grounded in chunks: [N * V] row-major [N, V]. */
-export function groundSplit(
+export async function groundSplit(
   model: RoapModel,
   split: Split,
   chunk = 512,
-): Float32Array {
+): Promise<Float32Array> {
   const { numPairs, numInputs, height, width, channels } = split;
   const perImage = height * width * channels;
   const out = new Float32Array(numPairs * numInputs);
   const total = numPairs * numInputs;
   for (let start = 0; start < total; start += chunk) {
     const n = Math.min(chunk, total - start);
-    const values = tf.tidy(() => {
+    const symbols = tf.tidy(() => {
       const images = tf.tensor4d(
         split.images.subarray(start * perImage, (start + n) * perImage),
         [n, height, width, channels],
       );
-      return groundSymbols(model, images, 1).dataSync();
+      return groundSymbols(model, images, 1);
     });
-    out.set(values, start);
+    out.set(await symbols.data(), start);
+    symbols.dispose();
   }
   return out;
 }
@@ -96,7 +98,7 @@ export function groundSplit(
  * logits; beyond the paper). r sees one task's pairs at a time, so no task's programs depend on
  * another task's outputs.
  */
-export function inferPrograms<P>(
+export async function inferPrograms<P>(
   model: RoapModel,
   symbols: Float32Array,
   split: Split,
@@ -108,7 +110,7 @@ export function inferPrograms<P>(
     /** The run's task ids of the split's tasks (for free logits; r ignores them). */
     taskIds?: readonly number[];
   } = {},
-): { argmax: P[]; samples: P[][] } {
+): Promise<{ argmax: P[]; samples: P[][] }> {
   const { numTasks, numPairs, numInputs } = split;
   const { samples = 0, seed = 0, taskChunk = 50 } = options;
   const module = model.module as SketchModule<P>;
@@ -124,7 +126,9 @@ export function inferPrograms<P>(
         options.taskIds?.slice(t0, t0 + tn),
       ),
     );
-    argmax.push(...module.decode(logits));
+    const readable = await hostReadableMap(logits);
+    argmax.push(...module.decode(readable));
+    disposeCopies(readable, logits);
     const chunk: P[][] = Array.from({ length: tn }, () => []);
     for (let k = 0; k < samples; k++) {
       const z = sampleRelaxed(logits, {
@@ -132,7 +136,9 @@ export function inferPrograms<P>(
         gumbel: true,
         seed: seed * 7919 + t0 * 131 + k,
       });
-      module.decode(z).forEach((p, t) => chunk[t].push(p));
+      const zRead = await hostReadableMap(z);
+      module.decode(zRead).forEach((p, t) => chunk[t].push(p));
+      disposeCopies(zRead, z);
       Object.values(z).forEach((x) => x.dispose());
     }
     sampled.push(...chunk);

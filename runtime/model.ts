@@ -41,7 +41,8 @@ export interface RoapModel {
    */
   readonly symbolValues: Float32Array;
   readonly variables: tf.Variable[];
-  save(): { grounder: ParamSnapshot; recognizer: ParamSnapshot };
+  /** The grounder's and recognizer's parameters, read with `await` (any backend). */
+  save(): Promise<{ grounder: ParamSnapshot; recognizer: ParamSnapshot }>;
   load(snapshot: { grounder: ParamSnapshot; recognizer: ParamSnapshot }): void;
   dispose(): void;
 }
@@ -119,9 +120,9 @@ export function createModel(args: ModelArgs): RoapModel {
     symbolBounds: symbolBounds(args.alphabet),
     symbolValues: new Float32Array(numClasses ?? 0),
     variables: [...grounder.variables, ...recognizer.variables],
-    save: () => ({
-      grounder: grounder.params.save(),
-      recognizer: recognizer.params.save(),
+    save: async () => ({
+      grounder: await grounder.params.saveAsync(),
+      recognizer: await recognizer.params.saveAsync(),
     }),
     load(snapshot) {
       grounder.params.load(snapshot.grounder);

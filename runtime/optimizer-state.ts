@@ -33,23 +33,26 @@ export async function optimizerToArrays(
 ): Promise<NamedArray[]> {
   const weights = await optimizer.getWeights();
   const { accBeta1, accBeta2 } = internals(optimizer);
-  const arrays: NamedArray[] = weights.map((w, i) => ({
-    name: `${PREFIX}${i}`,
-    shape: w.tensor.shape,
-    // The step count is int32: convert its value, do not reinterpret its bits.
-    data: Float32Array.from(w.tensor.dataSync()),
-  }));
+  const arrays: NamedArray[] = [];
+  for (const [i, w] of weights.entries()) {
+    arrays.push({
+      name: `${PREFIX}${i}`,
+      shape: w.tensor.shape,
+      // The step count is int32: convert its value, do not reinterpret its bits.
+      data: Float32Array.from(await w.tensor.data()),
+    });
+  }
   if (weights[0]) weights[0].tensor.dispose(); // saveIterations makes a fresh scalar
   arrays.push(
     {
       name: `${PREFIX}accBeta1`,
       shape: [],
-      data: Float32Array.from(accBeta1.dataSync()),
+      data: Float32Array.from(await accBeta1.data()),
     },
     {
       name: `${PREFIX}accBeta2`,
       shape: [],
-      data: Float32Array.from(accBeta2.dataSync()),
+      data: Float32Array.from(await accBeta2.data()),
     },
   );
   return arrays;

@@ -98,6 +98,7 @@ import {
   symbolPrior,
 } from "./objective.js";
 import { createProgress, type Progress } from "./progress.js";
+import { readsSynchronously } from "./host-read.js";
 import { RunError } from "./run-error.js";
 import { loadOptimizer, optimizerToArrays } from "./optimizer-state.js";
 import { createRng, deriveSeed } from "./random.js";
@@ -271,6 +272,7 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
     );
     config = { ...config, imitation: 0, abduction: 0, transductiveEval: false };
   }
+  checkAsynchronousReads(config, tasks);
   // The baselines keep parameters per training task: they cannot infer a task never trained on.
   const amortized = config.model === "roap";
   if (!amortized && drawn.heldOut.length > 0)
@@ -376,6 +378,32 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
     numSymbols,
     notes,
   };
+}
+
+/**
+ * On a backend that reads tensors only asynchronously (webgpu, host-read.ts), the parts of a run
+ * that read them in the middle of a step or of evaluation cannot run: says which, in one line.
+ */
+function checkAsynchronousReads(
+  config: TrainConfig,
+  tasks: readonly DomainTask[],
+): void {
+  if (readsSynchronously()) return;
+  const parts = [
+    config.imitation > 0 ? "the program memory (--imitation 0)" : "",
+    config.dreams > 0 ? "dreams (--dreams 0)" : "",
+    config.reference ? "the supervised reference (no --reference)" : "",
+    config.model !== "roap"
+      ? `the ${config.model} baseline (--model roap)`
+      : "",
+    tasks.some((t) => t.given) ? "the task file's given programs" : "",
+  ].filter((p) => p !== "");
+  if (parts.length === 0) return;
+  throw new RunError(
+    `backend '${tf.getBackend()}' reads tensors only asynchronously, and these parts of the run ` +
+      `read them within a step: ${parts.join(", ")}; turn them off (--preset paper does) or use ` +
+      `--backend wasm`,
+  );
 }
 
 /** A task whose outputs are not all finite cannot be trained on: the user's to fix. */
@@ -607,11 +635,11 @@ function chunkedGrads<S extends tf.Tensor>(
 }
 
 /** 2. One training step: forward (Fig. 2), objective (Eq. 3), clipped Adam update unless non-finite. */
-export function trainStep(
+export async function trainStep(
   run: RunContext,
   epoch: number,
   step: number,
-): StepResult {
+): Promise<StepResult> {
   const { config, model, optimizer } = run;
   const { pairs, tasks } = batchIndices(
     config,
@@ -626,10 +654,12 @@ export function trainStep(
   const given = config.oracleSymbols
     ? []
     : tasks.filter((t) => run.given[t] !== undefined);
-  let symbols = { mean: NaN, std: NaN };
-  let dreamLoss: number | undefined;
+  const symbols = { mean: NaN, std: NaN };
   if (inferred.length + given.length === 0)
     return { loss: 0, finite: true, symbols };
+  // Kept out of the tape and read after it (host-read.ts): the step's symbols and dream loss.
+  let keptSymbols: tf.Tensor | undefined;
+  let keptDream: tf.Tensor | undefined;
   holdSymbolValues(run);
   const { value, grads } = tf.tidy(() => {
     const batch = gatherBatch(run.train, pairs, [...inferred, ...given]);
@@ -643,7 +673,7 @@ export function trainStep(
     const V = run.train.numInputs;
     // logits: the categorical grounder's [B * V, K], for its abduction loss.
     const lossOf = (s: tf.Tensor2D, logits?: tf.Tensor2D): tf.Scalar => {
-      symbols = symbolStats(s.dataSync());
+      keptSymbols = tf.keep(tf.clone(s));
       let loss: tf.Scalar;
       if (model.outputMlp) {
         // w/o program: y = MLP(s), Eq. 4 alone (no program, so no length prior).
@@ -715,7 +745,7 @@ export function trainStep(
         run.dreams &&
         dreamStep(model.recognizer, run.module, run.dreams, config, step, s);
       if (dream) {
-        dreamLoss = dream.dataSync()[0];
+        keptDream = tf.keep(tf.clone(dream));
         loss = tf.add(loss, tf.mul(config.dreamWeight, dream)) as tf.Scalar;
       }
       if (config.symbolPrior <= 0) return loss;
@@ -760,16 +790,21 @@ export function trainStep(
     );
   });
   // The failpoints let the NaN-recovery tests poison the loss or a gradient of a chosen step.
-  const loss = failpoint("nan", `loss-${step}`) ? NaN : value.dataSync()[0];
+  const loss = failpoint("nan", `loss-${step}`) ? NaN : (await value.data())[0];
   value.dispose();
   const names = Object.keys(grads);
-  const norm = failpoint("nan", `grad-${step}`)
-    ? Infinity
-    : tf.tidy(() =>
-        Math.sqrt(
-          tf.addN(names.map((n) => tf.sum(tf.square(grads[n])))).dataSync()[0],
-        ),
-      );
+  let norm = Infinity;
+  if (!failpoint("nan", `grad-${step}`)) {
+    // Summed one by one, in addN's order: webgpu's AddN takes at most 8 inputs on lavapipe (its
+    // storage-buffer limit), ResNet-18 has over 100 variables.
+    const squares = tf.tidy(() =>
+      names
+        .map((n) => tf.sum(tf.square(grads[n])))
+        .reduce((sum, x) => tf.add(sum, x)),
+    );
+    norm = Math.sqrt((await squares.data())[0]);
+    squares.dispose();
+  }
   const finite = Number.isFinite(loss) && Number.isFinite(norm);
   if (finite) {
     const scale =
@@ -786,7 +821,15 @@ export function trainStep(
     if (clipped !== grads) Object.values(clipped).forEach((t) => t.dispose());
   }
   Object.values(grads).forEach((t) => t.dispose());
-  return { loss, finite, symbols, dreamLoss };
+  let dreamLoss: number | undefined;
+  if (keptDream) {
+    dreamLoss = (await keptDream.data())[0];
+    keptDream.dispose();
+  }
+  if (!keptSymbols) return { loss, finite, symbols, dreamLoss };
+  const stats = symbolStats(await keptSymbols.data());
+  keptSymbols.dispose();
+  return { loss, finite, symbols: stats, dreamLoss };
 }
 
 /**
@@ -1105,23 +1148,33 @@ function inferencePairsOf(run: RunContext): number {
  * the stored program) chosen on g(x) of those pairs; the held-out tasks; and only with
  * `transductiveEval` the candidates scored on abduced symbols.
  */
-export function evaluateRun(run: RunContext): Evaluation {
+export async function evaluateRun(run: RunContext): Promise<Evaluation> {
   const { config, test } = run;
   const module = run.module as SketchModule<unknown>;
   holdSymbolValues(run);
   const grounded = config.oracleSymbols
     ? test.symbols
-    : groundSplit(run.model, test, Math.min(512, grounderChunkOf(run.config)));
+    : await groundSplit(
+        run.model,
+        test,
+        Math.min(512, grounderChunkOf(run.config)),
+      );
   const pairs = inferencePairsOf(run);
   // Inference for the tasks without a given program, on their rows of the test split.
   const ids = run.inferred;
   const own = selectTasks(test, ids);
   if (run.model.outputMlp) return evaluateOutputMlp(run, grounded);
-  const inferred = inferPrograms<unknown>(run.model, grounded, own, pairs, {
-    samples: config.decodeSamples,
-    seed: config.seed,
-    taskIds: ids,
-  });
+  const inferred = await inferPrograms<unknown>(
+    run.model,
+    grounded,
+    own,
+    pairs,
+    {
+      samples: config.decodeSamples,
+      seed: config.seed,
+      taskIds: ids,
+    },
+  );
   const stored = run.memory?.programs;
   const candidates = inferred.argmax.map((p, k) => [
     p,
@@ -1161,7 +1214,7 @@ export function evaluateRun(run: RunContext): Evaluation {
       ),
     };
   }
-  const heldOut = evaluateHeldOut(run, grounded, pairs);
+  const heldOut = await evaluateHeldOut(run, grounded, pairs);
   if (heldOut) metrics = { ...metrics, heldOutProgramSuccess: heldOut };
   const abduced = config.transductiveEval
     ? abduceInferencePairs(run, grounded, pairs)
@@ -1229,15 +1282,15 @@ function evaluateOutputMlp(
  * (the gold symbols with `oracleSymbols`); a program synthesized on the small-symbol pairs, or for
  * the CNN+MLP baseline a new MLP fitted on them, tested on the large-symbol pairs.
  */
-export function evaluateGeneralization(
+export async function evaluateGeneralization(
   run: RunContext,
-): GeneralizationReport | undefined {
+): Promise<GeneralizationReport | undefined> {
   const data = run.generalization;
   if (!data) return undefined;
   holdSymbolValues(run);
   const grounded = run.config.oracleSymbols
     ? data.split.symbols
-    : groundSplit(
+    : await groundSplit(
         run.model,
         data.split,
         Math.min(512, grounderChunkOf(run.config)),
@@ -1257,8 +1310,11 @@ export function evaluateGeneralization(
 }
 
 /** The metrics with the generalization loss added (when the run has new tasks). */
-export function withGeneralization(run: RunContext, metrics: Metrics): Metrics {
-  const report = evaluateGeneralization(run);
+export async function withGeneralization(
+  run: RunContext,
+  metrics: Metrics,
+): Promise<Metrics> {
+  const report = await evaluateGeneralization(run);
   return report
     ? { ...metrics, generalizationLoss: report.loss, generalization: report }
     : metrics;
@@ -1268,18 +1324,24 @@ export function withGeneralization(run: RunContext, metrics: Metrics): Metrics {
  * Amortized inference on the held-out tasks: the same test images (so the same g(x)), the
  * held-out tasks' own outputs; the argmax and the best of it and the samples of q.
  */
-function evaluateHeldOut(
+async function evaluateHeldOut(
   run: RunContext,
   grounded: Float32Array,
   pairs: number,
-): HeldOutSuccess | undefined {
+): Promise<HeldOutSuccess | undefined> {
   if (!run.heldOut) return undefined;
   const { tasks, test } = run.heldOut;
   const module = run.module as SketchModule<unknown>;
-  const inferred = inferPrograms<unknown>(run.model, grounded, test, pairs, {
-    samples: run.config.decodeSamples,
-    seed: deriveSeed(run.config.seed, HELD_OUT_STREAM),
-  });
+  const inferred = await inferPrograms<unknown>(
+    run.model,
+    grounded,
+    test,
+    pairs,
+    {
+      samples: run.config.decodeSamples,
+      seed: deriveSeed(run.config.seed, HELD_OUT_STREAM),
+    },
+  );
   const sampled = pickBest(
     module,
     inferred.argmax.map((p, t) => [p, ...inferred.samples[t]]),
@@ -1348,7 +1410,7 @@ function abduceInferencePairs(
 
 /** Model and optimizer state as named arrays, for checkpoints. */
 async function saveTensors(run: RunContext): Promise<NamedArray[]> {
-  const snap = run.model.save();
+  const snap = await run.model.save();
   return [
     ...snapshotToArrays("grounder", snap.grounder),
     ...snapshotToArrays("recognizer", snap.recognizer),
@@ -1634,7 +1696,7 @@ export async function train(
     for (let i = 0; i < config.stepsPerEpoch; i++) {
       const step = epoch * config.stepsPerEpoch + i;
       killpoint("step");
-      const r = trainStep(run, epoch, step);
+      const r = await trainStep(run, epoch, step);
       symbolMean.push(Number(r.symbols.mean.toPrecision(4)));
       symbolStd.push(Number(r.symbols.std.toPrecision(4)));
       if (r.finite) {
@@ -1693,7 +1755,7 @@ export async function train(
     const evaluated = isLast || (epoch + 1) % config.evalEvery === 0;
     if (evaluated) {
       killpoint("evaluate");
-      evaluation = evaluateRun(run);
+      evaluation = await evaluateRun(run);
       Object.assign(record, logMetrics(evaluation.metrics));
     }
     appendLog(config.out, record);
@@ -1707,8 +1769,9 @@ export async function train(
     );
     await saveRun(run, epoch + 1, elapsed());
   }
-  if (!evaluation || lastEpoch !== config.epochs) evaluation = evaluateRun(run);
-  const metrics = withGeneralization(run, evaluation.metrics);
+  if (!evaluation || lastEpoch !== config.epochs)
+    evaluation = await evaluateRun(run);
+  const metrics = await withGeneralization(run, evaluation.metrics);
   const wallSeconds = elapsed();
   let referenceAccuracy: number | undefined;
   let referenceSymbolAccuracy: number | undefined;

@@ -37,6 +37,8 @@ export interface ParamStore {
   numParams(): number;
   /** Copies every variable's current value into a plain object. */
   save(): ParamSnapshot;
+  /** `save` reading with `await`, as every backend can (webgpu reads only so: host-read.ts). */
+  saveAsync(): Promise<ParamSnapshot>;
   /** Assigns every variable from `snapshot`; names and shapes must match exactly. */
   load(snapshot: ParamSnapshot): void;
   dispose(): void;
@@ -76,6 +78,16 @@ export function createParamStore(seed: number): ParamStore {
         snapshot[name] = {
           shape: [...v.shape],
           data: Array.from(v.dataSync()),
+        };
+      }
+      return snapshot;
+    },
+    async saveAsync() {
+      const snapshot: ParamSnapshot = {};
+      for (const [name, v] of vars) {
+        snapshot[name] = {
+          shape: [...v.shape],
+          data: Array.from(await v.data()),
         };
       }
       return snapshot;

@@ -91,8 +91,12 @@ async function pack(): Promise<string> {
   return path.join(dir, tarball);
 }
 
+/** The tarball, packed once for both tests. */
+let packed: Promise<string> | undefined;
+const tarballOf = () => (packed ??= pack());
+
 it("the README's example runs in fresh CommonJS and ES module projects with sketchc from its tarball", async () => {
-  const tarball = await pack();
+  const tarball = await tarballOf();
   const cjs = path.join(dir, "cjs");
   const esm = path.join(dir, "esm");
   fs.mkdirSync(cjs);
@@ -119,6 +123,10 @@ it("the README's example runs in fresh CommonJS and ES module projects with sket
     path.join(esm, "node_modules"),
   );
 
+  expect(await run(cjs, "npx", ["sketchc", "--version"])).toContain(
+    JSON.parse(fs.readFileSync(path.join(PACKAGE_ROOT, "package.json"), "utf8"))
+      .version,
+  );
   const example = readmeExample();
   const expected = [
     "// y = (s1 + s3) * (s1 - s3)",
@@ -174,4 +182,76 @@ it("the README's example runs in fresh CommonJS and ES module projects with sket
     "--skipLibCheck",
     "gen/arith.mts",
   ]);
+}, 300_000);
+
+/** Whether Dawn finds a WebGPU adapter in `project` (a Vulkan driver: a GPU's, or lavapipe's). */
+async function hasAdapter(project: string): Promise<boolean> {
+  const probe =
+    'const { create, globals } = await import("webgpu"); Object.assign(globalThis, globals);' +
+    'console.log((await create([]).requestAdapter()) ? "adapter: yes" : "adapter: no");';
+  const output = await run(project, process.execPath, [
+    "--input-type=module",
+    "-e",
+    probe,
+  ]);
+  return output.includes("adapter: yes");
+}
+
+/** `npx ARGS` in `project`, failing: its stderr. */
+async function runFailing(project: string, args: string[]): Promise<string> {
+  const error = await exec("npx", args, { cwd: project }).then(
+    () => undefined,
+    (e: { stderr?: string }) => e,
+  );
+  expect(error, `npx ${args.join(" ")} should fail`).toBeDefined();
+  return error!.stderr ?? "";
+}
+
+it("trains on webgpu where the webgpu packages are installed next to sketchc, as docs/backends.md says", async () => {
+  const tarball = await tarballOf();
+  const project = path.join(dir, "webgpu");
+  fs.mkdirSync(project);
+  await run(project, "npm", ["init", "-y"]);
+  await run(project, "npm", [
+    "install",
+    tarball,
+    "@tensorflow/tfjs-backend-webgpu@4.22.0",
+    "webgpu@0.6.2",
+    "--prefer-offline",
+    "--no-audit",
+    "--no-fund",
+  ]);
+  const train = (preset: string) => [
+    "sketchc",
+    "train",
+    path.join(PACKAGE_ROOT, "sketches", "arith.sketch"),
+    "--backend",
+    "webgpu",
+    "--preset",
+    preset,
+    ...["--tasks", "2", "--epochs", "1", "--steps", "1", "--batch", "2"],
+    ...["--train-pairs", "16", "--test-pairs", "4", "--held-out-tasks", "0"],
+    ...["--generalization-tasks", "0", "--out", "run"],
+  ];
+  if (await hasAdapter(project)) {
+    await run(project, "npx", train("paper"));
+    const metrics = JSON.parse(
+      fs.readFileSync(path.join(project, "run", "metrics.json"), "utf8"),
+    ) as { backend: string; symbolicLoss: number };
+    expect(metrics.backend).toMatch(/^webgpu/);
+    expect(Number.isFinite(metrics.symbolicLoss)).toBe(true);
+    // The cpu preset's program memory reads tensors within a step: one line, before any step.
+    const stderr = await runFailing(project, train("cpu"));
+    expect(stderr).toMatch(
+      /^sketchc: error: backend 'webgpu' reads tensors only asynchronously.*--imitation 0/m,
+    );
+    expect(stderr).not.toMatch(/^\s+at .*\.c?js:\d+/m); // Dawn prints native frames
+  } else {
+    // No Vulkan driver: one line that says the backend did not start, no stack trace.
+    const stderr = await runFailing(project, train("paper"));
+    expect(stderr).toMatch(
+      /^sketchc: error: backend 'webgpu' found no WebGPU adapter/m,
+    );
+    expect(stderr).not.toMatch(/^\s+at .*\.c?js:\d+/m); // Dawn prints native frames
+  }
 }, 300_000);

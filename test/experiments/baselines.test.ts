@@ -111,7 +111,8 @@ describe.each(variants)("%s", (name, overrides) => {
         symbolPrior: 0,
       }),
     );
-    const losses = Array.from({ length: 20 }, () => trainStep(run, 0, 0).loss);
+    const losses: number[] = [];
+    for (let i = 0; i < 20; i++) losses.push((await trainStep(run, 0, 0)).loss);
     disposeRun(run);
     expect(losses.every(Number.isFinite)).toBe(true);
     expect(losses.at(-1)!).toBeLessThan(0.75 * losses[0]);
@@ -119,11 +120,11 @@ describe.each(variants)("%s", (name, overrides) => {
 
   it("leaks no tensors in a step or an evaluation", async () => {
     const run = await createRun(tiny(`${folder}-leak`, overrides));
-    trainStep(run, 0, 0);
+    await trainStep(run, 0, 0);
     const before = tf.memory().numTensors;
-    trainStep(run, 0, 1);
-    trainStep(run, 0, 2);
-    evaluateRun(run);
+    await trainStep(run, 0, 1);
+    await trainStep(run, 0, 2);
+    await evaluateRun(run);
     expect(tf.memory().numTensors).toBe(before);
     disposeRun(run);
   });
@@ -134,7 +135,7 @@ describe.each(variants)("%s", (name, overrides) => {
 
   it("evaluates without held-out tasks; the CNN+MLP solves no program", async () => {
     const run = await createRun(tiny(`${folder}-eval`, overrides));
-    const { metrics } = evaluateRun(run);
+    const { metrics } = await evaluateRun(run);
     expect(metrics.heldOutProgramSuccess).toBeUndefined();
     expect(metrics.programSuccess.total).toBe(8);
     if (overrides.model === "cnn-mlp") {

@@ -89,7 +89,7 @@ describe("the generalization loss", () => {
     });
     expect(report.tasks).toBe(5);
     // The run's own evaluation (oracle symbols: the gold ones) agrees.
-    const own = evaluateGeneralization(run)!;
+    const own = (await evaluateGeneralization(run))!;
     expect(own.loss).toBeCloseTo(report.loss, 10);
     disposeRun(run);
   });

@@ -274,8 +274,8 @@ describe("a tiny categorical run with given programs", () => {
     // At the first step g is untrained, so the cross-entropy is near ln K; nothing else differs.
     const withCe = await createRun(givenConfig("ce"));
     const without = await createRun(givenConfig("no-ce", { abduction: 0 }));
-    const a = trainStep(withCe, 0, 0).loss;
-    const b = trainStep(without, 0, 0).loss;
+    const a = (await trainStep(withCe, 0, 0)).loss;
+    const b = (await trainStep(without, 0, 0)).loss;
     disposeRun(withCe);
     disposeRun(without);
     expect(a - b).toBeGreaterThan(Math.log(10) - 0.3);
@@ -289,8 +289,8 @@ describe("a tiny categorical run with given programs", () => {
       givenConfig("chunked", { batch: 6, grounderChunk: 4 }),
     );
     for (let step = 0; step < 3; step++)
-      expect(trainStep(chunked, 0, step).loss).toBeCloseTo(
-        trainStep(whole, 0, step).loss,
+      expect((await trainStep(chunked, 0, step)).loss).toBeCloseTo(
+        (await trainStep(whole, 0, step)).loss,
         5,
       );
     const a = whole.model.variables.map((v) => v.dataSync());
@@ -308,11 +308,11 @@ describe("a tiny categorical run with given programs", () => {
   it("raises grounding accuracy from its start", async () => {
     const run = await createRun(givenConfig("rise"));
     expect(run.model.grounder.outputDim).toBe(10);
-    const start = evaluateRun(run).metrics.groundingAccuracy;
+    const start = (await evaluateRun(run)).metrics.groundingAccuracy;
     const losses: number[] = [];
     for (let step = 0; step < 40; step++)
-      losses.push(trainStep(run, 0, step).loss);
-    const end = evaluateRun(run).metrics.groundingAccuracy;
+      losses.push((await trainStep(run, 0, step)).loss);
+    const end = (await evaluateRun(run)).metrics.groundingAccuracy;
     disposeRun(run);
     expect(losses.every(Number.isFinite)).toBe(true);
     expect(start).toBeLessThan(0.1); // 200 test images, 10 classes

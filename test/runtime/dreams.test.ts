@@ -286,19 +286,19 @@ describe("training with dreams", () => {
       ),
     );
     expect(a.dreams!.programs.some((p) => measured.has(p.task.id))).toBe(false);
-    const first = trainStep(a, 0, 0); // creates the optimizer's slots
+    const first = await trainStep(a, 0, 0); // creates the optimizer's slots
     expect(first.dreamLoss).toBeGreaterThan(0);
     const before = tf.memory().numTensors;
-    trainStep(a, 0, 1);
-    trainStep(a, 0, 2);
+    await trainStep(a, 0, 1);
+    await trainStep(a, 0, 2);
     expect(tf.memory().numTensors).toBe(before);
     await saveRun(a, 1, 0);
-    const expected = trainStep(a, 1, 3);
+    const expected = await trainStep(a, 1, 3);
     disposeRun(a);
 
     const b = await createRun(config("resume"));
     await resumeRun(b);
-    const got = trainStep(b, 1, 3);
+    const got = await trainStep(b, 1, 3);
     disposeRun(b);
     expect(got.loss).toBeCloseTo(expected.loss, 5);
     expect(got.dreamLoss).toBeCloseTo(expected.dreamLoss!, 5);

@@ -64,8 +64,8 @@ describe("the grounder's chunked backward pass", () => {
       tinyRunConfig(root, "chunked", { batch: 6, grounderChunk: 6 }),
     );
     for (let step = 0; step < 3; step++) {
-      const a = trainStep(whole, 0, step);
-      const b = trainStep(chunked, 0, step);
+      const a = await trainStep(whole, 0, step);
+      const b = await trainStep(chunked, 0, step);
       expect(b.loss).toBeCloseTo(a.loss, 5);
       expect(b.symbols.mean).toBeCloseTo(a.symbols.mean, 5);
     }
@@ -85,9 +85,9 @@ describe("the grounder's chunked backward pass", () => {
     const run = await createRun(
       tinyRunConfig(root, "leak", { batch: 6, grounderChunk: 4 }),
     );
-    trainStep(run, 0, 0);
+    await trainStep(run, 0, 0);
     const before = tf.memory().numTensors;
-    trainStep(run, 0, 1);
+    await trainStep(run, 0, 1);
     expect(tf.memory().numTensors).toBe(before);
     disposeRun(run);
   });
@@ -115,7 +115,7 @@ describe("the grounder's chunked backward pass", () => {
         testPairs: 10,
       }),
     );
-    const losses = [0, 1].map((step) => trainStep(run, 0, step));
+    const losses = [await trainStep(run, 0, 0), await trainStep(run, 0, 1)];
     expect(losses.every((r) => r.finite)).toBe(true);
     disposeRun(run);
   }, 120_000);

@@ -69,17 +69,17 @@ export async function expectSameStepAfterResume(
   config: TrainConfig,
 ): Promise<void> {
   const a = await createRun(config);
-  trainStep(a, 0, 0);
+  await trainStep(a, 0, 0);
   const before = tf.memory().numTensors;
-  trainStep(a, 0, 1);
-  trainStep(a, 0, 2);
+  await trainStep(a, 0, 1);
+  await trainStep(a, 0, 2);
   expect(tf.memory().numTensors).toBe(before);
   await saveRun(a, 1, 0);
-  const expected = trainStep(a, 1, 3).loss;
+  const expected = (await trainStep(a, 1, 3)).loss;
   disposeRun(a);
   const b = await createRun(config);
   expect(await resumeRun(b)).toEqual({ epoch: 1, wallSeconds: 0 });
-  const got = trainStep(b, 1, 3).loss;
+  const got = (await trainStep(b, 1, 3)).loss;
   disposeRun(b);
   expect(Number.isFinite(got)).toBe(true);
   expect(got).toBeCloseTo(expected, 5);

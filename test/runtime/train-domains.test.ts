@@ -15,6 +15,7 @@ import {
   createRun,
   evaluateRun,
   formatPrograms,
+  type RunContext,
   train,
   trainStep,
 } from "../../runtime/train.js";
@@ -62,6 +63,13 @@ afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
 const dispose = disposeRun;
 
+/** The losses of `n` steps of step 0 (the same batch each time). */
+async function stepLosses(run: RunContext, n: number): Promise<number[]> {
+  const losses: number[] = [];
+  for (let i = 0; i < n; i++) losses.push((await trainStep(run, 0, 0)).loss);
+  return losses;
+}
+
 const snapshot = (vars: readonly { dataSync(): ArrayLike<number> }[]) =>
   vars.map((v) => Array.from(v.dataSync()));
 
@@ -76,7 +84,7 @@ describe("a 2-input sketch of the enumerate domain", () => {
     expect(run.train.numInputs).toBe(2);
     expect(run.tasks.every((t) => /^(s\d|add|mul)/.test(t.text))).toBe(true);
     expect(run.heldOut!.tasks).toHaveLength(4);
-    const losses = Array.from({ length: 20 }, () => trainStep(run, 0, 0).loss);
+    const losses = await stepLosses(run, 20);
     dispose(run);
     expect(losses.every(Number.isFinite)).toBe(true);
     expect(losses.at(-1)!).toBeLessThan(0.75 * losses[0]);
@@ -95,11 +103,11 @@ describe("given programs", () => {
     expect(run.inferred).toEqual([]);
     const recognizer = snapshot(run.model.recognizer.variables);
     const grounder = snapshot(run.model.grounder.variables);
-    const losses = Array.from({ length: 20 }, () => trainStep(run, 0, 0).loss);
+    const losses = await stepLosses(run, 20);
     expect(snapshot(run.model.recognizer.variables)).toEqual(recognizer);
     expect(snapshot(run.model.grounder.variables)).not.toEqual(grounder);
     expect(losses.at(-1)!).toBeLessThan(0.5 * losses[0]);
-    const { metrics, argmaxSolved } = evaluateRun(run);
+    const { metrics, argmaxSolved } = await evaluateRun(run);
     expect(metrics.programSuccess.total).toBe(0); // nothing to infer
     expect(argmaxSolved).toEqual([true, true]); // the given programs on the gold symbols
     dispose(run);
@@ -126,14 +134,14 @@ describe("given programs", () => {
     expect(run.inferred).toEqual([1, 2]);
     const recognizer = snapshot(run.model.recognizer.variables);
     for (let step = 0; step < 3; step++)
-      expect(trainStep(run, 0, step).finite).toBe(true);
+      expect((await trainStep(run, 0, step)).finite).toBe(true);
     expect(snapshot(run.model.recognizer.variables)).not.toEqual(recognizer);
     // A given task is stored as exact evidence for abduction, and never searched or replaced.
     expect(run.module.formula(run.memory!.programs[0] as never)).toBe(
       "s1 + s2",
     );
     expect(run.memory!.errors[0]).toBe(0);
-    const evaluation = evaluateRun(run);
+    const evaluation = await evaluateRun(run);
     expect(evaluation.metrics.programSuccess.total).toBe(2);
     expect(evaluation.metrics.foundProgramSuccess.total).toBe(2);
     const programs = formatPrograms(run, evaluation);
@@ -175,8 +183,8 @@ describe("data tasks", () => {
     expect(Array.from(run.test.classes)).toEqual(
       pairs.slice(9).flatMap(([a, b]) => [images.labels[a], images.labels[b]]),
     );
-    expect(trainStep(run, 0, 0).finite).toBe(true);
-    expect(formatPrograms(run, evaluateRun(run))).toMatch(
+    expect((await trainStep(run, 0, 0)).finite).toBe(true);
+    expect(formatPrograms(run, await evaluateRun(run))).toMatch(
       /^# task 1: data difference {2}\[/m,
     );
     dispose(run);
@@ -244,7 +252,7 @@ describe("what a run decides for the user", () => {
       "no generalization loss: the enumerate domain has no new tasks, or the test images lack a class",
     ]);
     expect(run.config.abduction).toBe(0);
-    expect(trainStep(run, 0, 0).finite).toBe(true);
+    expect((await trainStep(run, 0, 0)).finite).toBe(true);
     dispose(run);
   });
 });

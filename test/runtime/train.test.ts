@@ -42,7 +42,8 @@ describe("trainStep", () => {
     const run = await createRun(
       tinyConfig("fall", { batch: 16, gumbel: false, symbolPrior: 0 }),
     );
-    const losses = Array.from({ length: 20 }, () => trainStep(run, 0, 0).loss);
+    const losses: number[] = [];
+    for (let i = 0; i < 20; i++) losses.push((await trainStep(run, 0, 0)).loss);
     dispose(run);
     expect(losses.every(Number.isFinite)).toBe(true);
     expect(losses.at(-1)!).toBeLessThan(0.75 * losses[0]);
@@ -50,10 +51,10 @@ describe("trainStep", () => {
 
   it("leaks no tensors", async () => {
     const run = await createRun(tinyConfig("leak"));
-    trainStep(run, 0, 0); // creates the optimizer's slots
+    await trainStep(run, 0, 0); // creates the optimizer's slots
     const before = tf.memory().numTensors;
-    trainStep(run, 0, 1);
-    trainStep(run, 0, 2);
+    await trainStep(run, 0, 1);
+    await trainStep(run, 0, 2);
     expect(tf.memory().numTensors).toBe(before);
     dispose(run);
   });
@@ -61,14 +62,14 @@ describe("trainStep", () => {
   it("takes the same next step after a checkpoint is resumed", async () => {
     const config = tinyConfig("resume");
     const a = await createRun(config);
-    for (let step = 0; step < 3; step++) trainStep(a, 0, step);
+    for (let step = 0; step < 3; step++) await trainStep(a, 0, step);
     await saveRun(a, 1, 0);
-    const expected = trainStep(a, 1, 3).loss;
+    const expected = (await trainStep(a, 1, 3)).loss;
     dispose(a);
 
     const b = await createRun(config);
     expect(await resumeRun(b)).toEqual({ epoch: 1, wallSeconds: 0 });
-    const got = trainStep(b, 1, 3).loss;
+    const got = (await trainStep(b, 1, 3)).loss;
     dispose(b);
     expect(got).toBeCloseTo(expected, 5);
   });
@@ -97,8 +98,10 @@ describe("the default objective across the domain refactor", () => {
       // The alphabet abduction used before the codebook became the default.
       abductionAlphabet: "gold",
     });
-    const losses = [0, 1, 2].map((step) => trainStep(run, 0, step).loss);
-    const { metrics } = evaluateRun(run);
+    const losses: number[] = [];
+    for (const step of [0, 1, 2])
+      losses.push((await trainStep(run, 0, step)).loss);
+    const { metrics } = await evaluateRun(run);
     dispose(run);
     [10.650727272033691, 10.05121898651123, 9.855757713317871].forEach((l, i) =>
       expect(losses[i]).toBeCloseTo(l, 5),
@@ -120,24 +123,24 @@ describe("trainStep with the program memory", () => {
 
   it("fills the memory, leaks no tensors, and resumes to the same next step", async () => {
     const a = await createRun(memoryConfig("memory"));
-    trainStep(a, 0, 0);
+    await trainStep(a, 0, 0);
     const before = tf.memory().numTensors;
-    trainStep(a, 0, 1);
-    trainStep(a, 0, 2);
+    await trainStep(a, 0, 1);
+    await trainStep(a, 0, 2);
     expect(tf.memory().numTensors).toBe(before);
     const stored = a.memory!.programs.filter((p) => p !== undefined).length;
     expect(stored).toBe(a.tasks.length); // every task of the (full) batch got a program
     await saveRun(a, 1, 0);
-    const expected = trainStep(a, 1, 3).loss;
+    const expected = (await trainStep(a, 1, 3)).loss;
     const errorsAfter = Array.from(a.memory!.errors);
     dispose(a);
 
     const b = await createRun(memoryConfig("memory"));
     await resumeRun(b);
-    const got = trainStep(b, 1, 3).loss;
+    const got = (await trainStep(b, 1, 3)).loss;
     expect(got).toBeCloseTo(expected, 5);
     expect(Array.from(b.memory!.errors)).toEqual(errorsAfter);
-    const { metrics } = evaluateRun(b);
+    const { metrics } = await evaluateRun(b);
     dispose(b);
     expect(metrics.memoryProgramSuccess).toBeDefined();
     expect(metrics.transductiveProgramSuccess).toBeUndefined(); // only when asked
@@ -151,8 +154,8 @@ describe("evaluateRun", () => {
       decodeSamples: 8,
     });
     const run = await createRun(config);
-    for (let step = 0; step < 10; step++) trainStep(run, 0, step);
-    const { metrics } = evaluateRun(run);
+    for (let step = 0; step < 10; step++) await trainStep(run, 0, step);
+    const { metrics } = await evaluateRun(run);
     dispose(run);
     expect(metrics.foundProgramSuccess.count).toBeGreaterThanOrEqual(
       metrics.programSuccess.count,
@@ -173,12 +176,12 @@ describe("evaluateRun without the transductive option", () => {
         heldOutTasks: 4,
       }),
     );
-    for (let step = 0; step < 4; step++) trainStep(run, 0, step);
-    const before = evaluateRun(run);
+    for (let step = 0; step < 4; step++) await trainStep(run, 0, step);
+    const before = await evaluateRun(run);
     // Every other task's test outputs (inference pairs included) become noise.
     const { outputs, numPairs } = run.test;
     for (let i = numPairs; i < outputs.length; i++) outputs[i] = Math.sin(i);
-    const after = evaluateRun(run);
+    const after = await evaluateRun(run);
     const m = run.module;
     expect(m.formula(after.argmax[0] as never)).toBe(
       m.formula(before.argmax[0] as never),
@@ -195,8 +198,12 @@ describe("evaluateRun without the transductive option", () => {
     expect(before.metrics.heldOutProgramSuccess!.argmax.total).toBe(4);
     // With the transductive option, task 0's scoring symbols do pool the others' outputs.
     expect(
-      evaluateRun({ ...run, config: { ...run.config, transductiveEval: true } })
-        .metrics.transductiveProgramSuccess,
+      (
+        await evaluateRun({
+          ...run,
+          config: { ...run.config, transductiveEval: true },
+        })
+      ).metrics.transductiveProgramSuccess,
     ).toBeDefined();
     dispose(run);
   });
