@@ -239,7 +239,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   grounderOutput: "sigmoid",
   imitation: 1,
   imitationThreshold: 0.05,
-  memoryLayout: "canonical",
+  memoryLayout: "found",
   abductionThreshold: 0.2,
   memorySamples: 6,
   mutationRate: 0.2,
