@@ -37,6 +37,7 @@ import {
 import {
   alphabetSpacing,
   alphabetStats,
+  createSymbolReader,
   describeAlphabet,
   symbolBounds,
 } from "./domains/alphabet.js";
@@ -60,9 +61,11 @@ import { loadSketch } from "./load-sketch.js";
 import {
   computeMetrics,
   countSolved,
+  groundingConfusion,
   groundSplit,
   inferPrograms,
   pickBest,
+  readSplit,
   sameOutput,
   solvedTasks,
   type HeldOutSuccess,
@@ -92,12 +95,15 @@ import {
 } from "./model.js";
 import {
   abductionCrossEntropy,
+  classBalancePrior,
   objective,
   outputSigma,
   reconstructionLoss,
+  softAbductionCrossEntropy,
   symbolPrior,
 } from "./objective.js";
 import { createProgress, type Progress } from "./progress.js";
+import { pretrainGrounder } from "./pretrain.js";
 import { RunError } from "./run-error.js";
 import { loadOptimizer, optimizerToArrays } from "./optimizer-state.js";
 import { createRng, deriveSeed } from "./random.js";
@@ -522,6 +528,12 @@ export interface StepResult {
   readonly symbols: { readonly mean: number; readonly std: number };
   /** The dream loss before its weight (dreams.ts), when the step dreamt. */
   readonly dreamLoss?: number;
+  /** Of the step's constrained symbols, how many abduction and g(x) read right (`tallyAbduction`). */
+  readonly abduced?: {
+    readonly right: number;
+    readonly grounderRight: number;
+    readonly total: number;
+  };
 }
 
 /** Mean and standard deviation of a batch of symbols. */
@@ -624,6 +636,7 @@ export function trainStep(
     : tasks.filter((t) => run.given[t] !== undefined);
   let symbols = { mean: NaN, std: NaN };
   let dreamLoss: number | undefined;
+  let lastAbduction: Abduction | undefined;
   if (inferred.length + given.length === 0)
     return { loss: 0, finite: true, symbols };
   holdSymbolValues(run);
@@ -678,10 +691,15 @@ export function trainStep(
         );
         if (run.memory) {
           // Abduction pools the stored programs of the inferred and the given tasks.
-          const abduction = abduceStep(run, run.memory, s, batch.y, [
-            ...inferred,
-            ...given,
-          ]);
+          const abduction = abduceStep(
+            run,
+            run.memory,
+            s,
+            batch.y,
+            [...inferred, ...given],
+            logits,
+          );
+          lastAbduction = abduction;
           loss = tf.add(
             loss,
             memoryLosses(
@@ -701,7 +719,15 @@ export function trainStep(
       } else {
         loss = givenReconstruction(run, given, batch.y, s);
         if (run.memory) {
-          const abduction = abduceStep(run, run.memory, s, batch.y, given);
+          const abduction = abduceStep(
+            run,
+            run.memory,
+            s,
+            batch.y,
+            given,
+            logits,
+          );
+          lastAbduction = abduction;
           const gap = grounderAbductionLoss(run, abduction, s, logits);
           if (gap) loss = tf.add(loss, gap) as tf.Scalar;
         }
@@ -715,7 +741,8 @@ export function trainStep(
         loss = tf.add(loss, tf.mul(config.dreamWeight, dream)) as tf.Scalar;
       }
       if (config.symbolPrior <= 0) return loss;
-      const prior = symbolPrior(s, alphabetStats(run.domain.alphabet));
+      let prior = symbolPrior(s, alphabetStats(run.domain.alphabet));
+      if (logits) prior = tf.add(prior, classBalancePrior(logits)) as tf.Scalar;
       return tf.add(loss, tf.mul(config.symbolPrior, prior)) as tf.Scalar;
     };
     if (config.oracleSymbols)
@@ -782,7 +809,36 @@ export function trainStep(
     if (clipped !== grads) Object.values(clipped).forEach((t) => t.dispose());
   }
   Object.values(grads).forEach((t) => t.dispose());
-  return { loss, finite, symbols, dreamLoss };
+  const abduced = lastAbduction && tallyAbduction(run, lastAbduction, pairs);
+  return { loss, finite, symbols, dreamLoss, abduced };
+}
+
+/**
+ * How many of the step's constrained symbols abduction and g(x) read right (as the nearest
+ * alphabet value, against the gold symbols): the log's view of whether g absorbs what abduction
+ * knows. Undefined without abduced symbols.
+ */
+function tallyAbduction(
+  run: RunContext,
+  { abduced, grounded }: Abduction,
+  pairs: readonly number[],
+): StepResult["abduced"] {
+  if (!abduced) return undefined;
+  const V = run.train.numInputs;
+  const reader = createSymbolReader(run.domain.alphabet);
+  let right = 0;
+  let grounderRight = 0;
+  let total = 0;
+  pairs.forEach((i, b) => {
+    for (let j = 0; j < V; j++) {
+      if (!abduced.constrained[b * V + j]) continue;
+      const gold = run.domain.alphabet[run.train.classes[i * V + j]];
+      total++;
+      if (reader.read(abduced.symbols[b * V + j]) === gold) right++;
+      if (reader.read(grounded[b * V + j]) === gold) grounderRight++;
+    }
+  });
+  return { right, grounderRight, total };
 }
 
 /**
@@ -953,6 +1009,8 @@ function abduceStep(
   s: tf.Tensor2D,
   yAll: tf.Tensor2D,
   tasks: readonly number[],
+  /** The categorical grounder's logits [B * V, K]: its probabilities are abduction's prior. */
+  logits?: tf.Tensor2D,
 ): Abduction {
   const { config } = run;
   const module = run.module as SketchModule<unknown>;
@@ -972,6 +1030,12 @@ function abduceStep(
   if (!(config.abduction > 0 && !config.oracleSymbols))
     return { grounded, alphabet };
   const y = yAll.dataSync() as Float32Array;
+  // With posterior targets, abduction is Bayes' rule: g's probabilities times the programs'
+  // likelihood, so where the programs are silent the target is g's own belief, not its argmax.
+  const posterior =
+    categorical &&
+    logits !== undefined &&
+    config.abductionTargets === "posterior";
   const abduced = abduceSymbols(
     memory,
     module,
@@ -981,6 +1045,14 @@ function abduceStep(
     y,
     Float32Array.from(tasks, (t) => run.sigma[t]),
     alphabet,
+    posterior
+      ? {
+          logPrior: tf.tidy(() =>
+            tf.logSoftmax(logits).dataSync(),
+          ) as Float32Array,
+          posterior: true,
+        }
+      : {},
   );
   if (run.codebook) {
     // The codebook follows the outputs of the evidence tasks' programs (codebook.ts).
@@ -1031,7 +1103,13 @@ function grounderAbductionLoss(
   if (!logits) return abductionGap(run, abduction, s);
   return tf.mul(
     run.config.abduction,
-    abductionCrossEntropy(logits, abduced.indices, abduced.constrained),
+    abduced.posterior
+      ? softAbductionCrossEntropy(
+          logits,
+          abduced.posterior,
+          Float32Array.from(abduced.constrained),
+        )
+      : abductionCrossEntropy(logits, abduced.indices, abduced.constrained),
   ) as tf.Scalar;
 }
 
@@ -1140,8 +1218,13 @@ export function evaluateRun(run: RunContext): Evaluation {
     (n, p) => n + module.length(p),
     0,
   );
+  // The categorical grounder reads as its most probable class; the others as g(x).
+  const read = config.oracleSymbols
+    ? test.symbols
+    : readSplit(run.model, test, Math.min(512, grounderChunkOf(run.config)));
   let metrics: Metrics = {
-    ...computeMetrics(module, argmax, grounded, test),
+    ...computeMetrics(module, argmax, grounded, test, read),
+    groundingConfusion: groundingConfusion(read, test),
     // The program counts and length are of the inferred tasks; the losses of every task.
     programSuccess: countSolved(argmaxSolved, isInferred),
     meanProgramLength: ids.length === 0 ? 0 : lengths / ids.length,
@@ -1564,6 +1647,42 @@ function outermostMissing(dir: string): string | undefined {
   return missing;
 }
 
+/** Pretraining of g's features (pretrain.ts) on the training split's images, logged. */
+function pretrain(run: RunContext, progress: Progress): void {
+  const { train, config } = run;
+  const t0 = performance.now();
+  const losses = pretrainGrounder(run.model.grounder, {
+    images: train.images,
+    count: train.numPairs * train.numInputs,
+    height: train.height,
+    width: train.width,
+    channels: train.channels,
+    steps: config.pretrainSteps,
+    batch: PRETRAIN_BATCH,
+    clusters: run.numClasses,
+    learningRate: config.learningRate,
+    seed: config.seed,
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const first = mean(losses.slice(0, 10));
+  const last = mean(losses.slice(-10));
+  progress.line(
+    `pretrained g: ${config.pretrainSteps} IIC steps, loss ${first.toFixed(3)} -> ${last.toFixed(3)} (-log K = ${(-Math.log(run.numClasses)).toFixed(3)}), ${seconds.toFixed(0)} s`,
+  );
+  appendLog(config.out, {
+    epoch: 0,
+    pretrainSteps: config.pretrainSteps,
+    pretrainLoss: losses.filter(
+      (_, i) => i % 10 === 0 || i === losses.length - 1,
+    ),
+    wallSeconds: seconds,
+  });
+}
+
+/** Images per pretraining step (each in two views): IIC's joint needs a full batch per cluster. */
+const PRETRAIN_BATCH = 256;
+
 /** Trains a sketch end to end and writes the run folder. The library entry point. */
 export async function train(
   requested: TrainConfig,
@@ -1613,6 +1732,7 @@ export async function train(
   }
   trimLog(config.out, startEpoch);
   const started = performance.now();
+  if (!resumed && config.pretrainSteps > 0) pretrain(run, progress);
   const elapsed = () => spent + (performance.now() - started) / 1000;
   let evaluation: Evaluation | undefined;
   const lastEpoch = Math.min(
@@ -1627,12 +1747,18 @@ export async function train(
     let dreamCount = 0;
     const symbolMean: number[] = [];
     const symbolStd: number[] = [];
+    const tally = { right: 0, grounderRight: 0, total: 0 };
     for (let i = 0; i < config.stepsPerEpoch; i++) {
       const step = epoch * config.stepsPerEpoch + i;
       killpoint("step");
       const r = trainStep(run, epoch, step);
       symbolMean.push(Number(r.symbols.mean.toPrecision(4)));
       symbolStd.push(Number(r.symbols.std.toPrecision(4)));
+      if (r.abduced) {
+        tally.right += r.abduced.right;
+        tally.grounderRight += r.abduced.grounderRight;
+        tally.total += r.abduced.total;
+      }
       if (r.finite) {
         lossSum += r.loss;
         lossCount++;
@@ -1676,6 +1802,11 @@ export async function train(
       symbolStd,
       wallSeconds: elapsed(),
     };
+    // Of the epoch's constrained symbols, the share abduction and g(x) read right.
+    if (tally.total > 0) {
+      record.abducedAccuracy = tally.right / tally.total;
+      record.batchGroundingAccuracy = tally.grounderRight / tally.total;
+    }
     // The mean dream loss (-log q per dream task, before --dream-weight) of the epoch's steps.
     if (run.dreams)
       record.dreamLoss = dreamCount > 0 ? dreamSum / dreamCount : null;

@@ -315,7 +315,8 @@ describe("a tiny categorical run with given programs", () => {
     const end = evaluateRun(run).metrics.groundingAccuracy;
     disposeRun(run);
     expect(losses.every(Number.isFinite)).toBe(true);
-    expect(start).toBeLessThan(0.1); // 200 test images, 10 classes
+    // 200 test images, 10 classes: an untrained g's most probable class is right by chance.
+    expect(start).toBeLessThan(0.2);
     expect(end).toBeGreaterThan(start + 0.1);
   });
 });
