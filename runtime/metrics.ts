@@ -55,6 +55,11 @@ export interface Metrics {
    * nearest alphabet value, within half the gap to its neighbours; round(10 g(x)) for 0.1..1.0).
    */
   readonly groundingAccuracy: number;
+  /**
+   * The categorical grounder only: the grounding accuracy of s, its expected value, read as the
+   * nearest alphabet value (`groundingAccuracy` reads its most probable class, `readSplit`).
+   */
+  readonly expectedGroundingAccuracy?: number;
   /** Mean discrete length of the argmax programs. */
   readonly meanProgramLength: number;
   /**

@@ -295,7 +295,13 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
     // The categorical grounder's symbols are blends of the codebook's values, so the first
     // batch's quantiles would all be one value: the values start spread over the range of the
     // bounded output, and only the fit to the outputs moves them (`abduceStep`).
-    const { low, high } = symbolBounds(alphabet);
+    // With the symbol prior the run knows the alphabet's mean and variance: the values start
+    // over the interval of the uniform distribution that has them (mean +- sqrt(3 variance); for
+    // an evenly spaced alphabet, within 0.002 of its values), else over the bounded output's.
+    const { low, high } =
+      config.symbolPrior > 0
+        ? uniformInterval(alphabetStats(alphabet))
+        : symbolBounds(alphabet);
     spreadCodebook(codebook, low, high);
     if (!(config.imitation > 0 && config.abduction > 0))
       notes.push(
@@ -378,6 +384,15 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
     numSymbols,
     notes,
   };
+}
+
+/** The interval of the uniform distribution with this mean and variance. */
+export function uniformInterval(stats: { mean: number; variance: number }): {
+  low: number;
+  high: number;
+} {
+  const half = Math.sqrt(3 * stats.variance);
+  return { low: stats.mean - half, high: stats.mean + half };
 }
 
 /** A task whose outputs are not all finite cannot be trained on: the user's to fix. */
@@ -1219,12 +1234,24 @@ export function evaluateRun(run: RunContext): Evaluation {
     0,
   );
   // The categorical grounder reads as its most probable class; the others as g(x).
-  const read = config.oracleSymbols
-    ? test.symbols
-    : readSplit(run.model, test, Math.min(512, grounderChunkOf(run.config)));
+  const categorical =
+    run.model.grounderOutput === "categorical" && !config.oracleSymbols;
+  const read = categorical
+    ? readSplit(run.model, test, Math.min(512, grounderChunkOf(run.config)))
+    : grounded;
   let metrics: Metrics = {
     ...computeMetrics(module, argmax, grounded, test, read),
     groundingConfusion: groundingConfusion(read, test),
+    ...(categorical
+      ? {
+          expectedGroundingAccuracy: computeMetrics(
+            module,
+            [],
+            grounded,
+            selectTasks(test, []),
+          ).groundingAccuracy,
+        }
+      : {}),
     // The program counts and length are of the inferred tasks; the losses of every task.
     programSuccess: countSolved(argmaxSolved, isInferred),
     meanProgramLength: ids.length === 0 ? 0 : lengths / ids.length,
@@ -1614,6 +1641,7 @@ export function logMetrics(m: Metrics): Record<string, unknown> {
     symbolicLoss: m.symbolicLoss,
     testLoss: m.testLoss,
     groundingAccuracy: m.groundingAccuracy,
+    expectedGroundingAccuracy: m.expectedGroundingAccuracy,
     meanProgramLength: m.meanProgramLength,
   };
 }
