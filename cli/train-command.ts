@@ -18,6 +18,8 @@ import {
   PRESETS,
   presetConfig,
   type AbductionAlphabet,
+  type AbductionTargets,
+  ABDUCTION_TARGETS,
   type DomainName,
   type GrounderOutput,
   type MemoryLayout,
@@ -85,6 +87,9 @@ Options (defaults are the cpu preset):
                        the values abduction tries: the alphabet's (knows it), or as many values as
                        the data has classes, fitted to the outputs the stored programs explain
                        (${DEFAULT_CONFIG.abductionAlphabet})
+  --abduction-targets posterior|hard
+                       the categorical grounder's targets: abduction's posterior with g's
+                       probabilities as its prior, or the best tuple (${DEFAULT_CONFIG.abductionTargets})
   --symbol-prior W     weight of the prior on the symbols' batch mean and variance, which knows the
                        alphabet's (${DEFAULT_CONFIG.symbolPrior}; 0: off, the paper)
   --grounder-output F  sigmoid: g's output bounded to 1.5 times the alphabet's range ((0, 1.5) for
@@ -96,6 +101,9 @@ Options (defaults are the cpu preset):
   --memory-layout L    canonical: the memory stores each program in the sketch's canonical
                        placement of its expression, so r imitates one layout per function | found:
                        as the search found it (${DEFAULT_CONFIG.memoryLayout})
+  --pretrain-steps N   steps of self-supervised pretraining of g before ROAP: IIC clustering of two
+                       augmented views of the training images into C clusters, no labels; knows
+                       the class-count (${DEFAULT_CONFIG.pretrainSteps}; 0: off)
   --mutation-rate X    chance a stored row takes the sample's choice in a proposal (${DEFAULT_CONFIG.mutationRate})
   --dreams N           dream tasks per step: programs of the domain's pool that the run neither
                        trains on nor measures, run exactly on the step's g(x), r trained on their
@@ -192,6 +200,8 @@ export function parseTrainArgs(args: readonly string[]): {
         abduction: { type: "string" },
         "abduction-threshold": { type: "string" },
         "abduction-alphabet": { type: "string" },
+        "abduction-targets": { type: "string" },
+        "pretrain-steps": { type: "string" },
         "symbol-prior": { type: "string" },
         "grounder-output": { type: "string" },
         "clip-norm": { type: "string" },
@@ -361,6 +371,18 @@ export function parseTrainArgs(args: readonly string[]): {
       v["abduction-alphabet"],
       ["gold", "codebook"],
       base.abductionAlphabet,
+    ),
+    pretrainSteps: intFlag(
+      "pretrain-steps",
+      v["pretrain-steps"],
+      base.pretrainSteps,
+      0,
+    ),
+    abductionTargets: choiceFlag<AbductionTargets>(
+      "abduction-targets",
+      v["abduction-targets"],
+      ABDUCTION_TARGETS,
+      base.abductionTargets,
     ),
     symbolPrior: numFlag("symbol-prior", v["symbol-prior"], base.symbolPrior)!,
     memoryLayout: choiceFlag<MemoryLayout>(

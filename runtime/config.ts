@@ -20,6 +20,16 @@ export const GROUNDER_OUTPUTS: readonly GrounderOutput[] = [
 /** The values abduction tries for a symbol (memory.ts `abduceSymbols`). */
 export type AbductionAlphabet = "gold" | "codebook";
 
+/**
+ * The categorical grounder's abduction targets: `posterior`, abduction's marginals with g's own
+ * probabilities as the prior (soft); `hard`, the best tuple's values with the distance to the
+ * expected g(x) as the prior.
+ */
+export type AbductionTargets = "posterior" | "hard";
+export const ABDUCTION_TARGETS: readonly AbductionTargets[] = [
+  "posterior",
+  "hard",
+];
 /** What learns the outputs (Table 1's rows): ROAP, or a baseline (nets/baselines.ts). */
 export type ModelName = "roap" | "cnn-mlp" | "no-amortization";
 
@@ -161,6 +171,8 @@ export interface TrainConfig {
    * the dataset has classes, learned from g's outputs by k-means (knows only the class count).
    */
   readonly abductionAlphabet: AbductionAlphabet;
+  /** The categorical grounder's abduction targets (`AbductionTargets`). */
+  readonly abductionTargets: AbductionTargets;
   /** In a proposal, the chance that a live row of the stored program takes the sample's choice. */
   readonly mutationRate: number;
   /**
@@ -182,6 +194,12 @@ export interface TrainConfig {
    * evaluation, bounding memory (0: by backbone, model.ts `grounderChunkOf`).
    */
   readonly grounderChunk: number;
+  /**
+   * Steps of self-supervised pretraining of g's features before ROAP (pretrain.ts: IIC clustering
+   * of two augmented views into as many clusters as the dataset has classes, on the training
+   * images, no labels; knows the `class-count`). 0: off (the paper has none).
+   */
+  readonly pretrainSteps: number;
   /** Hidden width of the recognizer's MLPs (paper: 256). */
   readonly recognizerHidden: number;
   /** Train the same grounder on the labels too, for the grounding-accuracy reference. */
@@ -247,10 +265,13 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   dreams: 0,
   dreamWeight: 1,
   abductionAlphabet: "codebook",
+  // Hard targets taught g its own early mistakes (docs/results.md, issue 13).
+  abductionTargets: "posterior",
   abduction: 1,
   oracleSymbols: false,
   grounder: "small-cnn",
   grounderChunk: 0,
+  pretrainSteps: 0,
   recognizerHidden: 128,
   reference: false,
   decodeSamples: 16,
@@ -332,7 +353,8 @@ export function knowledgeOf(
     !config.oracleSymbols
   )
     k.push("symbol-range");
-  if ((abduces || categorical) && !gold) k.push("class-count");
+  if (((abduces || categorical) && !gold) || config.pretrainSteps > 0)
+    k.push("class-count");
   if (transductive) k.push("other-tasks-test-outputs");
   return k;
 }

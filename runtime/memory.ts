@@ -469,7 +469,8 @@ export function abduceSymbols<P>(
   y: Float32Array,
   sigma: Float32Array,
   alphabet: readonly number[],
-): { symbols: Float32Array; indices: Int32Array; constrained: Uint8Array } {
+  options: AbductionOptions = {},
+): AbducedSymbols {
   const V = module.sketch.numInputs;
   const B = symbols.length / V;
   const A = alphabet.length;
@@ -506,23 +507,43 @@ export function abduceSymbols<P>(
   const constrained = new Uint8Array(symbols.length);
   for (let b = 0; b < B; b++) constrained.set(reads, b * V);
   const spacing = alphabetSpacing(alphabet);
+  const { logPrior } = options;
+  if (logPrior && logPrior.length !== symbols.length * A)
+    throw new Error(
+      `abduceSymbols: ${logPrior.length} prior log-probabilities for ${symbols.length} symbols of ${A} values`,
+    );
+  // The prior's part of a tuple's cost, per pair: -2 log p_g(tuple | x), or the squared distance
+  // to g(x) in spacings (a Gaussian around the scalar g(x)).
+  const priorCost = (b: number, i: number): number => {
+    let c = 0;
+    for (let j = 0; j < V; j++) {
+      const a = Math.floor(i / A ** j) % A;
+      if (logPrior) c -= 2 * logPrior[(b * V + j) * A + a];
+      else {
+        const d = (alphabet[a] - symbols[b * V + j]) / spacing;
+        c += d * d;
+      }
+    }
+    return c;
+  };
   const out = new Float32Array(symbols.length);
   const indices = new Int32Array(symbols.length);
+  const posterior = options.posterior
+    ? new Float32Array(symbols.length * A)
+    : undefined;
+  const costs = new Float64Array(tuples);
   for (let b = 0; b < B; b++) {
     let best = 0;
     let bestCost = Infinity;
     for (let i = 0; i < tuples; i++) {
-      let c = 0;
-      for (let j = 0; j < V; j++) {
-        const d =
-          (alphabet[Math.floor(i / A ** j) % A] - symbols[b * V + j]) / spacing;
-        c += d * d;
-      }
-      for (let u = 0; u < used.length && c < bestCost; u++) {
+      let c = priorCost(b, i);
+      // Without the posterior, a tuple already worse than the best is not finished.
+      for (let u = 0; u < used.length && (posterior || c < bestCost); u++) {
         const k = used[u];
         const d = (outputs[u * tuples + i] - y[k * B + b]) / sigma[k];
         c += Number.isFinite(d) ? d * d : Infinity;
       }
+      costs[i] = c;
       if (c < bestCost) {
         best = i;
         bestCost = c;
@@ -531,8 +552,49 @@ export function abduceSymbols<P>(
     out.set(tuple(best), b * V);
     for (let j = 0; j < V; j++)
       indices[b * V + j] = Math.floor(best / A ** j) % A;
+    if (posterior && Number.isFinite(bestCost)) {
+      // The cost is -2 log of prior times likelihood: weights exp(-(c - best) / 2), summed per
+      // symbol and value into the marginals.
+      let total = 0;
+      for (let i = 0; i < tuples; i++) {
+        const w = Math.exp(-(costs[i] - bestCost) / 2);
+        total += w;
+        for (let j = 0; j < V; j++)
+          posterior[(b * V + j) * A + (Math.floor(i / A ** j) % A)] += w;
+      }
+      for (let k = b * V * A; k < (b + 1) * V * A; k++) posterior[k] /= total;
+    } else if (posterior) {
+      for (let j = 0; j < V; j++)
+        posterior[(b * V + j) * A + indices[b * V + j]] = 1;
+    }
   }
-  return { symbols: out, indices, constrained };
+  return { symbols: out, indices, constrained, posterior };
+}
+
+/** Optional inputs and outputs of `abduceSymbols`. */
+export interface AbductionOptions {
+  /**
+   * log p_g(value | image) [B * V * A], the categorical grounder's: the prior of the tuples in
+   * place of the distance to the scalar g(x).
+   */
+  readonly logPrior?: Float32Array;
+  /** Also return the posterior marginals over the values (every tuple is then scored fully). */
+  readonly posterior?: boolean;
+}
+
+/** What `abduceSymbols` returns. */
+export interface AbducedSymbols {
+  /** The most probable tuple's symbols [B * V]. */
+  readonly symbols: Float32Array;
+  /** Their indices in the alphabet [B * V]. */
+  readonly indices: Int32Array;
+  /** 1 where some weighted program reads the symbol [B * V]. */
+  readonly constrained: Uint8Array;
+  /**
+   * With `posterior`: p(value | x, y) of each symbol [B * V * A], over the tuples weighted by
+   * exp(-cost / 2), the cost being -2 log of the prior times the programs' Gaussian likelihood.
+   */
+  readonly posterior?: Float32Array;
 }
 
 /** The most symbol tuples abduction enumerates per step. */

@@ -56,8 +56,18 @@ export interface Metrics {
    * nearest alphabet value, within half the gap to its neighbours; round(10 g(x)) for 0.1..1.0).
    */
   readonly groundingAccuracy: number;
+  /**
+   * The categorical grounder only: the grounding accuracy of s, its expected value, read as the
+   * nearest alphabet value (`groundingAccuracy` reads its most probable class, `readSplit`).
+   */
+  readonly expectedGroundingAccuracy?: number;
   /** Mean discrete length of the argmax programs. */
   readonly meanProgramLength: number;
+  /**
+   * The final grounder's confusion on the test images (`groundingConfusion`): row c, an image of
+   * class c; column k, the symbol read is the k-th alphabet value; the last column, none.
+   */
+  readonly groundingConfusion?: readonly (readonly number[])[];
   /**
    * Sec. 4.3: mean over new tasks of the MSE on large-symbol pairs of the program synthesized (or
    * the MLP fitted) on small-symbol pairs of g(x) (generalization.ts); with `generalization`.
@@ -89,6 +99,64 @@ export async function groundSplit(
     symbols.dispose();
   }
   return out;
+}
+
+/**
+ * The symbols g reads on every image of a split ([N * V]): with the categorical output, the value
+ * of its most probable class (what a reader of g would take it to say); otherwise g(x) itself
+ * (`groundSplit`).
+ */
+export async function readSplit(
+  model: RoapModel,
+  split: Split,
+  chunk = 512,
+): Promise<Float32Array> {
+  if (model.grounderOutput !== "categorical")
+    return groundSplit(model, split, chunk);
+  const { numPairs, numInputs, height, width, channels } = split;
+  const perImage = height * width * channels;
+  const total = numPairs * numInputs;
+  const out = new Float32Array(total);
+  for (let start = 0; start < total; start += chunk) {
+    const n = Math.min(chunk, total - start);
+    const bestTensor = tf.tidy(() =>
+      tf.argMax(
+        model.grounder.call(
+          tf.tensor4d(
+            split.images.subarray(start * perImage, (start + n) * perImage),
+            [n, height, width, channels],
+          ),
+        ),
+        1,
+      ),
+    );
+    const best = await bestTensor.data();
+    bestTensor.dispose();
+    for (let i = 0; i < n; i++) out[start + i] = model.symbolValues[best[i]];
+  }
+  return out;
+}
+
+/**
+ * Class-by-symbol counts of the symbols read ([N * V], `readSplit`) against a split's classes:
+ * [C][C + 1], row c the images of class c, column k the k-th alphabet value read, column C none
+ * (outside every cell of the reader).
+ */
+export function groundingConfusion(
+  read: Float32Array,
+  split: Split,
+): number[][] {
+  const C = split.alphabet.length;
+  const reader = createSymbolReader(split.alphabet);
+  const column = new Map(split.alphabet.map((v, k) => [v, k]));
+  const counts = Array.from({ length: C }, () =>
+    new Array<number>(C + 1).fill(0),
+  );
+  for (let i = 0; i < read.length; i++) {
+    const v = reader.read(read[i]);
+    counts[split.classes[i]][v === undefined ? C : column.get(v)!]++;
+  }
+  return counts;
 }
 
 /**
@@ -280,6 +348,8 @@ export function computeMetrics<P>(
   programs: readonly P[],
   grounded: Float32Array,
   split: Split,
+  /** The symbols g reads, for the grounding accuracy (`readSplit`); default `grounded`. */
+  read: Float32Array = grounded,
 ): ProgramMetrics {
   const { numTasks, numPairs, numInputs } = split;
   const reader = createSymbolReader(split.alphabet);
@@ -295,7 +365,7 @@ export function computeMetrics<P>(
       const d = ground[i][j] - gold;
       symbolicSum += d * d;
       const value = split.alphabet[split.classes[i * numInputs + j]];
-      if (reader.read(ground[i][j]) === value) correct++;
+      if (reader.read(read[i * numInputs + j]) === value) correct++;
     }
   }
   let testSum = 0;

@@ -109,3 +109,46 @@ export function abductionCrossEntropy(
     return tf.div(tf.neg(tf.sum(tf.mul(mask, logp))), N) as tf.Scalar;
   });
 }
+
+/**
+ * The `categorical` grounder's abduction loss on soft targets (beyond the paper): the
+ * cross-entropy -sum_k q_k log softmax(logits)_k of g's logits on abduction's posterior q over the
+ * values (memory.ts `abduceSymbols` with `posterior`), weighted per symbol and divided by all N
+ * symbols of the batch. logits: [N, K]; targets: [N * K]; weights: [N] (0 where no evidence
+ * program reads the symbol).
+ */
+export function softAbductionCrossEntropy(
+  logits: tf.Tensor2D,
+  targets: Float32Array,
+  weights: Float32Array,
+): tf.Scalar {
+  const [N, K] = logits.shape;
+  if (targets.length !== N * K || weights.length !== N)
+    throw new Error(
+      `softAbductionCrossEntropy: ${N} x ${K} logits, ${targets.length} targets, ${weights.length} weights`,
+    );
+  return tf.tidy(() => {
+    const q = tf.tensor2d(targets, [N, K]);
+    const logp = tf.sum(tf.mul(q, tf.logSoftmax(logits)), 1); // [N]
+    return tf.div(
+      tf.neg(tf.sum(tf.mul(tf.tensor1d(weights), logp))),
+      N,
+    ) as tf.Scalar;
+  });
+}
+
+/**
+ * The categorical grounder's form of the symbol prior (beyond the paper): KL(pbar || uniform) =
+ * log K - H(pbar) of the batch's mean class probabilities pbar, so every value is used as often
+ * as the uniform symbols of the pairs use it. The mean-and-variance prior alone cannot stop g
+ * from putting every image in one class: a saturated softmax has no gradient left to move it
+ * (docs/results.md, issue 13). logits: [N, K].
+ */
+export function classBalancePrior(logits: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => {
+    const K = logits.shape[1];
+    const pbar = tf.mean(tf.softmax(logits), 0); // [K]
+    const entropy = tf.neg(tf.sum(tf.mul(pbar, tf.log(tf.add(pbar, 1e-12)))));
+    return tf.sub(Math.log(K), entropy) as tf.Scalar;
+  });
+}

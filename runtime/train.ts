@@ -37,6 +37,7 @@ import {
 import {
   alphabetSpacing,
   alphabetStats,
+  createSymbolReader,
   describeAlphabet,
   symbolBounds,
 } from "./domains/alphabet.js";
@@ -60,9 +61,11 @@ import { loadSketch } from "./load-sketch.js";
 import {
   computeMetrics,
   countSolved,
+  groundingConfusion,
   groundSplit,
   inferPrograms,
   pickBest,
+  readSplit,
   sameOutput,
   solvedTasks,
   type HeldOutSuccess,
@@ -92,13 +95,16 @@ import {
 } from "./model.js";
 import {
   abductionCrossEntropy,
+  classBalancePrior,
   objective,
   outputSigma,
   reconstructionLoss,
+  softAbductionCrossEntropy,
   symbolPrior,
 } from "./objective.js";
 import { createProgress, type Progress } from "./progress.js";
 import { readsSynchronously } from "./host-read.js";
+import { pretrainGrounder } from "./pretrain.js";
 import { RunError } from "./run-error.js";
 import { loadOptimizer, optimizerToArrays } from "./optimizer-state.js";
 import { createRng, deriveSeed } from "./random.js";
@@ -291,7 +297,13 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
     // The categorical grounder's symbols are blends of the codebook's values, so the first
     // batch's quantiles would all be one value: the values start spread over the range of the
     // bounded output, and only the fit to the outputs moves them (`abduceStep`).
-    const { low, high } = symbolBounds(alphabet);
+    // With the symbol prior the run knows the alphabet's mean and variance: the values start
+    // over the interval of the uniform distribution that has them (mean +- sqrt(3 variance); for
+    // an evenly spaced alphabet, within 0.002 of its values), else over the bounded output's.
+    const { low, high } =
+      config.symbolPrior > 0
+        ? uniformInterval(alphabetStats(alphabet))
+        : symbolBounds(alphabet);
     spreadCodebook(codebook, low, high);
     if (!(config.imitation > 0 && config.abduction > 0))
       notes.push(
@@ -392,6 +404,7 @@ function checkAsynchronousReads(
   const parts = [
     config.imitation > 0 ? "the program memory (--imitation 0)" : "",
     config.dreams > 0 ? "dreams (--dreams 0)" : "",
+    config.pretrainSteps > 0 ? "pretraining (--pretrain-steps 0)" : "",
     config.reference ? "the supervised reference (no --reference)" : "",
     config.model !== "roap"
       ? `the ${config.model} baseline (--model roap)`
@@ -404,6 +417,15 @@ function checkAsynchronousReads(
       `read them within a step: ${parts.join(", ")}; turn them off (--preset paper does) or use ` +
       `--backend wasm`,
   );
+}
+
+/** The interval of the uniform distribution with this mean and variance. */
+export function uniformInterval(stats: { mean: number; variance: number }): {
+  low: number;
+  high: number;
+} {
+  const half = Math.sqrt(3 * stats.variance);
+  return { low: stats.mean - half, high: stats.mean + half };
 }
 
 /** A task whose outputs are not all finite cannot be trained on: the user's to fix. */
@@ -554,6 +576,12 @@ export interface StepResult {
   readonly symbols: { readonly mean: number; readonly std: number };
   /** The dream loss before its weight (dreams.ts), when the step dreamt. */
   readonly dreamLoss?: number;
+  /** Of the step's constrained symbols, how many abduction and g(x) read right (`tallyAbduction`). */
+  readonly abduced?: {
+    readonly right: number;
+    readonly grounderRight: number;
+    readonly total: number;
+  };
 }
 
 /** Mean and standard deviation of a batch of symbols. */
@@ -655,6 +683,7 @@ export async function trainStep(
     ? []
     : tasks.filter((t) => run.given[t] !== undefined);
   const symbols = { mean: NaN, std: NaN };
+  let lastAbduction: Abduction | undefined;
   if (inferred.length + given.length === 0)
     return { loss: 0, finite: true, symbols };
   // Kept out of the tape and read after it (host-read.ts): the step's symbols and dream loss.
@@ -712,10 +741,15 @@ export async function trainStep(
         );
         if (run.memory) {
           // Abduction pools the stored programs of the inferred and the given tasks.
-          const abduction = abduceStep(run, run.memory, s, batch.y, [
-            ...inferred,
-            ...given,
-          ]);
+          const abduction = abduceStep(
+            run,
+            run.memory,
+            s,
+            batch.y,
+            [...inferred, ...given],
+            logits,
+          );
+          lastAbduction = abduction;
           loss = tf.add(
             loss,
             memoryLosses(
@@ -735,7 +769,15 @@ export async function trainStep(
       } else {
         loss = givenReconstruction(run, given, batch.y, s);
         if (run.memory) {
-          const abduction = abduceStep(run, run.memory, s, batch.y, given);
+          const abduction = abduceStep(
+            run,
+            run.memory,
+            s,
+            batch.y,
+            given,
+            logits,
+          );
+          lastAbduction = abduction;
           const gap = grounderAbductionLoss(run, abduction, s, logits);
           if (gap) loss = tf.add(loss, gap) as tf.Scalar;
         }
@@ -749,7 +791,8 @@ export async function trainStep(
         loss = tf.add(loss, tf.mul(config.dreamWeight, dream)) as tf.Scalar;
       }
       if (config.symbolPrior <= 0) return loss;
-      const prior = symbolPrior(s, alphabetStats(run.domain.alphabet));
+      let prior = symbolPrior(s, alphabetStats(run.domain.alphabet));
+      if (logits) prior = tf.add(prior, classBalancePrior(logits)) as tf.Scalar;
       return tf.add(loss, tf.mul(config.symbolPrior, prior)) as tf.Scalar;
     };
     if (config.oracleSymbols)
@@ -826,10 +869,39 @@ export async function trainStep(
     dreamLoss = (await keptDream.data())[0];
     keptDream.dispose();
   }
-  if (!keptSymbols) return { loss, finite, symbols, dreamLoss };
+  const abduced = lastAbduction && tallyAbduction(run, lastAbduction, pairs);
+  if (!keptSymbols) return { loss, finite, symbols, dreamLoss, abduced };
   const stats = symbolStats(await keptSymbols.data());
   keptSymbols.dispose();
-  return { loss, finite, symbols: stats, dreamLoss };
+  return { loss, finite, symbols: stats, dreamLoss, abduced };
+}
+
+/**
+ * How many of the step's constrained symbols abduction and g(x) read right (as the nearest
+ * alphabet value, against the gold symbols): the log's view of whether g absorbs what abduction
+ * knows. Undefined without abduced symbols.
+ */
+function tallyAbduction(
+  run: RunContext,
+  { abduced, grounded }: Abduction,
+  pairs: readonly number[],
+): StepResult["abduced"] {
+  if (!abduced) return undefined;
+  const V = run.train.numInputs;
+  const reader = createSymbolReader(run.domain.alphabet);
+  let right = 0;
+  let grounderRight = 0;
+  let total = 0;
+  pairs.forEach((i, b) => {
+    for (let j = 0; j < V; j++) {
+      if (!abduced.constrained[b * V + j]) continue;
+      const gold = run.domain.alphabet[run.train.classes[i * V + j]];
+      total++;
+      if (reader.read(abduced.symbols[b * V + j]) === gold) right++;
+      if (reader.read(grounded[b * V + j]) === gold) grounderRight++;
+    }
+  });
+  return { right, grounderRight, total };
 }
 
 /**
@@ -1000,6 +1072,8 @@ function abduceStep(
   s: tf.Tensor2D,
   yAll: tf.Tensor2D,
   tasks: readonly number[],
+  /** The categorical grounder's logits [B * V, K]: its probabilities are abduction's prior. */
+  logits?: tf.Tensor2D,
 ): Abduction {
   const { config } = run;
   const module = run.module as SketchModule<unknown>;
@@ -1019,6 +1093,12 @@ function abduceStep(
   if (!(config.abduction > 0 && !config.oracleSymbols))
     return { grounded, alphabet };
   const y = yAll.dataSync() as Float32Array;
+  // With posterior targets, abduction is Bayes' rule: g's probabilities times the programs'
+  // likelihood, so where the programs are silent the target is g's own belief, not its argmax.
+  const posterior =
+    categorical &&
+    logits !== undefined &&
+    config.abductionTargets === "posterior";
   const abduced = abduceSymbols(
     memory,
     module,
@@ -1028,6 +1108,14 @@ function abduceStep(
     y,
     Float32Array.from(tasks, (t) => run.sigma[t]),
     alphabet,
+    posterior
+      ? {
+          logPrior: tf.tidy(() =>
+            tf.logSoftmax(logits).dataSync(),
+          ) as Float32Array,
+          posterior: true,
+        }
+      : {},
   );
   if (run.codebook) {
     // The codebook follows the outputs of the evidence tasks' programs (codebook.ts).
@@ -1078,7 +1166,13 @@ function grounderAbductionLoss(
   if (!logits) return abductionGap(run, abduction, s);
   return tf.mul(
     run.config.abduction,
-    abductionCrossEntropy(logits, abduced.indices, abduced.constrained),
+    abduced.posterior
+      ? softAbductionCrossEntropy(
+          logits,
+          abduced.posterior,
+          Float32Array.from(abduced.constrained),
+        )
+      : abductionCrossEntropy(logits, abduced.indices, abduced.constrained),
   ) as tf.Scalar;
 }
 
@@ -1197,8 +1291,29 @@ export async function evaluateRun(run: RunContext): Promise<Evaluation> {
     (n, p) => n + module.length(p),
     0,
   );
+  // The categorical grounder reads as its most probable class; the others as g(x).
+  const categorical =
+    run.model.grounderOutput === "categorical" && !config.oracleSymbols;
+  const read = categorical
+    ? await readSplit(
+        run.model,
+        test,
+        Math.min(512, grounderChunkOf(run.config)),
+      )
+    : grounded;
   let metrics: Metrics = {
-    ...computeMetrics(module, argmax, grounded, test),
+    ...computeMetrics(module, argmax, grounded, test, read),
+    groundingConfusion: groundingConfusion(read, test),
+    ...(categorical
+      ? {
+          expectedGroundingAccuracy: computeMetrics(
+            module,
+            [],
+            grounded,
+            selectTasks(test, []),
+          ).groundingAccuracy,
+        }
+      : {}),
     // The program counts and length are of the inferred tasks; the losses of every task.
     programSuccess: countSolved(argmaxSolved, isInferred),
     meanProgramLength: ids.length === 0 ? 0 : lengths / ids.length,
@@ -1597,6 +1712,7 @@ export function logMetrics(m: Metrics): Record<string, unknown> {
     symbolicLoss: m.symbolicLoss,
     testLoss: m.testLoss,
     groundingAccuracy: m.groundingAccuracy,
+    expectedGroundingAccuracy: m.expectedGroundingAccuracy,
     meanProgramLength: m.meanProgramLength,
   };
 }
@@ -1629,6 +1745,42 @@ function outermostMissing(dir: string): string | undefined {
   }
   return missing;
 }
+
+/** Pretraining of g's features (pretrain.ts) on the training split's images, logged. */
+function pretrain(run: RunContext, progress: Progress): void {
+  const { train, config } = run;
+  const t0 = performance.now();
+  const losses = pretrainGrounder(run.model.grounder, {
+    images: train.images,
+    count: train.numPairs * train.numInputs,
+    height: train.height,
+    width: train.width,
+    channels: train.channels,
+    steps: config.pretrainSteps,
+    batch: PRETRAIN_BATCH,
+    clusters: run.numClasses,
+    learningRate: config.learningRate,
+    seed: config.seed,
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const first = mean(losses.slice(0, 10));
+  const last = mean(losses.slice(-10));
+  progress.line(
+    `pretrained g: ${config.pretrainSteps} IIC steps, loss ${first.toFixed(3)} -> ${last.toFixed(3)} (-log K = ${(-Math.log(run.numClasses)).toFixed(3)}), ${seconds.toFixed(0)} s`,
+  );
+  appendLog(config.out, {
+    epoch: 0,
+    pretrainSteps: config.pretrainSteps,
+    pretrainLoss: losses.filter(
+      (_, i) => i % 10 === 0 || i === losses.length - 1,
+    ),
+    wallSeconds: seconds,
+  });
+}
+
+/** Images per pretraining step (each in two views): IIC's joint needs a full batch per cluster. */
+const PRETRAIN_BATCH = 256;
 
 /** Trains a sketch end to end and writes the run folder. The library entry point. */
 export async function train(
@@ -1679,6 +1831,7 @@ export async function train(
   }
   trimLog(config.out, startEpoch);
   const started = performance.now();
+  if (!resumed && config.pretrainSteps > 0) pretrain(run, progress);
   const elapsed = () => spent + (performance.now() - started) / 1000;
   let evaluation: Evaluation | undefined;
   const lastEpoch = Math.min(
@@ -1693,12 +1846,18 @@ export async function train(
     let dreamCount = 0;
     const symbolMean: number[] = [];
     const symbolStd: number[] = [];
+    const tally = { right: 0, grounderRight: 0, total: 0 };
     for (let i = 0; i < config.stepsPerEpoch; i++) {
       const step = epoch * config.stepsPerEpoch + i;
       killpoint("step");
       const r = await trainStep(run, epoch, step);
       symbolMean.push(Number(r.symbols.mean.toPrecision(4)));
       symbolStd.push(Number(r.symbols.std.toPrecision(4)));
+      if (r.abduced) {
+        tally.right += r.abduced.right;
+        tally.grounderRight += r.abduced.grounderRight;
+        tally.total += r.abduced.total;
+      }
       if (r.finite) {
         lossSum += r.loss;
         lossCount++;
@@ -1742,6 +1901,11 @@ export async function train(
       symbolStd,
       wallSeconds: elapsed(),
     };
+    // Of the epoch's constrained symbols, the share abduction and g(x) read right.
+    if (tally.total > 0) {
+      record.abducedAccuracy = tally.right / tally.total;
+      record.batchGroundingAccuracy = tally.grounderRight / tally.total;
+    }
     // The mean dream loss (-log q per dream task, before --dream-weight) of the epoch's steps.
     if (run.dreams)
       record.dreamLoss = dreamCount > 0 ? dreamSum / dreamCount : null;

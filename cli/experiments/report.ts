@@ -404,6 +404,42 @@ async function curves(
   return out;
 }
 
+/**
+ * The final grounder's per-class confusion (metrics.json `groundingConfusion`, on the test
+ * images): a row per true class, a column per symbol read, and one for none.
+ */
+export function confusionTable(metrics: MetricsJson): Table | undefined {
+  const counts = metrics.groundingConfusion as number[][] | undefined;
+  const alphabet = metrics.alphabet as number[] | undefined;
+  if (!counts || !alphabet || counts.length !== alphabet.length)
+    return undefined;
+  const columns = [
+    ...alphabet.map((v, k) => ({ key: `read${k}`, label: `reads ${v}` })),
+    { key: "none", label: "none" },
+    { key: "right", label: "right" },
+  ];
+  return {
+    title: "Grounding: true class against the symbol the final g reads",
+    note: "Test images; g reads the value of its most probable class (categorical output) or the alphabet value nearest to g(x). Counts, and the share of the row read right.",
+    columns,
+    rows: counts.map((row, c) => {
+      const total = row.reduce((a, b) => a + b, 0);
+      const cells: Record<string, Cell> = {};
+      row.forEach((n, k) => {
+        cells[k < alphabet.length ? `read${k}` : "none"] = {
+          value: n,
+          run: ".",
+        };
+      });
+      cells.right = {
+        value: total === 0 ? null : Number((row[c] / total).toFixed(3)),
+        run: ".",
+      };
+      return { label: `class ${c} (${alphabet[c]})`, cells, paper: {} };
+    }),
+  };
+}
+
 /** The results of DIR: an experiment folder or a single train run folder. */
 export async function collectResults(dir: string): Promise<Results> {
   const recordFile = path.join(dir, "experiment.json");
@@ -423,8 +459,14 @@ export async function collectResults(dir: string): Promise<Results> {
         { key: "symbolicLoss", label: "symbolic loss" },
         { key: "groundingAccuracy", label: "grounding accuracy" },
         { key: "meanProgramLength", label: "mean program length" },
+        { key: "abducedAccuracy", label: "abduced symbols right (batch)" },
+        {
+          key: "batchGroundingAccuracy",
+          label: "g(x) right on the abduced symbols (batch)",
+        },
       ],
     );
+    const confusion = confusionTable(metrics);
     const cells: Record<string, Cell> = {};
     for (const c of TABLE1_COLUMNS)
       cells[c.key] = { value: c.of(metrics), run: "." };
@@ -447,6 +489,7 @@ export async function collectResults(dir: string): Promise<Results> {
             },
           ],
         },
+        ...(confusion ? [confusion] : []),
       ],
       figures,
     };
@@ -529,7 +572,8 @@ const COUNT_COLUMNS = new Set([
 
 function formatValue(key: string, v: number | null): string {
   if (v === null) return "–";
-  if (key === "successRate") return `${(100 * v).toFixed(1)}%`;
+  if (key === "successRate" || key === "right")
+    return `${(100 * v).toFixed(1)}%`;
   if (Number.isInteger(v)) return String(v);
   if (COUNT_COLUMNS.has(key)) return v.toFixed(1);
   if (key === "wallSeconds") return v.toFixed(0);

@@ -257,6 +257,86 @@ describe("abduceSymbols", () => {
   });
 });
 
+describe("abduceSymbols with g's probabilities as the prior", () => {
+  const alphabet = Array.from({ length: 10 }, (_, k) => (k + 1) / 10);
+  const A = alphabet.length;
+
+  it("returns the posterior marginals: prior times the Gaussian likelihood, by hand", () => {
+    // One stored program, y = s1, reads only s1: the tuples factorize, so s1's marginal is
+    // p(v) exp(-(v - y)^2 / (2 sigma^2)) normalized, and s2, s3 keep their prior.
+    const program: Program = { lines: [null, null, { op: "skip", args: [0] }] };
+    const memory = createMemory(module, 1);
+    const gold = [[0.4, 0.2, 0.9]];
+    updateMemory(memory, module, 0, [program], gold, [0.4], 1);
+    const sigma = 0.05;
+    const y = Float32Array.of(0.4);
+    // A prior that leans to 0.5 for s1 and 0.8 for s2, uniform for s3.
+    const prior = (j: number, k: number) =>
+      j === 0 ? (k === 4 ? 3 : 1) : j === 1 ? (k === 7 ? 5 : 1) : 1;
+    const logPrior = new Float32Array(3 * A);
+    for (let j = 0; j < 3; j++) {
+      let z = 0;
+      for (let k = 0; k < A; k++) z += prior(j, k);
+      for (let k = 0; k < A; k++)
+        logPrior[j * A + k] = Math.log(prior(j, k) / z);
+    }
+    const abduced = abduceSymbols(
+      memory,
+      module,
+      [0],
+      Float32Array.of(1),
+      Float32Array.of(0.5, 0.5, 0.5),
+      y,
+      Float32Array.of(sigma),
+      alphabet,
+      { logPrior, posterior: true },
+    );
+    const post = abduced.posterior!;
+    expect(post).toHaveLength(3 * A);
+    const like = alphabet.map(
+      (v, k) => prior(0, k) * Math.exp(-((v - 0.4) ** 2) / (2 * sigma * sigma)),
+    );
+    const z = like.reduce((a, b) => a + b, 0);
+    like.forEach((w, k) => expect(post[k]).toBeCloseTo(w / z, 5));
+    for (let k = 0; k < A; k++) {
+      expect(post[A + k]).toBeCloseTo(Math.exp(logPrior[A + k]), 5);
+      expect(post[2 * A + k]).toBeCloseTo(0.1, 5);
+    }
+    // The prior pulls s1 towards 0.5 but the output says 0.4: the mode is 0.4, and 0.5 keeps
+    // more than its likelihood alone would give it.
+    expect(abduced.symbols[0]).toBeCloseTo(0.4, 6);
+    expect(post[4]).toBeGreaterThan(post[2]);
+    expect(Array.from(abduced.constrained)).toEqual([1, 0, 0]);
+    // Without the posterior option, the same best tuple and no marginals.
+    const plain = abduceSymbols(
+      memory,
+      module,
+      [0],
+      Float32Array.of(1),
+      Float32Array.of(0.5, 0.5, 0.5),
+      y,
+      Float32Array.of(sigma),
+      alphabet,
+      { logPrior },
+    );
+    expect(plain.posterior).toBeUndefined();
+    expect(Array.from(plain.indices)).toEqual(Array.from(abduced.indices));
+    expect(() =>
+      abduceSymbols(
+        memory,
+        module,
+        [0],
+        Float32Array.of(1),
+        Float32Array.of(0.5, 0.5, 0.5),
+        y,
+        Float32Array.of(sigma),
+        alphabet,
+        { logPrior: new Float32Array(5) },
+      ),
+    ).toThrow(/5 prior log-probabilities for 3 symbols of 10 values/);
+  });
+});
+
 describe("checkpoint arrays", () => {
   it("restore the programs, their rows and errors", () => {
     const memory = createMemory(module, 3);
