@@ -63,6 +63,10 @@ describe("parseTrainArgs", () => {
       /--grounder-output must be one of sigmoid, linear, categorical/,
     ],
     [
+      ["a.sketch", "--memory-layout", "bogus"],
+      /--memory-layout must be one of canonical, found/,
+    ],
+    [
       ["a.sketch", "--abduction-alphabet", "ascii"],
       /--abduction-alphabet must be one of gold, codebook/,
     ],
@@ -199,6 +203,14 @@ describe("--preset", () => {
     expect(knowledgeOf({ ...config, oracleSymbols: true })).toEqual([
       "gold-symbols",
     ]);
+  });
+
+  it("maps --memory-layout, found by default", () => {
+    expect(parseTrainArgs(["a.sketch"]).config.memoryLayout).toBe("found");
+    expect(
+      parseTrainArgs(["a.sketch", "--memory-layout", "canonical"]).config
+        .memoryLayout,
+    ).toBe("canonical");
   });
 
   it("maps --dreams and --dream-weight, and dreams know the task distribution", () => {
