@@ -20,6 +20,10 @@ import {
   type AbductionAlphabet,
   type AbductionTargets,
   ABDUCTION_TARGETS,
+  type AbductionWidth,
+  ABDUCTION_WIDTHS,
+  type AbductionEvidence,
+  ABDUCTION_EVIDENCE,
   type DomainName,
   type GrounderOutput,
   type MemoryLayout,
@@ -90,6 +94,13 @@ Options (defaults are the cpu preset):
   --abduction-targets posterior|hard
                        the categorical grounder's targets: abduction's posterior with g's
                        probabilities as its prior, or the best tuple (${DEFAULT_CONFIG.abductionTargets})
+  --abduction-width spread|residual
+                       the likelihood's width per evidence program: its task's output spread, or
+                       its residual on the abduced symbols, floored at a tenth of the spread
+                       (${DEFAULT_CONFIG.abductionWidth})
+  --abduction-evidence batch|all
+                       the stored programs abduction pools: the step's tasks', or every training
+                       task's (${DEFAULT_CONFIG.abductionEvidence})
   --symbol-prior W     weight of the prior on the symbols' batch mean and variance, which knows the
                        alphabet's (${DEFAULT_CONFIG.symbolPrior}; 0: off, the paper)
   --grounder-output F  sigmoid: g's output bounded to 1.5 times the alphabet's range ((0, 1.5) for
@@ -201,6 +212,8 @@ export function parseTrainArgs(args: readonly string[]): {
         "abduction-threshold": { type: "string" },
         "abduction-alphabet": { type: "string" },
         "abduction-targets": { type: "string" },
+        "abduction-width": { type: "string" },
+        "abduction-evidence": { type: "string" },
         "pretrain-steps": { type: "string" },
         "symbol-prior": { type: "string" },
         "grounder-output": { type: "string" },
@@ -383,6 +396,18 @@ export function parseTrainArgs(args: readonly string[]): {
       v["abduction-targets"],
       ABDUCTION_TARGETS,
       base.abductionTargets,
+    ),
+    abductionWidth: choiceFlag<AbductionWidth>(
+      "abduction-width",
+      v["abduction-width"],
+      ABDUCTION_WIDTHS,
+      base.abductionWidth,
+    ),
+    abductionEvidence: choiceFlag<AbductionEvidence>(
+      "abduction-evidence",
+      v["abduction-evidence"],
+      ABDUCTION_EVIDENCE,
+      base.abductionEvidence,
     ),
     symbolPrior: numFlag("symbol-prior", v["symbol-prior"], base.symbolPrior)!,
     memoryLayout: choiceFlag<MemoryLayout>(

@@ -30,6 +30,27 @@ export const ABDUCTION_TARGETS: readonly AbductionTargets[] = [
   "posterior",
   "hard",
 ];
+/**
+ * The width of abduction's Gaussian likelihood per evidence task: `spread`, the task's output
+ * spread sigma_t (Eq. 4's); `residual`, the residual of its stored program on the symbols a first
+ * pass abduces, floored at a tenth of sigma_t (memory.ts `abduceSymbols`).
+ */
+export type AbductionWidth = "spread" | "residual";
+export const ABDUCTION_WIDTHS: readonly AbductionWidth[] = [
+  "spread",
+  "residual",
+];
+
+/**
+ * Whose stored programs abduction pools: `batch`, the step's tasks'; `all`, every training
+ * task's within the evidence threshold (their outputs on the step's pairs are training data).
+ */
+export type AbductionEvidence = "batch" | "all";
+export const ABDUCTION_EVIDENCE: readonly AbductionEvidence[] = [
+  "batch",
+  "all",
+];
+
 /** What learns the outputs (Table 1's rows): ROAP, or a baseline (nets/baselines.ts). */
 export type ModelName = "roap" | "cnn-mlp" | "no-amortization";
 
@@ -173,6 +194,10 @@ export interface TrainConfig {
   readonly abductionAlphabet: AbductionAlphabet;
   /** The categorical grounder's abduction targets (`AbductionTargets`). */
   readonly abductionTargets: AbductionTargets;
+  /** The likelihood's width in abduction (`AbductionWidth`). */
+  readonly abductionWidth: AbductionWidth;
+  /** The tasks whose stored programs abduction pools (`AbductionEvidence`). */
+  readonly abductionEvidence: AbductionEvidence;
   /** In a proposal, the chance that a live row of the stored program takes the sample's choice. */
   readonly mutationRate: number;
   /**
@@ -267,6 +292,8 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   abductionAlphabet: "codebook",
   // Hard targets taught g its own early mistakes (docs/results.md, issue 13).
   abductionTargets: "posterior",
+  abductionWidth: "spread",
+  abductionEvidence: "batch",
   abduction: 1,
   oracleSymbols: false,
   grounder: "small-cnn",

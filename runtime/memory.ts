@@ -485,10 +485,21 @@ export function abduceSymbols<P>(
   const used = tasks.flatMap((t, k) => (weights[k] > 0 ? [k] : []));
   // outputs[u * tuples + k]: stored program of task used[u] on tuple k.
   const outputs = new Float64Array(used.length * tuples);
+  const key = alphabet.join(",");
   used.forEach((k, u) => {
     const p = memory.programs[tasks[k]]!;
+    const cached = typeof p === "object" && p !== null && tupleOutputs.get(p);
+    if (cached && cached.key === key) {
+      outputs.set(cached.outputs, u * tuples);
+      return;
+    }
     for (let i = 0; i < tuples; i++)
       outputs[u * tuples + i] = module.evaluate(p, tuple(i));
+    if (typeof p === "object" && p !== null)
+      tupleOutputs.set(p, {
+        key,
+        outputs: outputs.slice(u * tuples, (u + 1) * tuples),
+      });
   });
   // A symbol is constrained when some weighted task's program reads it (its output changes
   // along that symbol's axis somewhere); the others are only rounded, and get no target.
@@ -531,33 +542,62 @@ export function abduceSymbols<P>(
   const posterior = options.posterior
     ? new Float32Array(symbols.length * A)
     : undefined;
-  const costs = new Float64Array(tuples);
-  for (let b = 0; b < B; b++) {
-    let best = 0;
-    let bestCost = Infinity;
-    for (let i = 0; i < tuples; i++) {
-      let c = priorCost(b, i);
-      // Without the posterior, a tuple already worse than the best is not finished.
-      for (let u = 0; u < used.length && (posterior || c < bestCost); u++) {
-        const k = used[u];
-        const d = (outputs[u * tuples + i] - y[k * B + b]) / sigma[k];
-        c += Number.isFinite(d) ? d * d : Infinity;
+  let costs = new Float64Array(0);
+  // The likelihood's width per used task: sigma_t, or (`residualWidth`) the residual of the
+  // task's program on the tuples a first pass with sigma_t abduces, floored at a fraction of
+  // sigma_t. A program that explains its outputs exactly then speaks with the weight it has
+  // earned, and one that fits only roughly stays as weak as before.
+  let width = Float64Array.from(used, (k) => sigma[k]);
+  const best = new Int32Array(B);
+  const mapPass = (full: boolean) => {
+    for (let b = 0; b < B; b++) {
+      let arg = 0;
+      let bestCost = Infinity;
+      for (let i = 0; i < tuples; i++) {
+        let c = priorCost(b, i);
+        // Without the posterior, a tuple already worse than the best is not finished.
+        for (let u = 0; u < used.length && (full || c < bestCost); u++) {
+          const d = (outputs[u * tuples + i] - y[used[u] * B + b]) / width[u];
+          c += Number.isFinite(d) ? d * d : Infinity;
+        }
+        if (full) costs[b * tuples + i] = c;
+        if (c < bestCost) {
+          arg = i;
+          bestCost = c;
+        }
       }
-      costs[i] = c;
-      if (c < bestCost) {
-        best = i;
-        bestCost = c;
-      }
+      best[b] = arg;
     }
-    out.set(tuple(best), b * V);
+  };
+  const floor = options.residualWidth;
+  if (floor !== undefined) {
+    mapPass(false);
+    width = Float64Array.from(used, (k, u) => {
+      let r = 0;
+      for (let b = 0; b < B; b++) {
+        const d = outputs[u * tuples + best[b]] - y[k * B + b];
+        r += Number.isFinite(d) ? d * d : Infinity;
+      }
+      return Math.min(sigma[k], Math.max(floor * sigma[k], Math.sqrt(r / B)));
+    });
+  }
+  if (posterior) costs = new Float64Array(B * tuples);
+  mapPass(posterior !== undefined);
+  for (let b = 0; b < B; b++) {
+    const arg = best[b];
+    let bestCost = Infinity;
+    if (posterior)
+      for (let i = 0; i < tuples; i++)
+        bestCost = Math.min(bestCost, costs[b * tuples + i]);
+    out.set(tuple(arg), b * V);
     for (let j = 0; j < V; j++)
-      indices[b * V + j] = Math.floor(best / A ** j) % A;
+      indices[b * V + j] = Math.floor(arg / A ** j) % A;
     if (posterior && Number.isFinite(bestCost)) {
       // The cost is -2 log of prior times likelihood: weights exp(-(c - best) / 2), summed per
       // symbol and value into the marginals.
       let total = 0;
       for (let i = 0; i < tuples; i++) {
-        const w = Math.exp(-(costs[i] - bestCost) / 2);
+        const w = Math.exp(-(costs[b * tuples + i] - bestCost) / 2);
         total += w;
         for (let j = 0; j < V; j++)
           posterior[(b * V + j) * A + (Math.floor(i / A ** j) % A)] += w;
@@ -571,6 +611,15 @@ export function abduceSymbols<P>(
   return { symbols: out, indices, constrained, posterior };
 }
 
+/**
+ * A stored program's outputs on every tuple of an alphabet (its values joined as the key): a
+ * program object is stored once and never changed, so abduction runs it once per alphabet.
+ */
+const tupleOutputs = new WeakMap<
+  object,
+  { key: string; outputs: Float64Array }
+>();
+
 /** Optional inputs and outputs of `abduceSymbols`. */
 export interface AbductionOptions {
   /**
@@ -580,6 +629,11 @@ export interface AbductionOptions {
   readonly logPrior?: Float32Array;
   /** Also return the posterior marginals over the values (every tuple is then scored fully). */
   readonly posterior?: boolean;
+  /**
+   * Widths from the programs' residuals (floored at this fraction of sigma_t, at most sigma_t) in
+   * place of sigma_t: see `abduceSymbols`.
+   */
+  readonly residualWidth?: number;
 }
 
 /** What `abduceSymbols` returns. */
@@ -596,6 +650,9 @@ export interface AbducedSymbols {
    */
   readonly posterior?: Float32Array;
 }
+
+/** `residualWidth`'s floor as a fraction of sigma_t, for `--abduction-width residual`. */
+export const RESIDUAL_WIDTH_FLOOR = 0.1;
 
 /** The most symbol tuples abduction enumerates per step. */
 export const MAX_ABDUCED_TUPLES = 4096;

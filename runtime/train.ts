@@ -80,6 +80,7 @@ import {
   storedPrograms,
   storeProgram,
   abduceSymbols,
+  RESIDUAL_WIDTH_FLOOR,
   MAX_ABDUCED_TUPLES,
   updateMemory,
   type ProgramMemory,
@@ -747,6 +748,7 @@ export async function trainStep(
             s,
             batch.y,
             [...inferred, ...given],
+            pairs,
             logits,
           );
           lastAbduction = abduction;
@@ -775,6 +777,7 @@ export async function trainStep(
             s,
             batch.y,
             given,
+            pairs,
             logits,
           );
           lastAbduction = abduction;
@@ -1072,6 +1075,8 @@ function abduceStep(
   s: tf.Tensor2D,
   yAll: tf.Tensor2D,
   tasks: readonly number[],
+  /** The step's pairs (indices into the training split). */
+  pairs: readonly number[],
   /** The categorical grounder's logits [B * V, K]: its probabilities are abduction's prior. */
   logits?: tf.Tensor2D,
 ): Abduction {
@@ -1092,7 +1097,27 @@ function abduceStep(
   const evidence = config.abductionThreshold;
   if (!(config.abduction > 0 && !config.oracleSymbols))
     return { grounded, alphabet };
-  const y = yAll.dataSync() as Float32Array;
+  // The evidence: the step's tasks and their outputs, or every training task with a stored
+  // program within `evidence` and its outputs on the step's pairs.
+  const evidenceTasks =
+    config.abductionEvidence === "all"
+      ? Array.from({ length: run.train.numTasks }, (_, t) => t).filter(
+          (t) =>
+            memory.programs[t] !== undefined && memory.errors[t] <= evidence,
+        )
+      : tasks;
+  const B = pairs.length;
+  const N = run.train.numPairs;
+  const y =
+    config.abductionEvidence === "all"
+      ? Float32Array.from(
+          { length: evidenceTasks.length * B },
+          (_, i) =>
+            run.train.outputs[
+              evidenceTasks[Math.floor(i / B)] * N + pairs[i % B]
+            ],
+        )
+      : (yAll.dataSync() as Float32Array);
   // With posterior targets, abduction is Bayes' rule: g's probabilities times the programs'
   // likelihood, so where the programs are silent the target is g's own belief, not its argmax.
   const posterior =
@@ -1102,29 +1127,35 @@ function abduceStep(
   const abduced = abduceSymbols(
     memory,
     module,
-    tasks,
-    Float32Array.from(tasks, (t) => (memory.errors[t] <= evidence ? 1 : 0)),
+    evidenceTasks,
+    Float32Array.from(evidenceTasks, (t) =>
+      memory.errors[t] <= evidence ? 1 : 0,
+    ),
     grounded,
     y,
-    Float32Array.from(tasks, (t) => run.sigma[t]),
+    Float32Array.from(evidenceTasks, (t) => run.sigma[t]),
     alphabet,
-    posterior
-      ? {
-          logPrior: tf.tidy(() =>
-            tf.logSoftmax(logits).dataSync(),
-          ) as Float32Array,
-          posterior: true,
-        }
-      : {},
+    {
+      ...(posterior
+        ? {
+            logPrior: tf.tidy(() =>
+              tf.logSoftmax(logits).dataSync(),
+            ) as Float32Array,
+            posterior: true,
+          }
+        : {}),
+      ...(config.abductionWidth === "residual"
+        ? { residualWidth: RESIDUAL_WIDTH_FLOOR }
+        : {}),
+    },
   );
   if (run.codebook) {
     // The codebook follows the outputs of the evidence tasks' programs (codebook.ts).
-    const used = tasks.flatMap((t, k) =>
+    const used = evidenceTasks.flatMap((t, k) =>
       memory.errors[t] <= evidence && memory.programs[t] !== undefined
         ? [k]
         : [],
     );
-    const B = grounded.length / run.train.numInputs;
     // No k-means for the categorical grounder: its symbols are blends of the values themselves,
     // and following them would only pull the values together.
     updateCodebook(
@@ -1133,7 +1164,7 @@ function abduceStep(
       {
         numInputs: run.train.numInputs,
         programs: used.map((k) => {
-          const p = memory.programs[tasks[k]];
+          const p = memory.programs[evidenceTasks[k]];
           return (x: readonly number[]) => module.evaluate(p, x);
         }),
         indices: abduced.indices,
@@ -1141,7 +1172,7 @@ function abduceStep(
           { length: used.length * B },
           (_, i) => y[used[Math.floor(i / B)] * B + (i % B)],
         ),
-        sigma: Float32Array.from(used, (k) => run.sigma[tasks[k]]),
+        sigma: Float32Array.from(used, (k) => run.sigma[evidenceTasks[k]]),
       },
       categorical ? 0 : CODEBOOK_RATE,
     );

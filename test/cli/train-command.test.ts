@@ -67,6 +67,14 @@ describe("parseTrainArgs", () => {
       /--memory-layout must be one of canonical, found/,
     ],
     [
+      ["a.sketch", "--abduction-width", "wide"],
+      /--abduction-width must be one of spread, residual/,
+    ],
+    [
+      ["a.sketch", "--abduction-evidence", "some"],
+      /--abduction-evidence must be one of batch, all/,
+    ],
+    [
       ["a.sketch", "--abduction-alphabet", "ascii"],
       /--abduction-alphabet must be one of gold, codebook/,
     ],
@@ -203,6 +211,18 @@ describe("--preset", () => {
     expect(knowledgeOf({ ...config, oracleSymbols: true })).toEqual([
       "gold-symbols",
     ]);
+  });
+
+  it("maps --abduction-width and --abduction-evidence", () => {
+    const { config } = parseTrainArgs([
+      "a.sketch",
+      "--abduction-width",
+      "residual",
+      "--abduction-evidence",
+      "all",
+    ]);
+    expect(config.abductionWidth).toBe("residual");
+    expect(config.abductionEvidence).toBe("all");
   });
 
   it("maps --memory-layout, found by default", () => {

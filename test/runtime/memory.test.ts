@@ -337,6 +337,100 @@ describe("abduceSymbols with g's probabilities as the prior", () => {
   });
 });
 
+describe("abduceSymbols with widths from the residuals", () => {
+  const alphabet = Array.from({ length: 10 }, (_, k) => (k + 1) / 10);
+  const A = alphabet.length;
+  const identity: Program = { lines: [null, null, { op: "skip", args: [0] }] };
+  // Eight pairs of y = s1 (exact); g is unsure of every symbol but s1 of pair 0, which it reads
+  // as 0.5 with p 0.9 (0.4, the truth, gets 0.05).
+  const gold = [0.4, 0.1, 0.7, 0.3, 0.9, 0.2, 0.6, 1.0];
+  const B = gold.length;
+  const logPrior = new Float32Array(B * 3 * A).fill(Math.log(1 / A));
+  for (let k = 0; k < A; k++)
+    logPrior[k] = Math.log(k === 4 ? 0.9 : k === 3 ? 0.05 : 0.05 / 8);
+  const y = Float32Array.from(gold);
+  const abduce = (
+    memory: ReturnType<typeof createMemory>,
+    sigma: number,
+    residualWidth?: number,
+  ) =>
+    abduceSymbols(
+      memory,
+      module,
+      [0],
+      Float32Array.of(1),
+      new Float32Array(B * 3).fill(0.5),
+      y,
+      Float32Array.of(sigma),
+      alphabet,
+      { logPrior, posterior: true, residualWidth },
+    );
+
+  it("lets a program that explains its outputs exactly overrule a confident g", () => {
+    const memory = createMemory(module, 1);
+    updateMemory(
+      memory,
+      module,
+      0,
+      [identity],
+      gold.map((v) => [v, 0.5, 0.5]),
+      gold,
+      1,
+    );
+    // With the output spread as the width (0.3), g's 0.5 wins on pair 0: a 0.1 miss costs
+    // (0.1 / 0.3)^2 = 0.11 against -2 log(0.05 / 0.9) = 5.8 for the truth.
+    const spread = abduce(memory, 0.3);
+    expect(spread.symbols[0]).toBeCloseTo(0.5, 6);
+    // The first pass's residual is sqrt(0.1^2 / 8) = 0.035, so the width falls to 0.035 (over
+    // the floor 0.1 * 0.3): the miss costs 8 and the truth wins. The other pairs stay right.
+    const residual = abduce(memory, 0.3, 0.1);
+    for (let b = 0; b < B; b++)
+      expect(residual.symbols[b * 3]).toBeCloseTo(gold[b], 6);
+    expect(residual.posterior![3]).toBeGreaterThan(0.5);
+    // A floor at the spread itself is the spread's abduction, to the bit.
+    expect(Array.from(abduce(memory, 0.3, 1).posterior!)).toEqual(
+      Array.from(spread.posterior!),
+    );
+  });
+
+  it("never widens past the spread, and follows a newly stored program", () => {
+    const memory = createMemory(module, 1);
+    // y = s1 * s2 cannot reach outputs 3 over the truth: its residual is far over the spread,
+    // so the width stays the spread and the result is the spread's.
+    const product: Program = {
+      lines: [null, null, { op: "mul", args: [0, 1] }],
+    };
+    updateMemory(memory, module, 0, [product], [[0.4, 0.5, 0.5]], [0.4], 1);
+    const far = (memory: ReturnType<typeof createMemory>, r?: number) =>
+      abduceSymbols(
+        memory,
+        module,
+        [0],
+        Float32Array.of(1),
+        new Float32Array(B * 3).fill(0.5),
+        y.map((v) => v + 3),
+        Float32Array.of(0.3),
+        alphabet,
+        { logPrior, posterior: true, residualWidth: r },
+      );
+    expect(Array.from(far(memory, 0.1).posterior!)).toEqual(
+      Array.from(far(memory).posterior!),
+    );
+    // A better program stored for the task replaces the outputs abduction runs (they are
+    // cached per program object, not per task).
+    updateMemory(
+      memory,
+      module,
+      0,
+      [identity],
+      gold.map((v) => [v, 0.5, 0.5]),
+      gold,
+      1,
+    );
+    expect(abduce(memory, 0.3, 0.1).symbols[0]).toBeCloseTo(0.4, 6);
+  });
+});
+
 describe("checkpoint arrays", () => {
   it("restore the programs, their rows and errors", () => {
     const memory = createMemory(module, 3);
