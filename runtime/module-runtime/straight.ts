@@ -433,17 +433,35 @@ export function straightSketch<Op extends string, Head extends string>(
   ): number {
     if (s.length !== V)
       throw new RangeError(`expected ${V} symbols, got ${s.length}`);
-    const reached = reachedLines(program);
-    const values: number[] = [...s, ...spec.constants.map((c) => c.value)];
-    for (let l = 0; l <= OUTPUT - BASE; l++) {
-      const line = program.lines[l];
-      values.push(
-        reached[l] && line !== null
-          ? spec.operators[line.op](...line.args.map((a) => values[a]))
-          : NaN,
+    if (program.lines.length !== L) {
+      throw new RangeError(
+        `a program of this sketch has ${L} lines, got ${program.lines.length}`,
       );
     }
-    return values[OUTPUT];
+    // From the output down, each line the output reaches once (abduction runs a program on
+    // every tuple of symbols, so this is a hot path: no pass over the unreached lines).
+    const values = new Array<number | undefined>(L);
+    const slot = (a: number): number => {
+      if (a < V) return s[a];
+      if (a < BASE) return spec.constants[a - V].value;
+      const l = a - BASE;
+      const known = values[l];
+      if (known !== undefined) return known;
+      const line = program.lines[l];
+      if (line === null)
+        throw new RangeError(`line ${l + 1} is read by the output but is null`);
+      const args = line.args;
+      const op = spec.operators[line.op];
+      const v =
+        args.length === 1
+          ? op(slot(args[0]))
+          : args.length === 2
+            ? op(slot(args[0]), slot(args[1]))
+            : op(...args.map(slot));
+      values[l] = v;
+      return v;
+    };
+    return slot(OUTPUT);
   }
 
   function length(program: StraightProgram<Op>): number {
