@@ -84,6 +84,9 @@ Options (defaults are the cpu preset):
                        normalized error under which a stored program is imitated (${DEFAULT_CONFIG.imitationThreshold})
   --memory-samples N   proposals per task and step for the memory: samples of q recombined with the
                        stored program (${DEFAULT_CONFIG.memorySamples})
+  --memory-search N    each step, offers every task the program of at most N operators that fits its
+                       outputs on the step's symbols best (bottom-up enumeration; knows the
+                       programs' size; ${DEFAULT_CONFIG.memorySearch}: off)
   --abduction X        weight of abduced symbols as targets for g, with the memory (${DEFAULT_CONFIG.abduction})
   --abduction-threshold X
                        normalized error under which a stored program is evidence for g (${DEFAULT_CONFIG.abductionThreshold})
@@ -204,6 +207,7 @@ export function parseTrainArgs(args: readonly string[]): {
         imitation: { type: "string" },
         "imitation-threshold": { type: "string" },
         "memory-samples": { type: "string" },
+        "memory-search": { type: "string" },
         "mutation-rate": { type: "string" },
         dreams: { type: "string" },
         "dream-weight": { type: "string" },
@@ -328,6 +332,12 @@ export function parseTrainArgs(args: readonly string[]): {
       "memory-samples",
       v["memory-samples"],
       base.memorySamples,
+      0,
+    ),
+    memorySearch: intFlag(
+      "memory-search",
+      v["memory-search"],
+      base.memorySearch,
       0,
     ),
     mutationRate: numFlag(

@@ -183,6 +183,12 @@ export interface TrainConfig {
    */
   readonly memorySamples: number;
   /**
+   * Enumerative proposals for the memory (memory.ts `createSearcher`, beyond the paper): each
+   * step, every task is offered the program of at most this many operators that fits its outputs
+   * on the step's symbols best. 0: off, the memory sees only q's samples.
+   */
+  readonly memorySearch: number;
+  /**
    * Weight of abduction (memory.ts `abduceSymbols`, beyond the paper): g(x) is pulled towards the
    * alphabet symbols that the imitated stored programs explain best. 0: off; needs the memory.
    */
@@ -285,6 +291,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   memoryLayout: "found",
   abductionThreshold: 0.2,
   memorySamples: 6,
+  memorySearch: 0,
   mutationRate: 0.2,
   // Off until measured at the cpu preset's scale (docs/training.md, "Dreams").
   dreams: 0,
@@ -383,5 +390,12 @@ export function knowledgeOf(
   if (((abduces || categorical) && !gold) || config.pretrainSteps > 0)
     k.push("class-count");
   if (transductive) k.push("other-tasks-test-outputs");
+  // The search's size bound is chosen knowing how large the tasks' programs are.
+  if (
+    config.memorySearch > 0 &&
+    config.imitation > 0 &&
+    config.model === "roap"
+  )
+    k.push("program-size");
   return k;
 }

@@ -9,6 +9,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { NamedArray } from "./checkpoint.js";
 import type { SketchModule } from "./sketch-module.js";
 import { alphabetSpacing } from "./domains/alphabet.js";
+import { bestEnumerated, enumeratePrograms } from "./synthesis/bottom-up.js";
 import {
   choicesToParams,
   createProgramSpace,
@@ -47,12 +48,24 @@ export interface ProgramMemory<P = unknown> {
    * as found.
    */
   canonicalize?(program: P): P;
+  /**
+   * Enumerative proposals (`createSearcher`): per task, the program of at most the search size
+   * that fits its outputs on the step's symbols best. Absent: the memory sees only q's samples.
+   */
+  search?(
+    symbols: readonly (readonly number[])[],
+    outputs: readonly ArrayLike<number>[],
+  ): (P | undefined)[];
 }
 
 export function createMemory<P>(
   module: SketchModule<P>,
   numTasks: number,
-  options: { readonly canonical?: boolean } = {},
+  options: {
+    readonly canonical?: boolean;
+    /** Enumerative proposals of at most this many operators (0 or absent: none). */
+    readonly searchSize?: number;
+  } = {},
 ): ProgramMemory<P> {
   const heads = module.sketch.heads.map((h) => ({
     name: h.name,
@@ -71,6 +84,10 @@ export function createMemory<P>(
     ),
     errors: new Float32Array(numTasks).fill(Infinity),
     canonicalize: options.canonical ? createCanonicalizer(module) : undefined,
+    search:
+      (options.searchSize ?? 0) > 0
+        ? createSearcher(module, options.searchSize!)
+        : undefined,
   };
 }
 
@@ -121,6 +138,48 @@ export function createCanonicalizer<P>(
     if (cache.size >= CANONICAL_CACHE) cache.clear();
     cache.set(key, canonical);
     return canonical;
+  };
+}
+
+/**
+ * Enumerative proposals for the memory (beyond the paper; the wake phase of DreamCoder, Ellis et
+ * al. 2021): one bottom-up search (synthesis/bottom-up.ts) over a step's symbols, [B][V], of every
+ * program of at most `maxSize` operators, then per task the program whose outputs fit the task's
+ * ([B] each) best, placed in the sketch's rows (embed.ts `placeExpr`) and decoded. A task gets
+ * undefined when nothing fits finitely or the program cannot be placed. The memory keeps a
+ * proposal only if it beats the stored program on the same symbols (`updateMemory`).
+ */
+export function createSearcher<P>(
+  module: SketchModule<P>,
+  maxSize: number,
+): (
+  symbols: readonly (readonly number[])[],
+  outputs: readonly ArrayLike<number>[],
+) => (P | undefined)[] {
+  const language = languageOf(module);
+  const space = createProgramSpace(module, language);
+  const placed = new Map<string, P | null>();
+  const place = (expr: Expr): P | undefined => {
+    const key = JSON.stringify(expr);
+    const known = placed.get(key);
+    if (known !== undefined) return known ?? undefined;
+    const choices = placeExpr(space, expr);
+    let program: P | null = null;
+    if (choices !== undefined) {
+      const z = choicesToParams(space, [choices]);
+      program = module.decode(z)[0];
+      Object.values(z).forEach((t) => t.dispose());
+    }
+    if (placed.size >= CANONICAL_CACHE) placed.clear();
+    placed.set(key, program);
+    return program ?? undefined;
+  };
+  return (symbols, outputs) => {
+    const programs = enumeratePrograms(language, symbols, { maxSize });
+    return outputs.map((y) => {
+      const best = bestEnumerated(programs, y);
+      return best && place(best.expr);
+    });
   };
 }
 

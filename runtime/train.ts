@@ -358,6 +358,7 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
     config.imitation > 0
       ? createMemory(module, tasks.length, {
           canonical: config.memoryLayout === "canonical",
+          searchSize: config.memorySearch,
         })
       : undefined;
   // Given programs are stored as exact (error 0): evidence for abduction, never replaced.
@@ -980,10 +981,24 @@ function rememberPrograms(
     );
   }
   const N = run.train.numPairs;
-  tasks.forEach((t, k) => {
-    const y = pairs.map((i) => run.train.outputs[t * N + i]);
-    updateMemory(memory, module, t, candidates[k], symbols, y, run.sigma[t]);
-  });
+  const outputs = tasks.map((t) =>
+    pairs.map((i) => run.train.outputs[t * N + i]),
+  );
+  // Enumerative proposals: one search over the step's symbols serves every task (memory.ts).
+  memory
+    .search?.(symbols, outputs)
+    .forEach((p, k) => p && candidates[k].push(p));
+  tasks.forEach((t, k) =>
+    updateMemory(
+      memory,
+      module,
+      t,
+      candidates[k],
+      symbols,
+      outputs[k],
+      run.sigma[t],
+    ),
+  );
 }
 
 /**

@@ -155,35 +155,23 @@ export function synthesize(
     throw new RangeError(
       `synthesize: every symbol tuple needs ${language.numInputs} values`,
     );
-  const N = outputs.length;
   const sigma = outputScale(outputs);
-  const largest = Math.max(1, ...symbols.flat().map(Math.abs));
-  const zero = ZERO_TOLERANCE * largest;
-  const ops = language.operators.flatMap((o, k) => (o.identity ? [] : [k]));
-
-  const seen = new Map<number, Float32Array[]>();
-  const key = new Float32Array(N);
-  let explored = 0;
-  let distinct = 0;
   let best: { expr: Expr; mse: number; size: number } | undefined;
   let closest: { program: Expr; mse: number; size: number } | undefined;
-  // Offers a candidate; true when it is a new behaviour (to keep as a component).
-  const offer = (values: Float64Array, expr: () => Expr, size: number) => {
-    explored++;
-    if (!keyOf(values, zero, key)) return false;
-    const h = hashOf(key);
-    const bucket = seen.get(h);
-    if (bucket?.some((b) => b.every((v, i) => v === key[i]))) return false;
-    if (bucket) bucket.push(key.slice());
-    else seen.set(h, [key.slice()]);
-    distinct++;
-    const mse = meanSquared(values, outputs);
-    if (!closest || mse < closest.mse) closest = { program: expr(), mse, size };
-    if (mse / (sigma * sigma) <= tolerance && (!best || mse < best.mse))
-      best = { expr: expr(), mse, size };
-    return true;
-  };
-  const result = (exhaustive: boolean): SynthesisResult => ({
+  const { explored, distinct, exhaustive } = enumerateDistinct(
+    language,
+    symbols,
+    { maxSize, maxPrograms },
+    (values, expr, size) => {
+      const mse = meanSquared(values, outputs);
+      if (!closest || mse < closest.mse)
+        closest = { program: expr(), mse, size };
+      if (mse / (sigma * sigma) <= tolerance && (!best || mse < best.mse))
+        best = { expr: expr(), mse, size };
+    },
+    () => best !== undefined,
+  );
+  return {
     program: best?.expr,
     text: best && formatExpr(language, best.expr),
     size: best?.size,
@@ -194,7 +182,102 @@ export function synthesize(
     distinct,
     seconds: (performance.now() - started) / 1000,
     exhaustive,
-  });
+  };
+}
+
+/** A distinct behaviour of `enumeratePrograms`: the first program with these outputs. */
+export interface EnumeratedProgram {
+  readonly expr: Expr;
+  /** Its operator applications. */
+  readonly size: number;
+  /** Its outputs on the symbols, [N]. */
+  readonly values: Float64Array;
+}
+
+/**
+ * Every distinct behaviour of `language`'s programs of at most `maxSize` operator applications on
+ * `symbols` ([N][V]), smallest first (steps 1 to 3 at the top of this file): one search serves
+ * any number of tasks that share the symbols, e.g. all the tasks of a training step.
+ */
+export function enumeratePrograms(
+  language: Language,
+  symbols: readonly (readonly number[])[],
+  options: Pick<SynthesisOptions, "maxSize" | "maxPrograms"> = {},
+): EnumeratedProgram[] {
+  const found: EnumeratedProgram[] = [];
+  enumerateDistinct(
+    language,
+    symbols,
+    {
+      maxSize: options.maxSize ?? DEFAULT_MAX_SIZE,
+      maxPrograms: options.maxPrograms ?? DEFAULT_MAX_PROGRAMS,
+    },
+    (values, expr, size) =>
+      found.push({ expr: expr(), size, values: Float64Array.from(values) }),
+    () => false,
+  );
+  return found;
+}
+
+/**
+ * The enumerated program that fits `outputs` best (least squared error; ties: the first, so the
+ * smallest), or undefined when none has a finite error.
+ */
+export function bestEnumerated(
+  programs: readonly EnumeratedProgram[],
+  outputs: ArrayLike<number>,
+): EnumeratedProgram | undefined {
+  let best: EnumeratedProgram | undefined;
+  let bestSum = Infinity;
+  for (const p of programs) {
+    let sum = 0;
+    for (let i = 0; i < outputs.length && sum < bestSum; i++) {
+      const d = p.values[i] - outputs[i];
+      sum += d * d;
+    }
+    if (sum < bestSum) {
+      best = p;
+      bestSum = sum;
+    }
+  }
+  return best;
+}
+
+/**
+ * Steps 1 to 3: calls `visit` once per distinct behaviour, size by size, and stops after the
+ * size at which `done()` first holds, or when `maxPrograms` candidates have been evaluated.
+ */
+function enumerateDistinct(
+  language: Language,
+  symbols: readonly (readonly number[])[],
+  options: { readonly maxSize: number; readonly maxPrograms: number },
+  visit: (values: Float64Array, expr: () => Expr, size: number) => void,
+  done: () => boolean,
+): { explored: number; distinct: number; exhaustive: boolean } {
+  const { maxSize, maxPrograms } = options;
+  const N = symbols.length;
+  const largest = Math.max(1, ...symbols.flat().map(Math.abs));
+  const zero = ZERO_TOLERANCE * largest;
+  const ops = language.operators.flatMap((o, k) => (o.identity ? [] : [k]));
+
+  const seen = new Map<number, Float32Array[]>();
+  const key = new Float32Array(N);
+  let explored = 0;
+  let distinct = 0;
+  // Offers a candidate; true when it is a new behaviour (to keep as a component).
+  const offer = (values: Float64Array, expr: () => Expr, size: number) => {
+    explored++;
+    if (!keyOf(values, zero, key)) return false;
+    const h = hashOf(key);
+    const bucket = seen.get(h);
+    if (bucket?.some((b) => b.every((v, i) => v === key[i]))) return false;
+    if (bucket) bucket.push(key.slice());
+    else seen.set(h, [key.slice()]);
+    distinct++;
+    visit(values, expr, size);
+    return true;
+  };
+  const result = (exhaustive: boolean) => ({ explored, distinct, exhaustive });
 
   // Size 0: the inputs and constants.
   const leaves: Component[] = [];
@@ -208,7 +291,7 @@ export function synthesize(
     );
     if (offer(values, () => expr, 0)) leaves.push({ expr, values });
   }
-  if (best) return result(true);
+  if (done()) return result(true);
   const levels: Component[][] = [leaves];
   const scratch = new Float64Array(N);
   const xs: number[] = [];
@@ -251,7 +334,7 @@ export function synthesize(
         go(0);
       });
     }
-    if (best || cut) return result(!cut);
+    if (done() || cut) return result(!cut);
     levels.push(level);
   }
   return result(true);

@@ -67,6 +67,10 @@ describe("parseTrainArgs", () => {
       /--memory-layout must be one of canonical, found/,
     ],
     [
+      ["a.sketch", "--memory-search", "1.5"],
+      /--memory-search must be an integer >= 0/,
+    ],
+    [
       ["a.sketch", "--abduction-width", "wide"],
       /--abduction-width must be one of spread, residual/,
     ],
@@ -211,6 +215,16 @@ describe("--preset", () => {
     expect(knowledgeOf({ ...config, oracleSymbols: true })).toEqual([
       "gold-symbols",
     ]);
+  });
+
+  it("maps --memory-search, which knows the programs' size", () => {
+    expect(parseTrainArgs(["a.sketch"]).config.memorySearch).toBe(0);
+    const { config } = parseTrainArgs(["a.sketch", "--memory-search", "3"]);
+    expect(config.memorySearch).toBe(3);
+    expect(knowledgeOf(config)).toContain("program-size");
+    expect(knowledgeOf(parseTrainArgs(["a.sketch"]).config)).not.toContain(
+      "program-size",
+    );
   });
 
   it("maps --abduction-width and --abduction-evidence", () => {

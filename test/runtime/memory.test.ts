@@ -12,6 +12,7 @@ import {
   abduceSymbols,
   createCanonicalizer,
   createMemory,
+  createSearcher,
   imitationLoss,
   liveRows,
   loadMemory,
@@ -428,6 +429,41 @@ describe("abduceSymbols with widths from the residuals", () => {
       1,
     );
     expect(abduce(memory, 0.3, 0.1).symbols[0]).toBeCloseTo(0.4, 6);
+  });
+});
+
+describe("enumerative proposals (createSearcher)", () => {
+  it("places the best-fitting program of each task in the sketch, and the memory keeps it", () => {
+    const rng = createRng(3);
+    const symbols = Array.from({ length: 16 }, () =>
+      Array.from({ length: 3 }, () => (rng.int(10) + 1) / 10),
+    );
+    const targets = [
+      (s: readonly number[]) => s[0] * s[1] - s[2],
+      (s: readonly number[]) => s[2],
+    ];
+    const outputs = targets.map((f) => symbols.map(f));
+    const search = createSearcher(module, 3);
+    const found = search(symbols, outputs);
+    found.forEach((p, t) =>
+      symbols.forEach((s) =>
+        expect(module.evaluate(p!, s)).toBeCloseTo(targets[t](s), 12),
+      ),
+    );
+    // A memory with search offers it; a wrong stored program is replaced.
+    const memory = createMemory(module, 2, { searchSize: 3 });
+    expect(memory.search).toBeDefined();
+    expect(createMemory(module, 2).search).toBeUndefined();
+    updateMemory(memory, module, 0, [sum12], symbols, outputs[0], 1);
+    expect(memory.errors[0]).toBeGreaterThan(0.01);
+    const proposals = memory.search!(symbols, outputs);
+    updateMemory(memory, module, 0, [proposals[0]!], symbols, outputs[0], 1);
+    expect(memory.errors[0]).toBeLessThan(1e-12);
+    // A program the sketch cannot hold (more operators than arith-depth3's 3 lines) is not
+    // offered.
+    const deep = (s: readonly number[]) => (s[0] + s[1]) * (s[2] - s[0]) * s[1];
+    const tooBig = createSearcher(module, 4)(symbols, [symbols.map(deep)]);
+    expect(tooBig[0]).toBeUndefined();
   });
 });
 

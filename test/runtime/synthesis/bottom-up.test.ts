@@ -16,7 +16,9 @@ import { loadSketch } from "../../../runtime/load-sketch.js";
 import { createRng } from "../../../runtime/random.js";
 import type { SketchModule } from "../../../runtime/sketch-module.js";
 import {
+  bestEnumerated,
   bruteForceCount,
+  enumeratePrograms,
   synthesize,
 } from "../../../runtime/synthesis/bottom-up.js";
 import { formulaOf } from "../../../runtime/synthesis/formula.js";
@@ -134,5 +136,48 @@ describe("synthesis over a compiled sketch", () => {
     expect(formula.replace(/\s/g, "")).toMatch(
       /^(s3\*\(s1\+s2\)|\(s1\+s2\)\*s3|s3\*\(s2\+s1\)|\(s2\+s1\)\*s3)$/,
     );
+  });
+});
+
+describe("enumeratePrograms", () => {
+  it("lists each behaviour once, smallest first, and serves many tasks with one search", () => {
+    const symbols = drawSymbols(24, 7);
+    const programs = enumeratePrograms(arith, symbols, { maxSize: 2 });
+    // Sizes never decrease, and no two behaviours have the same outputs.
+    for (let i = 1; i < programs.length; i++)
+      expect(programs[i].size).toBeGreaterThanOrEqual(programs[i - 1].size);
+    const keys = new Set(programs.map((p) => Array.from(p.values).join(",")));
+    expect(keys.size).toBe(programs.length);
+    // Each program's values are its outputs on the symbols.
+    for (const p of programs.slice(0, 40))
+      symbols.forEach((s, i) =>
+        expect(p.values[i]).toBeCloseTo(evaluateExpr(arith, p.expr, s), 12),
+      );
+    // As many distinct behaviours as synthesize keeps on the same symbols and bound.
+    const r = synthesize(
+      arith,
+      symbols,
+      symbols.map(() => 1e9),
+      { maxSize: 2 },
+    );
+    expect(programs.length).toBe(r.distinct);
+    // Three tasks, one search: each gets its own program back.
+    const targets = [
+      gold,
+      (s: readonly number[]) => s[0] - s[2],
+      (s: readonly number[]) => s[1] * s[1],
+    ];
+    for (const f of targets) {
+      const best = bestEnumerated(programs, symbols.map(f))!;
+      for (const s of drawSymbols(8, 8))
+        expect(evaluateExpr(arith, best.expr, s)).toBeCloseTo(f(s), 12);
+    }
+    // Nothing finite to fit: no program.
+    expect(
+      bestEnumerated(
+        programs,
+        symbols.map(() => NaN),
+      ),
+    ).toBeUndefined();
   });
 });
