@@ -9,7 +9,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { NamedArray } from "./checkpoint.js";
 import type { SketchModule } from "./sketch-module.js";
 import { alphabetSpacing } from "./domains/alphabet.js";
-import { bestEnumerated, enumeratePrograms } from "./synthesis/bottom-up.js";
+import {
+  bestEnumerated,
+  DEFAULT_TOLERANCE,
+  enumeratePrograms,
+  outputScale,
+} from "./synthesis/bottom-up.js";
 import {
   choicesToParams,
   createProgramSpace,
@@ -145,13 +150,16 @@ export function createCanonicalizer<P>(
  * Enumerative proposals for the memory (beyond the paper; the wake phase of DreamCoder, Ellis et
  * al. 2021): one bottom-up search (synthesis/bottom-up.ts) over a step's symbols, [B][V], of every
  * program of at most `maxSize` operators, then per task the program whose outputs fit the task's
- * ([B] each) best, placed in the sketch's rows (embed.ts `placeExpr`) and decoded. A task gets
- * undefined when nothing fits finitely or the program cannot be placed. The memory keeps a
+ * ([B] each) best, placed in the sketch's rows (embed.ts `placeExpr`) and decoded, if its
+ * normalized error is within `tolerance`. A task gets undefined when nothing fits that well or
+ * the program cannot be placed. The memory keeps a
  * proposal only if it beats the stored program on the same symbols (`updateMemory`).
  */
 export function createSearcher<P>(
   module: SketchModule<P>,
   maxSize: number,
+  /** The most normalized error (outputScale's sigma) of a program offered. */
+  tolerance = DEFAULT_TOLERANCE,
 ): (
   symbols: readonly (readonly number[])[],
   outputs: readonly ArrayLike<number>[],
@@ -178,7 +186,15 @@ export function createSearcher<P>(
     const programs = enumeratePrograms(language, symbols, { maxSize });
     return outputs.map((y) => {
       const best = bestEnumerated(programs, y);
-      return best && place(best.expr);
+      if (!best) return undefined;
+      // Only a program consistent with the outputs: on symbols g still misreads, the best fit
+      // is mostly a wrong program that fits the mistakes, and the memory would keep it.
+      const sigma = outputScale(Array.from(y));
+      let sum = 0;
+      for (let i = 0; i < y.length; i++) sum += (best.values[i] - y[i]) ** 2;
+      return sum / (y.length * sigma * sigma) <= tolerance
+        ? place(best.expr)
+        : undefined;
     });
   };
 }

@@ -459,6 +459,10 @@ describe("enumerative proposals (createSearcher)", () => {
     const proposals = memory.search!(symbols, outputs);
     updateMemory(memory, module, 0, [proposals[0]!], symbols, outputs[0], 1);
     expect(memory.errors[0]).toBeLessThan(1e-12);
+    // Outputs no program of 3 operators explains (noise): nothing is offered, not the best
+    // of the misfits.
+    const noise = symbols.map(() => rng.next());
+    expect(search(symbols, [noise])[0]).toBeUndefined();
     // A program the sketch cannot hold (more operators than arith-depth3's 3 lines) is not
     // offered.
     const deep = (s: readonly number[]) => (s[0] + s[1]) * (s[2] - s[0]) * s[1];
