@@ -285,13 +285,15 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   priorEpoch: 10,
   lengthPrior: undefined,
   symbolPrior: 1,
-  grounderOutput: "sigmoid",
+  // Categorical since issue 13's second round (docs/results.md): with residual widths and every
+  // task's evidence, abduction reads the symbols right and the cross-entropy teaches g classes.
+  grounderOutput: "categorical",
   imitation: 1,
   imitationThreshold: 0.05,
   memoryLayout: "found",
   abductionThreshold: 0.2,
   memorySamples: 6,
-  memorySearch: 0,
+  memorySearch: 3,
   mutationRate: 0.2,
   // Off until measured at the cpu preset's scale (docs/training.md, "Dreams").
   dreams: 0,
@@ -299,8 +301,8 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   abductionAlphabet: "codebook",
   // Hard targets taught g its own early mistakes (docs/results.md, issue 13).
   abductionTargets: "posterior",
-  abductionWidth: "spread",
-  abductionEvidence: "batch",
+  abductionWidth: "residual",
+  abductionEvidence: "all",
   abduction: 1,
   oracleSymbols: false,
   grounder: "small-cnn",
@@ -333,6 +335,7 @@ export const PRESETS: Record<
     abduction: 0,
     symbolPrior: 0,
     grounderOutput: "linear",
+    memorySearch: 0,
     clipNorm: 0,
     learningRate: 3e-4,
     recognizerHidden: 256,

@@ -145,6 +145,7 @@ const INT_FLAGS: [string, number][] = [
   ["prior-epoch", 0],
   ["late-epoch", 0],
   ["memory-samples", 0],
+  ["memory-search", 0],
   ["grounder-chunk", 0],
   ["decode-samples", 0],
   ["held-out-tasks", 0],
@@ -166,6 +167,10 @@ const CHOICE_FLAGS: [string, string][] = [
   ["domain", "arith, enumerate, file"],
   ["abduction-alphabet", "gold, codebook"],
   ["grounder-output", "sigmoid, linear, categorical"],
+  ["abduction-targets", "posterior, hard"],
+  ["abduction-width", "spread, residual"],
+  ["abduction-evidence", "batch, all"],
+  ["memory-layout", "canonical, found"],
 ];
 
 const FLAG_ROWS: Row[] = [

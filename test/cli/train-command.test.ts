@@ -152,6 +152,7 @@ describe("--preset", () => {
     abduction: 0,
     symbolPrior: 0,
     grounderOutput: "linear",
+    memorySearch: 0,
     clipNorm: 0,
     learningRate: 3e-4,
     recognizerHidden: 256,
@@ -192,12 +193,13 @@ describe("--preset", () => {
       "alphabet-statistics",
       "symbol-range",
       "class-count",
+      "program-size",
     ]);
     const gold = parseTrainArgs(["a.sketch", "--abduction-alphabet", "gold"]);
     expect(knowledgeOf(gold.config)).toEqual([
       "alphabet",
       "alphabet-statistics",
-      "symbol-range",
+      "program-size",
     ]);
     const free = parseTrainArgs([
       "a.sketch",
@@ -206,7 +208,7 @@ describe("--preset", () => {
       "--grounder-output",
       "linear",
     ]).config;
-    expect(knowledgeOf(free)).toEqual(["class-count"]);
+    expect(knowledgeOf(free)).toEqual(["class-count", "program-size"]);
     const transductive = parseTrainArgs([
       "a.sketch",
       "--transductive-eval",
@@ -214,17 +216,17 @@ describe("--preset", () => {
     expect(knowledgeOf(transductive)).toContain("other-tasks-test-outputs");
     expect(knowledgeOf({ ...config, oracleSymbols: true })).toEqual([
       "gold-symbols",
+      "program-size",
     ]);
   });
 
   it("maps --memory-search, which knows the programs' size", () => {
-    expect(parseTrainArgs(["a.sketch"]).config.memorySearch).toBe(0);
-    const { config } = parseTrainArgs(["a.sketch", "--memory-search", "3"]);
-    expect(config.memorySearch).toBe(3);
+    expect(parseTrainArgs(["a.sketch"]).config.memorySearch).toBe(3);
+    const { config } = parseTrainArgs(["a.sketch", "--memory-search", "4"]);
+    expect(config.memorySearch).toBe(4);
     expect(knowledgeOf(config)).toContain("program-size");
-    expect(knowledgeOf(parseTrainArgs(["a.sketch"]).config)).not.toContain(
-      "program-size",
-    );
+    const off = parseTrainArgs(["a.sketch", "--memory-search", "0"]).config;
+    expect(knowledgeOf(off)).not.toContain("program-size");
   });
 
   it("maps --abduction-width and --abduction-evidence", () => {

@@ -1,6 +1,7 @@
 // The tiny training runs the runtime tests share: 8 tasks, 4 pairs a step, 16-wide nets, the
-// committed image sample, the wasm backend and the paper's objective (no memory, no abduction),
-// so each step takes milliseconds. Tests override what they exercise.
+// committed image sample, the wasm backend and the paper's objective (no memory, no abduction)
+// with the cpu preset's grounder (categorical), so each step takes milliseconds. Tests override
+// what they exercise.
 
 import * as fs from "node:fs";
 import * as path from "node:path";

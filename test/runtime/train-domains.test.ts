@@ -249,6 +249,7 @@ describe("what a run decides for the user", () => {
     expect(run.notes).toEqual([
       "the enumerate domain has 14 tasks: training on all of them (--tasks 50)",
       "abduction off: it tries every tuple of symbols, and 10^4 is over 4096",
+      "the categorical grounder's symbol values stay where they start: without abduction nothing fits them",
       "no generalization loss: the enumerate domain has no new tasks, or the test images lack a class",
     ]);
     expect(run.config.abduction).toBe(0);

@@ -95,8 +95,13 @@ describe("the default objective across the domain refactor", () => {
       decodeSamples: 2,
       memorySamples: 2,
       imitationThreshold: 10,
-      // The alphabet abduction used before the codebook became the default.
+      // The alphabet abduction used before the codebook became the default, and the grounder
+      // output, abduction and memory of that time.
       abductionAlphabet: "gold",
+      grounderOutput: "sigmoid",
+      abductionWidth: "spread",
+      abductionEvidence: "batch",
+      memorySearch: 0,
     });
     const losses: number[] = [];
     for (const step of [0, 1, 2])
@@ -276,7 +281,12 @@ describe("train", () => {
     );
     expect(programs.match(/^# task \d+: gold y = /gm)).toHaveLength(8);
 
-    expect(metrics.knowledge).toEqual(["alphabet-statistics", "symbol-range"]);
+    // The default categorical grounder knows the class count (one class per symbol value).
+    expect(metrics.knowledge).toEqual([
+      "alphabet-statistics",
+      "symbol-range",
+      "class-count",
+    ]);
     expect(metrics.config.data).toBe(config.data);
 
     // `sketchc eval` recomputes the same metrics from the checkpoint.
