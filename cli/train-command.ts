@@ -488,7 +488,11 @@ export function formatMetrics(
   wallSeconds: number,
   extra: {
     knowledge?: readonly string[];
-    reference?: { classes?: number; symbols?: number };
+    reference?: {
+      classes?: number;
+      classifierSymbolicLoss?: number;
+      symbols?: number;
+    };
   } = {},
 ): string {
   const count = (c: Count) =>
@@ -521,6 +525,14 @@ export function formatMetrics(
     ["grounding accuracy", `${(100 * m.groundingAccuracy).toFixed(2)}%`],
     ...percent("  reference: g on the symbols", extra.reference?.symbols),
     ...percent("  reference: classifier", extra.reference?.classes),
+    ...(extra.reference?.classifierSymbolicLoss === undefined
+      ? []
+      : [
+          [
+            "  reference: classifier's symbolic loss",
+            extra.reference.classifierSymbolicLoss.toExponential(3),
+          ] as [string, string],
+        ]),
     ["mean program length", m.meanProgramLength.toFixed(2)],
     ...(extra.knowledge
       ? [
@@ -587,6 +599,7 @@ export async function runTrainCommand(
         knowledge: result.knowledge,
         reference: {
           classes: result.referenceAccuracy,
+          classifierSymbolicLoss: result.referenceSymbolicLoss,
           symbols: result.referenceSymbolAccuracy,
         },
       }),

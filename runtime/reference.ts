@@ -24,16 +24,27 @@ import { createRng, deriveSeed } from "./random.js";
  */
 export type ReferenceTarget = "classes" | "symbols";
 
+/** What a supervised reference scores on the test split's images. */
+export interface ReferenceScore {
+  /** The share of images read right (the class, or the alphabet value nearest to the symbol). */
+  readonly accuracy: number;
+  /**
+   * The symbolic loss of its reading, mean (s - gold)^2: for the classifier s is its most
+   * probable class's value, for g the symbol it outputs.
+   */
+  readonly symbolicLoss: number;
+}
+
 /**
- * Test accuracy of the grounder architecture trained on the labels: as many classes as the
- * alphabet has values (the splits' `alphabet`).
+ * Test accuracy and symbolic loss of the grounder architecture trained on the labels: as many
+ * classes as the alphabet has values (the splits' `alphabet`).
  */
 export function trainSupervisedReference(
   config: TrainConfig,
   train: Split,
   test: Split,
   target: ReferenceTarget = "classes",
-): number {
+): ReferenceScore {
   const numClasses = train.alphabet.length;
   const bounds = symbolBounds(train.alphabet);
   const reader = createSymbolReader(train.alphabet);
@@ -110,6 +121,7 @@ export function trainSupervisedReference(
     loss?.dispose();
   }
   let correct = 0;
+  let squared = 0;
   const total = test.numPairs * test.numInputs;
   for (let start = 0; start < total; start += 512) {
     const n = Math.min(512, total - start);
@@ -125,15 +137,18 @@ export function trainSupervisedReference(
         : symbolsOf(out, config.grounderOutput, bounds, values).dataSync();
     });
     for (let i = 0; i < n; i++) {
+      const gold = test.alphabet[test.classes[start + i]];
       const right =
         target === "classes"
           ? predicted[i] === test.classes[start + i]
-          : reader.read(predicted[i]) ===
-            test.alphabet[test.classes[start + i]];
+          : reader.read(predicted[i]) === gold;
       if (right) correct++;
+      const s =
+        target === "classes" ? test.alphabet[predicted[i]] : predicted[i];
+      squared += (s - gold) ** 2;
     }
   }
   net.dispose();
   optimizer.dispose();
-  return correct / total;
+  return { accuracy: correct / total, symbolicLoss: squared / total };
 }

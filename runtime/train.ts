@@ -139,6 +139,8 @@ export interface TrainResult {
   readonly epochs: number;
   /** Test accuracy of the same grounder trained as a classifier on the labels (`reference: true`). */
   readonly referenceAccuracy?: number;
+  /** The symbolic loss of that classifier's reading (its most probable class's value). */
+  readonly referenceSymbolicLoss?: number;
   /** Grounding accuracy of g trained on the gold symbols themselves (`reference: true`). */
   readonly referenceSymbolAccuracy?: number;
 }
@@ -1984,18 +1986,21 @@ export async function train(
   const metrics = await withGeneralization(run, evaluation.metrics);
   const wallSeconds = elapsed();
   let referenceAccuracy: number | undefined;
+  let referenceSymbolicLoss: number | undefined;
   let referenceSymbolAccuracy: number | undefined;
   if (config.reference) {
     progress.line(
       "training the supervised reference grounder on the labels...",
     );
-    referenceAccuracy = trainSupervisedReference(config, run.train, run.test);
+    const classifier = trainSupervisedReference(config, run.train, run.test);
+    referenceAccuracy = classifier.accuracy;
+    referenceSymbolicLoss = classifier.symbolicLoss;
     referenceSymbolAccuracy = trainSupervisedReference(
       config,
       run.train,
       run.test,
       "symbols",
-    );
+    ).accuracy;
   }
   const result: TrainResult = {
     metrics,
@@ -2004,6 +2009,7 @@ export async function train(
     backend: backend.name,
     epochs: lastEpoch,
     referenceAccuracy,
+    referenceSymbolicLoss,
     referenceSymbolAccuracy,
   };
   writeFileAtomic(
@@ -2013,6 +2019,7 @@ export async function train(
         ...metrics,
         knowledge,
         referenceAccuracy,
+        referenceSymbolicLoss,
         referenceSymbolAccuracy,
         wallSeconds: result.wallSeconds,
         backend: backend.description,

@@ -291,9 +291,17 @@ describe("formatMetrics", () => {
         meanProgramLength: 9.6,
       },
       12.5,
-      { reference: { classes: 0.88, symbols: 0.6 }, knowledge: ["alphabet"] },
+      {
+        reference: {
+          classes: 0.88,
+          classifierSymbolicLoss: 0.0123,
+          symbols: 0.6,
+        },
+        knowledge: ["alphabet"],
+      },
     );
     expect(text).toContain("reference: classifier");
+    expect(text).toMatch(/reference: classifier's symbolic loss\s+1\.230e-2/);
     expect(text).toMatch(/reference: g on the symbols\s+60\.00%/);
     // The paper's metric leads the table.
     expect(text.split("\n")[0]).toMatch(

@@ -241,8 +241,15 @@ describe("trainSupervisedReference", () => {
       "symbols",
     );
     dispose(run);
-    expect(accuracy).toBeGreaterThan(0.4); // chance is 0.1
-    expect(symbols).toBeGreaterThan(0.15); // g regressed on the symbols, rounded; chance 0.1
+    expect(accuracy.accuracy).toBeGreaterThan(0.4); // chance is 0.1
+    expect(symbols.accuracy).toBeGreaterThan(0.15); // g regressed on the symbols, rounded; chance 0.1
+    // The classifier's symbolic loss: zero on the images it reads right, at most 0.9^2 on the
+    // others (the alphabet 0.1..1.0), and below a uniform guess's 2 * 0.0825.
+    const wrong = 1 - accuracy.accuracy;
+    expect(accuracy.symbolicLoss).toBeGreaterThan(wrong > 0 ? 0 : -1);
+    expect(accuracy.symbolicLoss).toBeLessThanOrEqual(0.81 * wrong + 1e-9);
+    expect(accuracy.symbolicLoss).toBeLessThan(0.165);
+    expect(symbols.symbolicLoss).toBeLessThan(0.165);
   });
 });
 
