@@ -354,6 +354,7 @@ describe("abduceSymbols with widths from the residuals", () => {
     memory: ReturnType<typeof createMemory>,
     sigma: number,
     residualWidth?: number,
+    outputs = y,
   ) =>
     abduceSymbols(
       memory,
@@ -361,14 +362,13 @@ describe("abduceSymbols with widths from the residuals", () => {
       [0],
       Float32Array.of(1),
       new Float32Array(B * 3).fill(0.5),
-      y,
+      outputs,
       Float32Array.of(sigma),
       alphabet,
       { logPrior, posterior: true, residualWidth },
     );
-
-  it("lets a program that explains its outputs exactly overrule a confident g", () => {
-    const memory = createMemory(module, 1);
+  /** Stores y = s1 as task 0's program (error 0 on the gold symbols). */
+  const storeIdentity = (memory: ReturnType<typeof createMemory>) =>
     updateMemory(
       memory,
       module,
@@ -378,6 +378,10 @@ describe("abduceSymbols with widths from the residuals", () => {
       gold,
       1,
     );
+
+  it("lets a program that explains its outputs exactly overrule a confident g", () => {
+    const memory = createMemory(module, 1);
+    storeIdentity(memory);
     // With the output spread as the width (0.3), g's 0.5 wins on pair 0: a 0.1 miss costs
     // (0.1 / 0.3)^2 = 0.11 against -2 log(0.05 / 0.9) = 5.8 for the truth.
     const spread = abduce(memory, 0.3);
@@ -402,32 +406,13 @@ describe("abduceSymbols with widths from the residuals", () => {
       lines: [null, null, { op: "mul", args: [0, 1] }],
     };
     updateMemory(memory, module, 0, [product], [[0.4, 0.5, 0.5]], [0.4], 1);
-    const far = (memory: ReturnType<typeof createMemory>, r?: number) =>
-      abduceSymbols(
-        memory,
-        module,
-        [0],
-        Float32Array.of(1),
-        new Float32Array(B * 3).fill(0.5),
-        y.map((v) => v + 3),
-        Float32Array.of(0.3),
-        alphabet,
-        { logPrior, posterior: true, residualWidth: r },
-      );
-    expect(Array.from(far(memory, 0.1).posterior!)).toEqual(
-      Array.from(far(memory).posterior!),
+    const far = y.map((v) => v + 3);
+    expect(Array.from(abduce(memory, 0.3, 0.1, far).posterior!)).toEqual(
+      Array.from(abduce(memory, 0.3, undefined, far).posterior!),
     );
     // A better program stored for the task replaces the outputs abduction runs (they are
     // cached per program object, not per task).
-    updateMemory(
-      memory,
-      module,
-      0,
-      [identity],
-      gold.map((v) => [v, 0.5, 0.5]),
-      gold,
-      1,
-    );
+    storeIdentity(memory);
     expect(abduce(memory, 0.3, 0.1).symbols[0]).toBeCloseTo(0.4, 6);
   });
 });
