@@ -85,8 +85,8 @@ Options (defaults are the cpu preset):
   --memory-samples N   proposals per task and step for the memory: samples of q recombined with the
                        stored program (${DEFAULT_CONFIG.memorySamples})
   --memory-search N    each step, offers every task the program of at most N operators that fits its
-                       outputs on the step's symbols best (bottom-up enumeration; knows the
-                       programs' size; ${DEFAULT_CONFIG.memorySearch}: off)
+                       outputs on the step's symbols best, if it fits them within 0.01 (bottom-up
+                       enumeration; knows the programs' size; ${DEFAULT_CONFIG.memorySearch}; 0: off)
   --abduction X        weight of abduced symbols as targets for g, with the memory (${DEFAULT_CONFIG.abduction})
   --abduction-threshold X
                        normalized error under which a stored program is evidence for g (${DEFAULT_CONFIG.abductionThreshold})

@@ -190,9 +190,7 @@ export function createSearcher<P>(
       // Only a program consistent with the outputs: on symbols g still misreads, the best fit
       // is mostly a wrong program that fits the mistakes, and the memory would keep it.
       const sigma = outputScale(Array.from(y));
-      let sum = 0;
-      for (let i = 0; i < y.length; i++) sum += (best.values[i] - y[i]) ** 2;
-      return sum / (y.length * sigma * sigma) <= tolerance
+      return best.mse / (sigma * sigma) <= tolerance
         ? place(best.expr)
         : undefined;
     });

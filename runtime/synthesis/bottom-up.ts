@@ -221,12 +221,12 @@ export function enumeratePrograms(
 
 /**
  * The enumerated program that fits `outputs` best (least squared error; ties: the first, so the
- * smallest), or undefined when none has a finite error.
+ * smallest), with its mean squared error; undefined when none has a finite error.
  */
 export function bestEnumerated(
   programs: readonly EnumeratedProgram[],
   outputs: ArrayLike<number>,
-): EnumeratedProgram | undefined {
+): (EnumeratedProgram & { readonly mse: number }) | undefined {
   let best: EnumeratedProgram | undefined;
   let bestSum = Infinity;
   for (const p of programs) {
@@ -240,7 +240,7 @@ export function bestEnumerated(
       bestSum = sum;
     }
   }
-  return best;
+  return best && { ...best, mse: bestSum / outputs.length };
 }
 
 /**

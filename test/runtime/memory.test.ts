@@ -281,17 +281,20 @@ describe("abduceSymbols with g's probabilities as the prior", () => {
       for (let k = 0; k < A; k++)
         logPrior[j * A + k] = Math.log(prior(j, k) / z);
     }
-    const abduced = abduceSymbols(
-      memory,
-      module,
-      [0],
-      Float32Array.of(1),
-      Float32Array.of(0.5, 0.5, 0.5),
-      y,
-      Float32Array.of(sigma),
-      alphabet,
-      { logPrior, posterior: true },
-    );
+    // One stored program, g at 0.5 for every symbol: only the options change below.
+    const abduce = (options: Parameters<typeof abduceSymbols>[8]) =>
+      abduceSymbols(
+        memory,
+        module,
+        [0],
+        Float32Array.of(1),
+        Float32Array.of(0.5, 0.5, 0.5),
+        y,
+        Float32Array.of(sigma),
+        alphabet,
+        options,
+      );
+    const abduced = abduce({ logPrior, posterior: true });
     const post = abduced.posterior!;
     expect(post).toHaveLength(3 * A);
     const like = alphabet.map(
@@ -309,32 +312,12 @@ describe("abduceSymbols with g's probabilities as the prior", () => {
     expect(post[4]).toBeGreaterThan(post[2]);
     expect(Array.from(abduced.constrained)).toEqual([1, 0, 0]);
     // Without the posterior option, the same best tuple and no marginals.
-    const plain = abduceSymbols(
-      memory,
-      module,
-      [0],
-      Float32Array.of(1),
-      Float32Array.of(0.5, 0.5, 0.5),
-      y,
-      Float32Array.of(sigma),
-      alphabet,
-      { logPrior },
-    );
+    const plain = abduce({ logPrior });
     expect(plain.posterior).toBeUndefined();
     expect(Array.from(plain.indices)).toEqual(Array.from(abduced.indices));
-    expect(() =>
-      abduceSymbols(
-        memory,
-        module,
-        [0],
-        Float32Array.of(1),
-        Float32Array.of(0.5, 0.5, 0.5),
-        y,
-        Float32Array.of(sigma),
-        alphabet,
-        { logPrior: new Float32Array(5) },
-      ),
-    ).toThrow(/5 prior log-probabilities for 3 symbols of 10 values/);
+    expect(() => abduce({ logPrior: new Float32Array(5) })).toThrow(
+      /5 prior log-probabilities for 3 symbols of 10 values/,
+    );
   });
 });
 
