@@ -14,6 +14,8 @@ import {
   GROUNDER_OUTPUTS,
   MEMORY_LAYOUTS,
   MODEL_NAMES,
+  SOLVED_OBJECTIVES,
+  type SolvedObjective,
   type ModelName,
   PRESETS,
   presetConfig,
@@ -82,6 +84,9 @@ Options (defaults are the cpu preset):
   --imitation X        weight of the program memory's imitation loss (${DEFAULT_CONFIG.imitation}; 0: off)
   --imitation-threshold X
                        normalized error under which a stored program is imitated (${DEFAULT_CONFIG.imitationThreshold})
+  --solved-objective O both: an imitated task keeps the relaxed objective (Eq. 3-6) too |
+                       imitation: it leaves it, r learns it by imitation alone and g from its
+                       stored program run exactly (${DEFAULT_CONFIG.solvedObjective})
   --memory-samples N   proposals per task and step for the memory: samples of q recombined with the
                        stored program (${DEFAULT_CONFIG.memorySamples})
   --memory-search N    each step, offers every task the program of at most N operators that fits its
@@ -206,6 +211,7 @@ export function parseTrainArgs(args: readonly string[]): {
         "straight-through": { type: "boolean" },
         imitation: { type: "string" },
         "imitation-threshold": { type: "string" },
+        "solved-objective": { type: "string" },
         "memory-samples": { type: "string" },
         "memory-search": { type: "string" },
         "mutation-rate": { type: "string" },
@@ -328,6 +334,12 @@ export function parseTrainArgs(args: readonly string[]): {
       v["imitation-threshold"],
       base.imitationThreshold,
     )!,
+    solvedObjective: choiceFlag<SolvedObjective>(
+      "solved-objective",
+      v["solved-objective"],
+      SOLVED_OBJECTIVES,
+      base.solvedObjective,
+    ),
     memorySamples: intFlag(
       "memory-samples",
       v["memory-samples"],

@@ -74,6 +74,17 @@ export const DOMAIN_NAMES: readonly DomainName[] = [
 export type MemoryLayout = "canonical" | "found";
 export const MEMORY_LAYOUTS: readonly MemoryLayout[] = ["canonical", "found"];
 
+/**
+ * What trains r on a task whose stored program is imitated (`TrainConfig.solvedObjective`):
+ * `both`, the relaxed objective of Eq. 3-6 and the imitation loss; `imitation`, the imitation
+ * loss alone (memoised wake-sleep's MAP update).
+ */
+export type SolvedObjective = "both" | "imitation";
+export const SOLVED_OBJECTIVES: readonly SolvedObjective[] = [
+  "both",
+  "imitation",
+];
+
 export interface TrainConfig {
   /** The preset the defaults came from (recorded; flags given override it). */
   readonly preset: PresetName;
@@ -166,6 +177,13 @@ export interface TrainConfig {
   readonly imitation: number;
   /** A stored program is imitated when its normalized error (memory.ts) is at most this. */
   readonly imitationThreshold: number;
+  /**
+   * `imitation`: a task whose stored program is imitated leaves the relaxed reconstruction and
+   * the length prior (r learns it by imitation alone, g from the stored program run exactly on
+   * g(x)); `both`: every task keeps the relaxed objective too (beyond the paper either way: the
+   * paper has no memory).
+   */
+  readonly solvedObjective: SolvedObjective;
   /**
    * How the memory stores a program (beyond the paper): `canonical`, rewritten into the sketch's
    * canonical placement of the same expression (memory.ts `createCanonicalizer`), so r imitates
@@ -290,6 +308,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   grounderOutput: "categorical",
   imitation: 1,
   imitationThreshold: 0.05,
+  solvedObjective: "both",
   memoryLayout: "found",
   abductionThreshold: 0.2,
   memorySamples: 6,

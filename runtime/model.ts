@@ -241,6 +241,10 @@ export interface ForwardOptions {
   readonly symbols?: tf.Tensor2D;
   /** The run's task ids of y's rows (the free logits of `no-amortization` need them). */
   readonly tasks?: readonly number[];
+  /**
+   * The rows of y whose relaxed sample is run (III); default every row. z is sampled for all.
+   */
+  readonly relaxedRows?: readonly number[];
 }
 
 /**
@@ -256,6 +260,9 @@ export function forward(
   s: tf.Tensor2D;
   logits: Record<string, tf.Tensor3D>;
   z: ProgramParams;
+  /** The sample of the `relaxedRows` (all of z without them). */
+  zRelaxed: ProgramParams;
+  /** [[zRelaxed]](s): [relaxed rows, B]. */
   yHat: tf.Tensor2D;
 } {
   const s =
@@ -267,6 +274,19 @@ export function forward(
     options.fused && model.module.executeFused
       ? model.module.executeFused
       : model.module.execute;
-  const yHat = execute(z, s); // [T, B]
-  return { s, logits, z, yHat };
+  const rows = options.relaxedRows;
+  const zRelaxed =
+    rows === undefined
+      ? z
+      : Object.fromEntries(
+          Object.entries(z).map(([name, t]) => [
+            name,
+            tf.gather(t, tf.tensor1d(Int32Array.from(rows), "int32")),
+          ]),
+        );
+  const yHat =
+    rows !== undefined && rows.length === 0
+      ? (tf.zeros([0, y.shape[1]]) as tf.Tensor2D)
+      : execute(zRelaxed, s); // [relaxed rows, B]
+  return { s, logits, z, zRelaxed, yHat };
 }

@@ -717,6 +717,8 @@ export async function trainStep(
           tf.tensor1d([...inferred, ...given].map((t) => run.sigma[t])),
         );
       } else if (inferred.length > 0) {
+        // With `solvedObjective: "imitation"`, the imitated tasks leave Eq. 3-6 (and are not run).
+        const relaxed = relaxedRows(run, inferred);
         const out = forward(model, images, y, {
           tasks: inferred,
           sharpness: sharpnessAt(epoch, scheduleOf(run)),
@@ -725,8 +727,9 @@ export async function trainStep(
           fused: usesFusedInterpreter(),
           hard: config.straightThrough,
           symbols: s,
+          relaxedRows: relaxed,
         });
-        let reconstruction = reconstructionLoss(y, out.yHat, sigma);
+        let reconstruction = relaxedReconstruction(y, out.yHat, sigma, relaxed);
         if (given.length > 0) {
           // Eq. 4 averaged over every task of the step, given ones included.
           const exact = givenReconstruction(run, given, batch.y, s);
@@ -738,10 +741,15 @@ export async function trainStep(
             inferred.length + given.length,
           ) as tf.Scalar;
         }
+        // Eq. 6 summed over the relaxed rows, over all the step's inferred tasks.
+        const share =
+          relaxed === undefined ? 1 : relaxed.length / inferred.length;
         loss = objective(
           reconstruction,
-          lambda > 0 ? model.module.expectedLength(out.z) : tf.zeros([1]),
-          lambda,
+          lambda > 0 && share > 0
+            ? model.module.expectedLength(out.zRelaxed)
+            : tf.zeros([1]),
+          lambda * share,
         );
         if (run.memory) {
           // Abduction pools the stored programs of the inferred and the given tasks.
@@ -880,6 +888,45 @@ export async function trainStep(
   const stats = symbolStats(await keptSymbols.data());
   keptSymbols.dispose();
   return { loss, finite, symbols: stats, dreamLoss, abduced };
+}
+
+/**
+ * The rows of the step's inferred tasks that keep the relaxed objective (Eq. 3-6): with
+ * `solvedObjective: "imitation"` and the memory, those whose stored program is not imitated
+ * (within `imitationThreshold`, as `imitationLoss` decides before this step's update).
+ * Undefined when every task keeps it.
+ */
+function relaxedRows(
+  run: RunContext,
+  tasks: readonly number[],
+): number[] | undefined {
+  const { memory, config } = run;
+  if (!memory || config.solvedObjective !== "imitation") return undefined;
+  return tasks.flatMap((t, k) =>
+    memory.programs[t] !== undefined &&
+    memory.errors[t] <= config.imitationThreshold
+      ? []
+      : [k],
+  );
+}
+
+/**
+ * Eq. 4 over the relaxed rows (`relaxedRows`; all when undefined) of y [T, B] and sigma [T],
+ * yHat [rows, B], as a mean over all T tasks: the rows left out add 0.
+ */
+function relaxedReconstruction(
+  y: tf.Tensor2D,
+  yHat: tf.Tensor2D,
+  sigma: tf.Tensor1D,
+  rows: readonly number[] | undefined,
+): tf.Scalar {
+  if (rows === undefined) return reconstructionLoss(y, yHat, sigma);
+  if (rows.length === 0) return tf.scalar(0);
+  const index = tf.tensor1d(Int32Array.from(rows), "int32");
+  return tf.mul(
+    reconstructionLoss(tf.gather(y, index), yHat, tf.gather(sigma, index)),
+    rows.length / y.shape[0],
+  ) as tf.Scalar;
 }
 
 /**

@@ -171,6 +171,7 @@ const CHOICE_FLAGS: [string, string][] = [
   ["abduction-width", "spread, residual"],
   ["abduction-evidence", "batch, all"],
   ["memory-layout", "canonical, found"],
+  ["solved-objective", "both, imitation"],
 ];
 
 const FLAG_ROWS: Row[] = [

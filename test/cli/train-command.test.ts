@@ -79,6 +79,10 @@ describe("parseTrainArgs", () => {
       /--abduction-evidence must be one of batch, all/,
     ],
     [
+      ["a.sketch", "--solved-objective", "none"],
+      /--solved-objective must be one of both, imitation/,
+    ],
+    [
       ["a.sketch", "--abduction-alphabet", "ascii"],
       /--abduction-alphabet must be one of gold, codebook/,
     ],
@@ -239,6 +243,14 @@ describe("--preset", () => {
     ]);
     expect(config.abductionWidth).toBe("residual");
     expect(config.abductionEvidence).toBe("all");
+  });
+
+  it("maps --solved-objective", () => {
+    for (const o of ["both", "imitation"] as const)
+      expect(
+        parseTrainArgs(["a.sketch", "--solved-objective", o]).config
+          .solvedObjective,
+      ).toBe(o);
   });
 
   it("maps --memory-layout, found by default", () => {

@@ -8,9 +8,11 @@ import * as tf from "@tensorflow/tfjs-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../../runtime/backend.js";
 import { DEFAULT_CONFIG, type TrainConfig } from "../../runtime/config.js";
+import { forward } from "../../runtime/model.js";
 import {
   createRun,
   evaluateRun,
+  gatherBatch,
   resumeRun,
   saveRun,
   train,
@@ -149,6 +151,74 @@ describe("trainStep with the program memory", () => {
     dispose(b);
     expect(metrics.memoryProgramSuccess).toBeDefined();
     expect(metrics.transductiveProgramSuccess).toBeUndefined(); // only when asked
+  });
+});
+
+describe("solvedObjective", () => {
+  // After one step every task has a stored program within the (loose) threshold.
+  const solvedConfig = (out: string, overrides: Partial<TrainConfig> = {}) =>
+    tinyConfig(out, {
+      imitation: 1,
+      imitationThreshold: 10,
+      memorySamples: 2,
+      abduction: 1,
+      priorEpoch: 0,
+      lengthPrior: 0,
+      ...overrides,
+    });
+
+  it("runs the relaxed rows only, as the same rows of a full forward pass", async () => {
+    const run = await createRun(solvedConfig("rows"));
+    const tasks = [0, 1, 2, 3];
+    const batch = gatherBatch(run.train, [0, 1, 2, 3], tasks);
+    const options = { sharpness: 1, gumbel: true, seed: 3, fused: true, tasks };
+    const [full, some, none] = tf.tidy(() => {
+      const all = forward(run.model, batch.images, batch.y, options);
+      const rows = forward(run.model, batch.images, batch.y, {
+        ...options,
+        relaxedRows: [1, 3],
+      });
+      const empty = forward(run.model, batch.images, batch.y, {
+        ...options,
+        relaxedRows: [],
+      });
+      return [all.yHat.arraySync(), rows.yHat.arraySync(), empty.yHat.shape];
+    });
+    batch.images.dispose();
+    batch.y.dispose();
+    dispose(run);
+    expect(some).toHaveLength(2);
+    some.forEach((row, k) =>
+      row.forEach((v, b) => expect(v).toBeCloseTo(full[[1, 3][k]][b], 6)),
+    );
+    expect(none).toEqual([0, 4]);
+  });
+
+  it("imitation: a solved task's loss has no relaxed part, so the length prior drops out", async () => {
+    const first = await createRun(solvedConfig("solved"));
+    await trainStep(first, 0, 0);
+    await saveRun(first, 1, 0);
+    dispose(first);
+    const lossOf = async (overrides: Partial<TrainConfig>) => {
+      const run = await createRun(solvedConfig("solved", overrides));
+      await resumeRun(run);
+      expect(Array.from(run.memory!.errors).every((e) => e <= 10)).toBe(true);
+      const { loss } = await trainStep(run, 1, 1);
+      dispose(run);
+      return loss;
+    };
+    const imitation0 = await lossOf({ solvedObjective: "imitation" });
+    const imitation5 = await lossOf({
+      solvedObjective: "imitation",
+      lengthPrior: 5,
+    });
+    const both0 = await lossOf({ solvedObjective: "both" });
+    const both5 = await lossOf({ solvedObjective: "both", lengthPrior: 5 });
+    expect(imitation5).toBeCloseTo(imitation0, 5);
+    // With the relaxed objective kept, a length prior of 5 adds at least 5 * 1 line per task.
+    expect(both5 - both0).toBeGreaterThan(4);
+    // And the relaxed reconstruction itself is gone: the losses differ by more than rounding.
+    expect(Math.abs(both0 - imitation0)).toBeGreaterThan(1e-4);
   });
 });
 
