@@ -553,11 +553,14 @@ export function abduceSymbols<P>(
       `abduction tries every tuple of symbols: ${A}^${V} is over ${MAX_ABDUCED_TUPLES}`,
     );
   }
-  const tuple = (k: number) =>
-    Array.from({ length: V }, (_, j) => alphabet[Math.floor(k / A ** j) % A]);
+  const tupleList = Array.from({ length: tuples }, (_, k) =>
+    Array.from({ length: V }, (_, j) => alphabet[Math.floor(k / A ** j) % A]),
+  );
+  const tuple = (k: number) => tupleList[k];
   const used = tasks.flatMap((t, k) => (weights[k] > 0 ? [k] : []));
+  const U = used.length;
   // outputs[u * tuples + k]: stored program of task used[u] on tuple k.
-  const outputs = new Float64Array(used.length * tuples);
+  const outputs = new Float64Array(U * tuples);
   const key = alphabet.join(",");
   used.forEach((k, u) => {
     const p = memory.programs[tasks[k]]!;
@@ -567,13 +570,25 @@ export function abduceSymbols<P>(
       return;
     }
     for (let i = 0; i < tuples; i++)
-      outputs[u * tuples + i] = module.evaluate(p, tuple(i));
+      outputs[u * tuples + i] = module.evaluate(p, tupleList[i]);
     if (typeof p === "object" && p !== null)
       tupleOutputs.set(p, {
         key,
         outputs: outputs.slice(u * tuples, (u + 1) * tuples),
       });
   });
+  // The same outputs tuple-major (byTuple[k * U + u]), so the scoring loop over the programs
+  // reads memory in order, less each task's mean output on the step's pairs (the scores below
+  // take differences of squares, exact when the values are near the scale of the residuals).
+  const center = Float64Array.from(used, (k) => {
+    let m = 0;
+    for (let b = 0; b < B; b++) m += y[k * B + b];
+    return B > 0 && Number.isFinite(m) ? m / B : 0;
+  });
+  const byTuple = new Float64Array(U * tuples);
+  for (let u = 0; u < U; u++)
+    for (let i = 0; i < tuples; i++)
+      byTuple[i * U + u] = outputs[u * tuples + i] - center[u];
   // A symbol is constrained when some weighted task's program reads it (its output changes
   // along that symbol's axis somewhere); the others are only rounded, and get no target.
   const reads = new Uint8Array(V);
@@ -601,7 +616,7 @@ export function abduceSymbols<P>(
   const priorCost = (b: number, i: number): number => {
     let c = 0;
     for (let j = 0; j < V; j++) {
-      const a = Math.floor(i / A ** j) % A;
+      const a = digits[i * V + j];
       if (logPrior) c -= 2 * logPrior[(b * V + j) * A + a];
       else {
         const d = (alphabet[a] - symbols[b * V + j]) / spacing;
@@ -610,6 +625,10 @@ export function abduceSymbols<P>(
     }
     return c;
   };
+  // digits[i * V + j]: the value index of symbol j in tuple i.
+  const digits = new Int32Array(tuples * V);
+  for (let i = 0; i < tuples; i++)
+    for (let j = 0; j < V; j++) digits[i * V + j] = Math.floor(i / A ** j) % A;
   const out = new Float32Array(symbols.length);
   const indices = new Int32Array(symbols.length);
   const posterior = options.posterior
@@ -622,24 +641,53 @@ export function abduceSymbols<P>(
   // earned, and one that fits only roughly stays as weak as before.
   let width = Float64Array.from(used, (k) => sigma[k]);
   const best = new Int32Array(B);
+  // A pass scores every tuple i of every pair b: prior + sum over u of (o_ui - y_ub)^2 / w_u^2,
+  // expanded as sum o^2/w^2 - 2 sum o y / w^2 + sum y^2/w^2 so that the cross term is one
+  // [tuples x U] by [U x B] product (float64: the squares' sums stay exact to ~1e-7).
+  // A tuple where some program's output is not finite is impossible (cost Infinity).
+  const possible = new Uint8Array(tuples);
+  for (let i = 0; i < tuples; i++) {
+    let ok = 1;
+    for (let u = 0; u < U && ok; u++)
+      if (!Number.isFinite(byTuple[i * U + u])) ok = 0;
+    possible[i] = ok;
+  }
+  const scaledY = new Float64Array(B * U); // [B, U]: y_ub / w_u^2
+  const bestCost = new Float64Array(B);
   const mapPass = (full: boolean) => {
-    for (let b = 0; b < B; b++) {
-      let arg = 0;
-      let bestCost = Infinity;
-      for (let i = 0; i < tuples; i++) {
-        let c = priorCost(b, i);
-        // Without the posterior, a tuple already worse than the best is not finished.
-        for (let u = 0; u < used.length && (full || c < bestCost); u++) {
-          const d = (outputs[u * tuples + i] - y[used[u] * B + b]) / width[u];
-          c += Number.isFinite(d) ? d * d : Infinity;
+    const inverse2 = width.map((w) => 1 / (w * w));
+    const yTerm = new Float64Array(B);
+    for (let b = 0; b < B; b++)
+      for (let u = 0; u < U; u++) {
+        const v = y[used[u] * B + b] - center[u];
+        scaledY[b * U + u] = v * inverse2[u];
+        yTerm[b] += v * v * inverse2[u];
+      }
+    best.fill(0);
+    bestCost.fill(Infinity);
+    const cross = new Float64Array(B);
+    for (let i = 0; i < tuples; i++) {
+      const row = i * U;
+      let oTerm = 0;
+      if (possible[i]) {
+        for (let u = 0; u < U; u++) {
+          const o = byTuple[row + u];
+          oTerm += o * o * inverse2[u];
+        }
+        crossTerms(byTuple, row, scaledY, U, B, cross);
+      }
+      for (let b = 0; b < B; b++) {
+        let c = Infinity;
+        if (possible[i]) {
+          c = priorCost(b, i) + (oTerm - 2 * cross[b] + yTerm[b]);
+          if (!(c <= Infinity)) c = Infinity;
         }
         if (full) costs[b * tuples + i] = c;
-        if (c < bestCost) {
-          arg = i;
-          bestCost = c;
+        if (c < bestCost[b]) {
+          best[b] = i;
+          bestCost[b] = c;
         }
       }
-      best[b] = arg;
     }
   };
   const floor = options.residualWidth;
@@ -663,8 +711,7 @@ export function abduceSymbols<P>(
       for (let i = 0; i < tuples; i++)
         bestCost = Math.min(bestCost, costs[b * tuples + i]);
     out.set(tuple(arg), b * V);
-    for (let j = 0; j < V; j++)
-      indices[b * V + j] = Math.floor(arg / A ** j) % A;
+    for (let j = 0; j < V; j++) indices[b * V + j] = digits[arg * V + j];
     if (posterior && Number.isFinite(bestCost)) {
       // The cost is -2 log of prior times likelihood: weights exp(-(c - best) / 2), summed per
       // symbol and value into the marginals.
@@ -673,7 +720,7 @@ export function abduceSymbols<P>(
         const w = Math.exp(-(costs[b * tuples + i] - bestCost) / 2);
         total += w;
         for (let j = 0; j < V; j++)
-          posterior[(b * V + j) * A + (Math.floor(i / A ** j) % A)] += w;
+          posterior[(b * V + j) * A + digits[i * V + j]] += w;
       }
       for (let k = b * V * A; k < (b + 1) * V * A; k++) posterior[k] /= total;
     } else if (posterior) {
@@ -682,6 +729,48 @@ export function abduceSymbols<P>(
     }
   }
   return { symbols: out, indices, constrained, posterior };
+}
+
+/**
+ * out[b] = sum over u < U of a[row + u] * y[b * U + u], for b < B: four rows of y at a time, so
+ * each a[row + u] is read once per four (about twice as fast as one row at a time in V8).
+ */
+function crossTerms(
+  a: Float64Array,
+  row: number,
+  y: Float64Array,
+  U: number,
+  B: number,
+  out: Float64Array,
+): void {
+  let b = 0;
+  for (; b + 4 <= B; b += 4) {
+    const y0 = b * U;
+    const y1 = y0 + U;
+    const y2 = y1 + U;
+    const y3 = y2 + U;
+    let c0 = 0;
+    let c1 = 0;
+    let c2 = 0;
+    let c3 = 0;
+    for (let u = 0; u < U; u++) {
+      const o = a[row + u];
+      c0 += o * y[y0 + u];
+      c1 += o * y[y1 + u];
+      c2 += o * y[y2 + u];
+      c3 += o * y[y3 + u];
+    }
+    out[b] = c0;
+    out[b + 1] = c1;
+    out[b + 2] = c2;
+    out[b + 3] = c3;
+  }
+  for (; b < B; b++) {
+    const yRow = b * U;
+    let c = 0;
+    for (let u = 0; u < U; u++) c += a[row + u] * y[yRow + u];
+    out[b] = c;
+  }
 }
 
 /**

@@ -400,6 +400,130 @@ describe("abduceSymbols with widths from the residuals", () => {
   });
 });
 
+describe("abduceSymbols against the direct sum", () => {
+  // The scoring expands sum_u (p_u - y_u)^2 / w_u^2 to share one product over the programs; this
+  // scores every tuple term by term, as the definition reads, on random programs, outputs and
+  // priors, with an alphabet value large enough that a product overflows (an impossible tuple),
+  // and once with values near 10,000 (outputs to 1e12, residuals near 0.05).
+  const A = 5;
+  const ops = ["add", "sub", "mul", "skip"];
+
+  it.each([
+    [[0.1, 0.3, 0.6, 0.9, 1e200]],
+    [[1e4 + 0.1, 1e4 + 0.3, 1e4 + 0.6, 1e4 + 0.9, 1e200]],
+  ])(
+    "finds the same tuples and posterior marginals, residual widths or not (%j)",
+    (alphabet) => {
+      const rng = createRng(11);
+      const pick = (n: number) => Math.floor(rng.next() * n);
+      const T = 12;
+      const B = 6;
+      const programs: Program[] = Array.from({ length: T }, () => ({
+        lines: [
+          { op: ops[pick(4)], args: [pick(3), pick(3)] },
+          { op: ops[pick(4)], args: [pick(4), pick(4)] },
+          { op: ops[pick(4)], args: [pick(5), pick(5)] },
+        ],
+      }));
+      const memory = createMemory(module, T);
+      programs.forEach((p, t) => {
+        memory.programs[t] = p;
+        memory.errors[t] = 0;
+      });
+      const tasks = Array.from({ length: T }, (_, t) => t);
+      const weights = Float32Array.from(tasks, (t) => (t % 5 === 4 ? 0 : 1));
+      const gold = Array.from({ length: B }, () =>
+        Array.from({ length: 3 }, () => alphabet[pick(4)]),
+      );
+      const y = new Float32Array(T * B);
+      programs.forEach((p, t) =>
+        gold.forEach(
+          (g, b) =>
+            (y[t * B + b] = module.evaluate(p, g) + 0.05 * (rng.next() - 0.5)),
+        ),
+      );
+      const sigma = Float32Array.from(tasks, () => 0.2 + rng.next());
+      const logPrior = new Float32Array(B * 3 * A);
+      for (let k = 0; k < B * 3; k++) {
+        const p = Array.from({ length: A }, () => 0.05 + rng.next());
+        const z = p.reduce((a, b) => a + b, 0);
+        p.forEach((v, a) => (logPrior[k * A + a] = Math.log(v / z)));
+      }
+      const tuples = A ** 3;
+      const digit = (i: number, j: number) => Math.floor(i / A ** j) % A;
+      const tuple = (i: number) => [0, 1, 2].map((j) => alphabet[digit(i, j)]);
+      const used = tasks.filter((t) => weights[t] > 0);
+      const cost = (b: number, i: number, width: number[]) => {
+        let c = 0;
+        for (let j = 0; j < 3; j++)
+          c -= 2 * logPrior[(b * 3 + j) * A + digit(i, j)];
+        used.forEach((t, u) => {
+          const d =
+            (module.evaluate(programs[t], tuple(i)) - y[t * B + b]) / width[u];
+          c += Number.isFinite(d) ? d * d : Infinity;
+        });
+        return c;
+      };
+      const argmin = (b: number, width: number[]) => {
+        let best = 0;
+        for (let i = 1; i < tuples; i++)
+          if (cost(b, i, width) < cost(b, best, width)) best = i;
+        return best;
+      };
+      for (const residualWidth of [undefined, 0.1]) {
+        let width = used.map((t) => sigma[t]);
+        if (residualWidth !== undefined) {
+          const first = Array.from({ length: B }, (_, b) => argmin(b, width));
+          width = used.map((t) => {
+            let r = 0;
+            first.forEach((i, b) => {
+              const d = module.evaluate(programs[t], tuple(i)) - y[t * B + b];
+              r += Number.isFinite(d) ? d * d : Infinity;
+            });
+            return Math.min(
+              sigma[t],
+              Math.max(residualWidth * sigma[t], Math.sqrt(r / B)),
+            );
+          });
+        }
+        const abduced = abduceSymbols(
+          memory,
+          module,
+          tasks,
+          weights,
+          new Float32Array(B * 3).fill(0.5),
+          y,
+          sigma,
+          alphabet,
+          { logPrior, posterior: true, residualWidth },
+        );
+        for (let b = 0; b < B; b++) {
+          const best = argmin(b, width);
+          expect(
+            Array.from(abduced.indices.subarray(b * 3, b * 3 + 3)),
+          ).toEqual([0, 1, 2].map((j) => digit(best, j)));
+          const costs = Array.from({ length: tuples }, (_, i) =>
+            cost(b, i, width),
+          );
+          const low = Math.min(...costs);
+          const w = costs.map((c) => Math.exp(-(c - low) / 2));
+          const total = w.reduce((a, c) => a + c, 0);
+          for (let j = 0; j < 3; j++)
+            for (let a = 0; a < A; a++) {
+              const marginal =
+                w.reduce((m, x, i) => (digit(i, j) === a ? m + x : m), 0) /
+                total;
+              expect(abduced.posterior![(b * 3 + j) * A + a]).toBeCloseTo(
+                marginal,
+                5,
+              );
+            }
+        }
+      }
+    },
+  );
+});
+
 describe("enumerative proposals (createSearcher)", () => {
   it("places the best-fitting program of each task in the sketch, and the memory keeps it", () => {
     const rng = createRng(3);

@@ -104,6 +104,7 @@ describe("the default objective across the domain refactor", () => {
       abductionWidth: "spread",
       abductionEvidence: "batch",
       memorySearch: 0,
+      solvedObjective: "both",
     });
     const losses: number[] = [];
     for (const step of [0, 1, 2])
