@@ -216,6 +216,23 @@ describe("solvedObjective", () => {
     const both0 = await lossOf({ solvedObjective: "both" });
     const both5 = await lossOf({ solvedObjective: "both", lengthPrior: 5 });
     expect(imitation5).toBeCloseTo(imitation0, 5);
+    // Half the tasks unsolved: their relaxed rows run and are differentiated (the step is finite
+    // and the length prior counts again, for those tasks only).
+    const halfOf = async (lengthPrior: number) => {
+      const run = await createRun(
+        solvedConfig("solved", { solvedObjective: "imitation", lengthPrior }),
+      );
+      await resumeRun(run);
+      for (let t = 1; t < run.memory!.numTasks; t += 2)
+        run.memory!.errors[t] = Infinity;
+      const result = await trainStep(run, 1, 1);
+      dispose(run);
+      return result;
+    };
+    const half0 = await halfOf(0);
+    const half5 = await halfOf(5);
+    expect(half0.finite && half5.finite).toBe(true);
+    expect(half5.loss - half0.loss).toBeGreaterThan(2);
     // With the relaxed objective kept, a length prior of 5 adds at least 5 * 1 line per task.
     expect(both5 - both0).toBeGreaterThan(4);
     // And the relaxed reconstruction itself is gone: the losses differ by more than rounding.
