@@ -556,7 +556,6 @@ export function abduceSymbols<P>(
   const tupleList = Array.from({ length: tuples }, (_, k) =>
     Array.from({ length: V }, (_, j) => alphabet[Math.floor(k / A ** j) % A]),
   );
-  const tuple = (k: number) => tupleList[k];
   const used = tasks.flatMap((t, k) => (weights[k] > 0 ? [k] : []));
   const U = used.length;
   // outputs[u * tuples + k]: stored program of task used[u] on tuple k.
@@ -710,7 +709,7 @@ export function abduceSymbols<P>(
     if (posterior)
       for (let i = 0; i < tuples; i++)
         bestCost = Math.min(bestCost, costs[b * tuples + i]);
-    out.set(tuple(arg), b * V);
+    out.set(tupleList[arg], b * V);
     for (let j = 0; j < V; j++) indices[b * V + j] = digits[arg * V + j];
     if (posterior && Number.isFinite(bestCost)) {
       // The cost is -2 log of prior times likelihood: weights exp(-(c - best) / 2), summed per

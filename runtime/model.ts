@@ -11,6 +11,7 @@ import { createRecognizer, type Recognizer } from "./nets/recognizer.js";
 import {
   createFreeLogits,
   createOutputMlp,
+  gatherRows,
   outputMlpAsRecognizer,
   type CnnMlpVariant,
   type OutputMlp,
@@ -248,30 +249,6 @@ export interface ForwardOptions {
 }
 
 /**
- * The given rows of each head's z [T, rows, choices], as a product with a constant 0/1 matrix
- * [R, T]: its gradient is a matMul (tf.gather's needs UnsortedSegmentSum, which wasm lacks).
- */
-function selectRows(z: ProgramParams, rows: readonly number[]): ProgramParams {
-  const T = Object.values(z)[0]?.shape[0] ?? 0;
-  const pick = new Float32Array(rows.length * T);
-  rows.forEach((t, r) => (pick[r * T + t] = 1));
-  const select = tf.tensor2d(pick, [rows.length, T]);
-  return Object.fromEntries(
-    Object.entries(z).map(([name, t]) => {
-      const [, n, c] = t.shape;
-      return [
-        name,
-        tf.reshape(tf.matMul(select, tf.reshape(t, [T, n * c])), [
-          rows.length,
-          n,
-          c,
-        ]) as tf.Tensor3D,
-      ];
-    }),
-  );
-}
-
-/**
  * One pass of Fig. 2 for training: s = g(x) (I), z ~ q(z | r({s, y})) relaxed (II, Eq. 5),
  * yHat = [[z]](s) (III). Returns the tensors the objective needs (call it inside a tidy).
  */
@@ -299,7 +276,15 @@ export function forward(
       ? model.module.executeFused
       : model.module.execute;
   const rows = options.relaxedRows;
-  const zRelaxed = rows === undefined ? z : selectRows(z, rows);
+  const zRelaxed =
+    rows === undefined
+      ? z
+      : Object.fromEntries(
+          Object.entries(z).map(([name, t]) => [
+            name,
+            gatherRows(t, rows) as tf.Tensor3D,
+          ]),
+        );
   const yHat =
     rows !== undefined && rows.length === 0
       ? (tf.zeros([0, y.shape[1]]) as tf.Tensor2D)
