@@ -124,6 +124,9 @@ Options (defaults are the cpu preset):
                        augmented views of the training images into C clusters, no labels; knows
                        the class-count (${DEFAULT_CONFIG.pretrainSteps}; 0: off)
   --mutation-rate X    chance a stored row takes the sample's choice in a proposal (${DEFAULT_CONFIG.mutationRate})
+  --rehearsal N        imitated tasks per step beyond the task batch, drawn among the solved tasks
+                       outside it: r alone imitates their stored programs on the step's g(x)
+                       (${DEFAULT_CONFIG.rehearsal}; 0: off)
   --dreams N           dream tasks per step: programs of the domain's pool that the run neither
                        trains on nor measures, run exactly on the step's g(x), r trained on their
                        canonical z; knows the task-distribution (${DEFAULT_CONFIG.dreams}; 0: off)
@@ -216,6 +219,7 @@ export function parseTrainArgs(args: readonly string[]): {
         "memory-search": { type: "string" },
         "mutation-rate": { type: "string" },
         dreams: { type: "string" },
+        rehearsal: { type: "string" },
         "dream-weight": { type: "string" },
         "memory-layout": { type: "string" },
         abduction: { type: "string" },
@@ -358,6 +362,7 @@ export function parseTrainArgs(args: readonly string[]): {
       base.mutationRate,
     )!,
     dreams: intFlag("dreams", v.dreams, base.dreams, 0),
+    rehearsal: intFlag("rehearsal", v.rehearsal, base.rehearsal, 0),
     dreamWeight: numFlag("dream-weight", v["dream-weight"], base.dreamWeight)!,
     abduction: numFlag("abduction", v.abduction, base.abduction)!,
     abductionThreshold: numFlag(

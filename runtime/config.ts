@@ -178,6 +178,13 @@ export interface TrainConfig {
   /** A stored program is imitated when its normalized error (memory.ts) is at most this. */
   readonly imitationThreshold: number;
   /**
+   * Rehearsal (beyond the paper): imitated tasks per step beyond the step's task batch, drawn at
+   * random among the training tasks outside it whose stored program is imitated; r alone learns
+   * them by imitation on the step's pairs, g(x) taken as data. They cost r's forward and backward
+   * pass only (no relaxed sample, proposals or search). 0: off.
+   */
+  readonly rehearsal: number;
+  /**
    * `imitation`: a task whose stored program is imitated leaves the relaxed reconstruction and
    * the length prior (r learns it by imitation alone, g from the stored program run exactly on
    * g(x)); `both`: every task keeps the relaxed objective too (beyond the paper either way: the
@@ -308,6 +315,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   grounderOutput: "categorical",
   imitation: 1,
   imitationThreshold: 0.05,
+  rehearsal: 0,
   // Imitation alone for solved tasks since issue 15's round (docs/results.md): programSuccess
   // 162 -> 214 at 1,000 steps, and a step that runs only the unsolved tasks' relaxed samples.
   solvedObjective: "imitation",

@@ -528,23 +528,35 @@ export function gatherBatch(
   pairs: readonly number[],
   tasks: readonly number[],
 ): { images: tf.Tensor4D; y: tf.Tensor2D } {
-  const { numInputs: V, height: H, width: W, channels: C, numPairs: N } = split;
+  const { numInputs: V, height: H, width: W, channels: C } = split;
   const perPair = V * H * W * C;
   const images = new Float32Array(pairs.length * perPair);
-  const y = new Float32Array(tasks.length * pairs.length);
-  pairs.forEach((i, b) => {
+  pairs.forEach((i, b) =>
     images.set(
       split.images.subarray(i * perPair, (i + 1) * perPair),
       b * perPair,
-    );
-    tasks.forEach(
-      (t, k) => (y[k * pairs.length + b] = split.outputs[t * N + i]),
-    );
-  });
+    ),
+  );
   return {
     images: tf.tensor4d(images, [pairs.length * V, H, W, C]),
-    y: tf.tensor2d(y, [tasks.length, pairs.length]),
+    y: gatherOutputs(split, pairs, tasks),
   };
+}
+
+/** The outputs of `tasks` on `pairs`: [tasks, pairs]. */
+export function gatherOutputs(
+  split: Split,
+  pairs: readonly number[],
+  tasks: readonly number[],
+): tf.Tensor2D {
+  const N = split.numPairs;
+  const y = new Float32Array(tasks.length * pairs.length);
+  tasks.forEach((t, k) =>
+    pairs.forEach(
+      (i, b) => (y[k * pairs.length + b] = split.outputs[t * N + i]),
+    ),
+  );
+  return tf.tensor2d(y, [tasks.length, pairs.length]);
 }
 
 /**
@@ -1056,7 +1068,8 @@ function rememberPrograms(
  *    within `abductionThreshold` explain best, for this step's pairs;
  * 2. the step's candidate programs offered to the memory, scored on the abduced symbols where
  *    some program reads them (they pool the evidence of every imitated task), else on g(x);
- * 3. imitation: -log q of the stored programs within `imitationThreshold`;
+ * 3. imitation: -log q of the stored programs within `imitationThreshold`, and rehearsal
+ *    (`rehearsalLoss`): the same for solved tasks outside the step's batch, by r alone;
  * 4. with g in use, the stored programs within `abductionThreshold` run exactly on g(x)
  *    (Eq. 4), and g's squared gap to the abduced symbols (Eq. 4's scale with sigma = the
  *    alphabet's spacing), or the categorical grounder's cross-entropy on them, over the symbols
@@ -1087,6 +1100,8 @@ function memoryLosses(
     config.imitation,
     imitationLoss(memory, tasks, out.logits, config.imitationThreshold),
   ) as tf.Scalar;
+  const rehearsal = rehearsalLoss(run, memory, grounded, pairs, tasks, step);
+  if (rehearsal) loss = tf.add(loss, rehearsal) as tf.Scalar;
   if (config.oracleSymbols) return loss;
   // Only the stored programs within `evidence` run (the others would add zeros).
   const imitated = tasks.flatMap((t, k) =>
@@ -1117,6 +1132,66 @@ function memoryLosses(
   }
   const gap = grounderAbductionLoss(run, abduction, out.s, logits);
   return gap ? (tf.add(loss, gap) as tf.Scalar) : loss;
+}
+
+/**
+ * The rehearsal loss of step `step` (`config.rehearsal`): -log q of the stored programs of the
+ * rehearsed tasks (`rehearsalTasks`), r run on the step's pairs with g(x) as data (`grounded`,
+ * [B * V]: no gradient reaches g). Each rehearsed task weighs as one of the step's batch of
+ * `batch.length` tasks. Undefined when nothing is rehearsed.
+ */
+function rehearsalLoss(
+  run: RunContext,
+  memory: ProgramMemory,
+  grounded: Float32Array,
+  pairs: readonly number[],
+  batch: readonly number[],
+  step: number,
+): tf.Scalar | undefined {
+  const { config, model } = run;
+  const rehearsed = rehearsalTasks(run, memory, batch, step);
+  if (rehearsed.length === 0) return undefined;
+  const B = pairs.length;
+  const logits = model.recognizer.call(
+    tf.tensor2d(grounded, [B, grounded.length / B]),
+    gatherOutputs(run.train, pairs, rehearsed),
+    rehearsed,
+  );
+  const weight = (config.imitation * rehearsed.length) / batch.length;
+  return tf.mul(
+    weight,
+    imitationLoss(memory, rehearsed, logits, config.imitationThreshold),
+  ) as tf.Scalar;
+}
+
+/**
+ * The tasks rehearsed at step `step` (`config.rehearsal` of them at most): training tasks
+ * outside the step's batch whose stored program is imitated (within `imitationThreshold`) and
+ * not given, drawn from (seed, step) and the memory alone, so a resumed run draws the same.
+ */
+export function rehearsalTasks(
+  run: Pick<RunContext, "config" | "given">,
+  memory: ProgramMemory,
+  batch: readonly number[],
+  step: number,
+): number[] {
+  const { config } = run;
+  if (config.rehearsal <= 0) return [];
+  const inBatch = new Set(batch);
+  const pool: number[] = [];
+  for (let t = 0; t < memory.numTasks; t++)
+    if (
+      !inBatch.has(t) &&
+      run.given[t] === undefined &&
+      memory.programs[t] !== undefined &&
+      memory.errors[t] <= config.imitationThreshold
+    )
+      pool.push(t);
+  const rng = createRng(deriveSeed(config.seed, 2_000_029 + step));
+  return rng
+    .shuffle(pool)
+    .slice(0, config.rehearsal)
+    .sort((a, b) => a - b);
 }
 
 /** This step's abduction: g(x) of the batch, and the abduced symbols when abduction is on. */

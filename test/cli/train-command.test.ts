@@ -261,6 +261,18 @@ describe("--preset", () => {
     ).toBe("canonical");
   });
 
+  it("maps --rehearsal, 0 by default, and rejects a negative count", () => {
+    expect(
+      parseTrainArgs(["a.sketch", "--rehearsal", "200"]).config.rehearsal,
+    ).toBe(200);
+    expect(parseTrainArgs(["a.sketch"]).config.rehearsal).toBe(
+      DEFAULT_CONFIG.rehearsal,
+    );
+    expect(() => parseTrainArgs(["a.sketch", "--rehearsal", "2.5"])).toThrow(
+      /--rehearsal must be an integer >= 0/,
+    );
+  });
+
   it("maps --dreams and --dream-weight, and dreams know the task distribution", () => {
     const { config } = parseTrainArgs([
       "a.sketch",

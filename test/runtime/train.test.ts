@@ -13,6 +13,7 @@ import {
   createRun,
   evaluateRun,
   gatherBatch,
+  rehearsalTasks,
   resumeRun,
   saveRun,
   train,
@@ -237,6 +238,71 @@ describe("solvedObjective", () => {
     expect(both5 - both0).toBeGreaterThan(4);
     // And the relaxed reconstruction itself is gone: the losses differ by more than rounding.
     expect(Math.abs(both0 - imitation0)).toBeGreaterThan(1e-4);
+  });
+});
+
+describe("rehearsal", () => {
+  // After one step over every task, each has a stored program within the (loose) threshold.
+  const rehearsalConfig = (out: string, overrides: Partial<TrainConfig> = {}) =>
+    tinyConfig(out, {
+      imitation: 1,
+      imitationThreshold: 10,
+      memorySamples: 2,
+      abduction: 1,
+      clipNorm: 0,
+      ...overrides,
+    });
+  const solvedRun = async (out: string, overrides: Partial<TrainConfig>) => {
+    const first = await createRun(rehearsalConfig(out));
+    await trainStep(first, 0, 0);
+    await saveRun(first, 1, 0);
+    dispose(first);
+    const run = await createRun(rehearsalConfig(out, overrides));
+    await resumeRun(run);
+    return run;
+  };
+
+  it("draws imitated tasks outside the batch, the same for the same step", async () => {
+    const run = await solvedRun("draw", { rehearsal: 3 });
+    const memory = run.memory!;
+    memory.errors[5] = Infinity; // not imitated
+    const batch = [0, 1];
+    const drawn = rehearsalTasks(run, memory, batch, 4);
+    expect(drawn).toHaveLength(3);
+    expect(drawn).toEqual([...drawn].sort((a, b) => a - b));
+    for (const t of drawn) {
+      expect(batch).not.toContain(t);
+      expect(t).not.toBe(5);
+    }
+    expect(rehearsalTasks(run, memory, batch, 4)).toEqual(drawn);
+    // Every imitated task outside the batch, when there are fewer than asked.
+    const wide = { ...run, config: { ...run.config, rehearsal: 100 } };
+    expect(rehearsalTasks(wide, memory, batch, 4)).toEqual([2, 3, 4, 6, 7]);
+    const off = { ...run, config: { ...run.config, rehearsal: 0 } };
+    expect(rehearsalTasks(off, memory, batch, 4)).toEqual([]);
+    dispose(run);
+  });
+
+  it("trains r alone: g takes the same step, r another, and the loss grows by the rehearsal", async () => {
+    const stepOf = async (rehearsal: number) => {
+      const run = await solvedRun("alone", { rehearsal, taskBatch: 3 });
+      const result = await trainStep(run, 1, 1);
+      const values = (vars: tf.Variable[]) =>
+        vars.map((v) => Array.from(v.dataSync()));
+      const g = values(run.model.grounder.variables);
+      const r = values(run.model.recognizer.variables);
+      dispose(run);
+      return { loss: result.loss, g, r };
+    };
+    const without = await stepOf(0);
+    const with4 = await stepOf(4);
+    expect(with4.g).toEqual(without.g);
+    const moved = with4.r.some((v, i) =>
+      v.some((x, j) => Math.abs(x - without.r[i][j]) > 1e-7),
+    );
+    expect(moved).toBe(true);
+    // -log q of 4 stored programs, each weighed as 1 of the 3 batch tasks: well above 0.
+    expect(with4.loss - without.loss).toBeGreaterThan(0.1);
   });
 });
 
