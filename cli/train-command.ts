@@ -127,6 +127,8 @@ Options (defaults are the cpu preset):
   --rehearsal N        imitated tasks per step beyond the task batch, drawn among the solved tasks
                        outside it: r alone imitates their stored programs on the step's g(x)
                        (${DEFAULT_CONFIG.rehearsal}; 0: off)
+  --rehearsal-permute  the rehearsed pairs read the symbols in a random order each step, and r
+                       imitates the stored program with its input reads moved to match (off)
   --dreams N           dream tasks per step: programs of the domain's pool that the run neither
                        trains on nor measures, run exactly on the step's g(x), r trained on their
                        canonical z; knows the task-distribution (${DEFAULT_CONFIG.dreams}; 0: off)
@@ -220,6 +222,7 @@ export function parseTrainArgs(args: readonly string[]): {
         "mutation-rate": { type: "string" },
         dreams: { type: "string" },
         rehearsal: { type: "string" },
+        "rehearsal-permute": { type: "boolean" },
         "dream-weight": { type: "string" },
         "memory-layout": { type: "string" },
         abduction: { type: "string" },
@@ -363,6 +366,7 @@ export function parseTrainArgs(args: readonly string[]): {
     )!,
     dreams: intFlag("dreams", v.dreams, base.dreams, 0),
     rehearsal: intFlag("rehearsal", v.rehearsal, base.rehearsal, 0),
+    rehearsalPermute: v["rehearsal-permute"] === true || base.rehearsalPermute,
     dreamWeight: numFlag("dream-weight", v["dream-weight"], base.dreamWeight)!,
     abduction: numFlag("abduction", v.abduction, base.abduction)!,
     abductionThreshold: numFlag(

@@ -185,6 +185,12 @@ export interface TrainConfig {
    */
   readonly rehearsal: number;
   /**
+   * Rehearsal with the inputs permuted (rehearsal.ts): each step's rehearsed pairs read the
+   * symbols in a random order, and r imitates the stored program with its input reads moved to
+   * match. Needs a sketch whose scopes allow all inputs alike; otherwise the inputs stay in order.
+   */
+  readonly rehearsalPermute: boolean;
+  /**
    * `imitation`: a task whose stored program is imitated leaves the relaxed reconstruction and
    * the length prior (r learns it by imitation alone, g from the stored program run exactly on
    * g(x)); `both`: every task keeps the relaxed objective too (beyond the paper either way: the
@@ -316,6 +322,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   imitation: 1,
   imitationThreshold: 0.05,
   rehearsal: 0,
+  rehearsalPermute: false,
   // Imitation alone for solved tasks since issue 15's round (docs/results.md): programSuccess
   // 162 -> 214 at 1,000 steps, and a step that runs only the unsolved tasks' relaxed samples.
   solvedObjective: "imitation",

@@ -330,6 +330,8 @@ export function imitationLoss(
   tasks: readonly number[],
   logits: Readonly<Record<string, tf.Tensor3D>>,
   threshold: number,
+  /** Maps a stored choice of a head to the target's (rehearsal.ts `inputRelabeling`). */
+  relabel?: (head: string, choice: number) => number,
 ): tf.Scalar {
   return tf.tidy(() => {
     const n = tasks.length;
@@ -339,8 +341,12 @@ export function imitationLoss(
     const targets = Object.fromEntries(
       memory.heads.map((h) => {
         const live = memory.live[h.name];
-        const target = storedOneHot(memory, h, tasks, (k, i) =>
-          weights[k] === 0 ? false : live[i] === 1,
+        const target = storedOneHot(
+          memory,
+          h,
+          tasks,
+          (k, i) => (weights[k] === 0 ? false : live[i] === 1),
+          relabel && ((choice) => relabel(h.name, choice)),
         );
         return [h.name, target];
       }),
@@ -820,13 +826,15 @@ export const MAX_ABDUCED_TUPLES = 4096;
 
 /**
  * One head of the stored programs of `tasks` as one-hot rows, [tasks.length, rows, choices]:
- * row r of task t (the k-th of `tasks`) is set where `keep(k, t * rows + r)`, else all zeros.
+ * row r of task t (the k-th of `tasks`) is set where `keep(k, t * rows + r)`, else all zeros;
+ * the column set is `relabel` of the stored choice.
  */
 function storedOneHot(
   memory: ProgramMemory,
   h: MemoryHead,
   tasks: readonly number[],
   keep: (k: number, row: number) => boolean = () => true,
+  relabel: (choice: number) => number = (choice) => choice,
 ): tf.Tensor3D {
   const n = tasks.length;
   const oneHot = new Float32Array(n * h.rows * h.choices);
@@ -834,7 +842,8 @@ function storedOneHot(
   tasks.forEach((t, k) => {
     for (let r = 0; r < h.rows; r++) {
       const i = t * h.rows + r;
-      if (keep(k, i)) oneHot[(k * h.rows + r) * h.choices + src[i]] = 1;
+      if (keep(k, i))
+        oneHot[(k * h.rows + r) * h.choices + relabel(src[i])] = 1;
     }
   });
   return tf.tensor3d(oneHot, [n, h.rows, h.choices]);

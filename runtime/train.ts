@@ -30,6 +30,7 @@ import { loadImageDataset, resolveDefaultDataset } from "./data/images.js";
 import {
   makeSplitFromRows,
   makeSplits,
+  outputRows,
   selectTasks,
   withTasks,
   type Split,
@@ -49,6 +50,7 @@ import {
   type TaskDomain,
 } from "./domains/domain.js";
 import { choicesToParams, createProgramSpace } from "./domains/embed.js";
+import { rehearsalLoss } from "./rehearsal.js";
 import { languageOf } from "./domains/expression.js";
 import {
   appendToFile,
@@ -539,24 +541,11 @@ export function gatherBatch(
   );
   return {
     images: tf.tensor4d(images, [pairs.length * V, H, W, C]),
-    y: gatherOutputs(split, pairs, tasks),
+    y: tf.tensor2d(outputRows(split, pairs, tasks), [
+      tasks.length,
+      pairs.length,
+    ]),
   };
-}
-
-/** The outputs of `tasks` on `pairs`: [tasks, pairs]. */
-export function gatherOutputs(
-  split: Split,
-  pairs: readonly number[],
-  tasks: readonly number[],
-): tf.Tensor2D {
-  const N = split.numPairs;
-  const y = new Float32Array(tasks.length * pairs.length);
-  tasks.forEach((t, k) =>
-    pairs.forEach(
-      (i, b) => (y[k * pairs.length + b] = split.outputs[t * N + i]),
-    ),
-  );
-  return tf.tensor2d(y, [tasks.length, pairs.length]);
 }
 
 /**
@@ -1100,7 +1089,18 @@ function memoryLosses(
     config.imitation,
     imitationLoss(memory, tasks, out.logits, config.imitationThreshold),
   ) as tf.Scalar;
-  const rehearsal = rehearsalLoss(run, memory, grounded, pairs, tasks, step);
+  const rehearsal = rehearsalLoss(
+    {
+      ...run,
+      memory,
+      recognizer: model.recognizer,
+      sketch: model.module.sketch,
+    },
+    grounded,
+    pairs,
+    tasks,
+    step,
+  );
   if (rehearsal) loss = tf.add(loss, rehearsal) as tf.Scalar;
   if (config.oracleSymbols) return loss;
   // Only the stored programs within `evidence` run (the others would add zeros).
@@ -1132,66 +1132,6 @@ function memoryLosses(
   }
   const gap = grounderAbductionLoss(run, abduction, out.s, logits);
   return gap ? (tf.add(loss, gap) as tf.Scalar) : loss;
-}
-
-/**
- * The rehearsal loss of step `step` (`config.rehearsal`): -log q of the stored programs of the
- * rehearsed tasks (`rehearsalTasks`), r run on the step's pairs with g(x) as data (`grounded`,
- * [B * V]: no gradient reaches g). Each rehearsed task weighs as one of the step's batch of
- * `batch.length` tasks. Undefined when nothing is rehearsed.
- */
-function rehearsalLoss(
-  run: RunContext,
-  memory: ProgramMemory,
-  grounded: Float32Array,
-  pairs: readonly number[],
-  batch: readonly number[],
-  step: number,
-): tf.Scalar | undefined {
-  const { config, model } = run;
-  const rehearsed = rehearsalTasks(run, memory, batch, step);
-  if (rehearsed.length === 0) return undefined;
-  const B = pairs.length;
-  const logits = model.recognizer.call(
-    tf.tensor2d(grounded, [B, grounded.length / B]),
-    gatherOutputs(run.train, pairs, rehearsed),
-    rehearsed,
-  );
-  const weight = (config.imitation * rehearsed.length) / batch.length;
-  return tf.mul(
-    weight,
-    imitationLoss(memory, rehearsed, logits, config.imitationThreshold),
-  ) as tf.Scalar;
-}
-
-/**
- * The tasks rehearsed at step `step` (`config.rehearsal` of them at most): training tasks
- * outside the step's batch whose stored program is imitated (within `imitationThreshold`) and
- * not given, drawn from (seed, step) and the memory alone, so a resumed run draws the same.
- */
-export function rehearsalTasks(
-  run: Pick<RunContext, "config" | "given">,
-  memory: ProgramMemory,
-  batch: readonly number[],
-  step: number,
-): number[] {
-  const { config } = run;
-  if (config.rehearsal <= 0) return [];
-  const inBatch = new Set(batch);
-  const pool: number[] = [];
-  for (let t = 0; t < memory.numTasks; t++)
-    if (
-      !inBatch.has(t) &&
-      run.given[t] === undefined &&
-      memory.programs[t] !== undefined &&
-      memory.errors[t] <= config.imitationThreshold
-    )
-      pool.push(t);
-  const rng = createRng(deriveSeed(config.seed, 2_000_029 + step));
-  return rng
-    .shuffle(pool)
-    .slice(0, config.rehearsal)
-    .sort((a, b) => a - b);
 }
 
 /** This step's abduction: g(x) of the batch, and the abduced symbols when abduction is on. */

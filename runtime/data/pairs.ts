@@ -56,6 +56,22 @@ export interface Split {
   readonly channels: number;
 }
 
+/** The outputs of `tasks` on the split's pairs `pairs`, task-major: [tasks.length * pairs.length]. */
+export function outputRows(
+  split: Split,
+  pairs: readonly number[],
+  tasks: readonly number[],
+): Float32Array {
+  const N = split.numPairs;
+  const y = new Float32Array(tasks.length * pairs.length);
+  tasks.forEach((t, k) =>
+    pairs.forEach(
+      (i, b) => (y[k * pairs.length + b] = split.outputs[t * N + i]),
+    ),
+  );
+  return y;
+}
+
 /** Row indices of `set`, grouped by label (computed once per split). */
 export function indexByClass(set: ImageSet): Int32Array[] {
   const counts: number[] = [];

@@ -13,13 +13,16 @@ import {
   createRun,
   evaluateRun,
   gatherBatch,
-  rehearsalTasks,
   resumeRun,
   saveRun,
   train,
   trainStep,
 } from "../../runtime/train.js";
 import { createProgress } from "../../runtime/progress.js";
+import {
+  rehearsalPermutation,
+  rehearsalTasks,
+} from "../../runtime/rehearsal.js";
 import { trainSupervisedReference } from "../../runtime/reference.js";
 import { evaluateSaved } from "../../runtime/index.js";
 import { CliError } from "../../cli/main.js";
@@ -267,26 +270,34 @@ describe("rehearsal", () => {
     const memory = run.memory!;
     memory.errors[5] = Infinity; // not imitated
     const batch = [0, 1];
-    const drawn = rehearsalTasks(run, memory, batch, 4);
+    const drawn = rehearsalTasks(run.config, run.given, memory, batch, 4);
     expect(drawn).toHaveLength(3);
     expect(drawn).toEqual([...drawn].sort((a, b) => a - b));
     for (const t of drawn) {
       expect(batch).not.toContain(t);
       expect(t).not.toBe(5);
     }
-    expect(rehearsalTasks(run, memory, batch, 4)).toEqual(drawn);
+    expect(rehearsalTasks(run.config, run.given, memory, batch, 4)).toEqual(
+      drawn,
+    );
     // Every imitated task outside the batch, when there are fewer than asked.
-    const wide = { ...run, config: { ...run.config, rehearsal: 100 } };
-    expect(rehearsalTasks(wide, memory, batch, 4)).toEqual([2, 3, 4, 6, 7]);
-    const off = { ...run, config: { ...run.config, rehearsal: 0 } };
-    expect(rehearsalTasks(off, memory, batch, 4)).toEqual([]);
+    const wide = { ...run.config, rehearsal: 100 };
+    expect(rehearsalTasks(wide, run.given, memory, batch, 4)).toEqual([
+      2, 3, 4, 6, 7,
+    ]);
+    const off = { ...run.config, rehearsal: 0 };
+    expect(rehearsalTasks(off, run.given, memory, batch, 4)).toEqual([]);
     dispose(run);
   });
 
   it("trains r alone: g takes the same step, r another, and the loss grows by the rehearsal", async () => {
-    const stepOf = async (rehearsal: number) => {
-      const run = await solvedRun("alone", { rehearsal, taskBatch: 3 });
-      const result = await trainStep(run, 1, 1);
+    const stepOf = async (rehearsal: number, rehearsalPermute = false) => {
+      const run = await solvedRun("alone", {
+        rehearsal,
+        rehearsalPermute,
+        taskBatch: 3,
+      });
+      const result = await trainStep(run, 1, 2);
       const values = (vars: tf.Variable[]) =>
         vars.map((v) => Array.from(v.dataSync()));
       const g = values(run.model.grounder.variables);
@@ -296,6 +307,14 @@ describe("rehearsal", () => {
     };
     const without = await stepOf(0);
     const with4 = await stepOf(4);
+    // With the inputs permuted (step 2 draws a permutation other than the identity), g still
+    // takes the same step and r's targets change.
+    expect(rehearsalPermutation(rehearsalConfig("alone"), 3, 2)).not.toEqual([
+      0, 1, 2,
+    ]);
+    const permuted = await stepOf(4, true);
+    expect(permuted.g).toEqual(without.g);
+    expect(Math.abs(permuted.loss - with4.loss)).toBeGreaterThan(1e-3);
     expect(with4.g).toEqual(without.g);
     const moved = with4.r.some((v, i) =>
       v.some((x, j) => Math.abs(x - without.r[i][j]) > 1e-7),
