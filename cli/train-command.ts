@@ -15,6 +15,8 @@ import {
   MEMORY_LAYOUTS,
   MODEL_NAMES,
   SOLVED_OBJECTIVES,
+  INFERENCE_PAIRS,
+  type InferencePairs,
   type SolvedObjective,
   type ModelName,
   PRESETS,
@@ -151,6 +153,8 @@ Options (defaults are the cpu preset):
                        the held-out tasks (${DEFAULT_CONFIG.decodeSamples}; 0: argmax only)
   --held-out-tasks N   tasks of the domain never trained on, for heldOutProgramSuccess
                        (${DEFAULT_CONFIG.heldOutTasks}; 0: none; a task file has none)
+  --inference-pairs P  all: r reads every one of the 2B inference pairs at evaluation | confident:
+                       the B pairs the categorical grounder is surest of (${DEFAULT_CONFIG.inferencePairs})
   --transductive-eval  also report transductiveProgramSuccess: candidates scored on symbols abduced
                        from every task's inference outputs over the alphabet
   --eval-every N       compute the metrics every N epochs (${DEFAULT_CONFIG.evalEvery})
@@ -237,6 +241,7 @@ export function parseTrainArgs(args: readonly string[]): {
         "clip-norm": { type: "string" },
         "held-out-tasks": { type: "string" },
         "transductive-eval": { type: "boolean" },
+        "inference-pairs": { type: "string" },
         preset: { type: "string" },
         "oracle-symbols": { type: "boolean" },
         model: { type: "string" },
@@ -341,6 +346,12 @@ export function parseTrainArgs(args: readonly string[]): {
       v["imitation-threshold"],
       base.imitationThreshold,
     )!,
+    inferencePairs: choiceFlag<InferencePairs>(
+      "inference-pairs",
+      v["inference-pairs"],
+      INFERENCE_PAIRS,
+      base.inferencePairs,
+    ),
     solvedObjective: choiceFlag<SolvedObjective>(
       "solved-objective",
       v["solved-objective"],
@@ -460,13 +471,16 @@ export function parseTrainArgs(args: readonly string[]): {
 }
 
 const EVAL_USAGE =
-  "sketchc eval RUN_DIR [--decode-samples N] [--data DIR] [--transductive-eval]";
+  "sketchc eval RUN_DIR [--decode-samples N] [--inference-pairs all|confident] [--data DIR] [--transductive-eval]";
 
-/** `sketchc eval RUN_DIR [--decode-samples N] [--data DIR] [--transductive-eval]`. */
+/** `sketchc eval RUN_DIR [--decode-samples N] [--inference-pairs P] [--data DIR] [--transductive-eval]`. */
 export function parseEvalArgs(args: readonly string[]): {
   dir: string;
   overrides: Partial<
-    Pick<TrainConfig, "decodeSamples" | "data" | "transductiveEval">
+    Pick<
+      TrainConfig,
+      "decodeSamples" | "data" | "transductiveEval" | "inferencePairs"
+    >
   >;
 } {
   let parsed;
@@ -478,6 +492,7 @@ export function parseEvalArgs(args: readonly string[]): {
         "decode-samples": { type: "string" },
         data: { type: "string" },
         "transductive-eval": { type: "boolean" },
+        "inference-pairs": { type: "string" },
       },
     });
   } catch (e) {
@@ -499,6 +514,16 @@ export function parseEvalArgs(args: readonly string[]): {
           }),
       ...(v.data === undefined ? {} : { data: v.data }),
       ...(v["transductive-eval"] ? { transductiveEval: true } : {}),
+      ...(v["inference-pairs"] === undefined
+        ? {}
+        : {
+            inferencePairs: choiceFlag<InferencePairs>(
+              "inference-pairs",
+              v["inference-pairs"],
+              INFERENCE_PAIRS,
+              "all",
+            ),
+          }),
     },
   };
 }

@@ -66,7 +66,14 @@ export type {
 export async function evaluateSaved(
   runDir: string,
   overrides: Partial<
-    Pick<TrainConfig, "decodeSamples" | "backend" | "data" | "transductiveEval">
+    Pick<
+      TrainConfig,
+      | "decodeSamples"
+      | "backend"
+      | "data"
+      | "transductiveEval"
+      | "inferencePairs"
+    >
   > = {},
 ): Promise<{
   metrics: Metrics;

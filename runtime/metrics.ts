@@ -9,7 +9,7 @@
 // Plus symbolic loss, test loss and grounding accuracy (g(x) read as the nearest symbol).
 
 import * as tf from "@tensorflow/tfjs-core";
-import type { Split } from "./data/pairs.js";
+import { outputRows, type Split } from "./data/pairs.js";
 import { createSymbolReader } from "./domains/alphabet.js";
 import { groundSymbols, type RoapModel } from "./model.js";
 import { sampleRelaxed } from "./relaxation.js";
@@ -138,6 +138,60 @@ export async function readSplit(
 }
 
 /**
+ * How sure the categorical grounder is of each pair of a split ([N]): the product over the pair's
+ * V images of g's top class probability. Undefined for the other grounder outputs.
+ */
+export async function pairConfidence(
+  model: RoapModel,
+  split: Split,
+  chunk = 512,
+): Promise<Float32Array | undefined> {
+  if (model.grounderOutput !== "categorical") return undefined;
+  const { numPairs, numInputs: V, height, width, channels } = split;
+  const perImage = height * width * channels;
+  const total = numPairs * V;
+  const top = new Float32Array(total);
+  for (let start = 0; start < total; start += chunk) {
+    const n = Math.min(chunk, total - start);
+    const best = tf.tidy(() =>
+      tf.max(
+        tf.softmax(
+          model.grounder.call(
+            tf.tensor4d(
+              split.images.subarray(start * perImage, (start + n) * perImage),
+              [n, height, width, channels],
+            ),
+          ),
+        ),
+        1,
+      ),
+    );
+    top.set(await best.data(), start);
+    best.dispose();
+  }
+  return Float32Array.from({ length: numPairs }, (_, i) => {
+    let p = 1;
+    for (let j = 0; j < V; j++) p *= top[i * V + j];
+    return p;
+  });
+}
+
+/**
+ * The `keep` pairs among the first `pool` with the highest `confidence`, ties to the earlier, in
+ * increasing order.
+ */
+export function confidentPairs(
+  confidence: ArrayLike<number>,
+  pool: number,
+  keep: number,
+): number[] {
+  return Array.from({ length: Math.min(pool, confidence.length) }, (_, i) => i)
+    .sort((a, b) => confidence[b] - confidence[a] || a - b)
+    .slice(0, keep)
+    .sort((a, b) => a - b);
+}
+
+/**
  * Class-by-symbol counts of the symbols read ([N * V], `readSplit`) against a split's classes:
  * [C][C + 1], row c the images of class c, column k the k-th alphabet value read, column C none
  * (outside every cell of the reader).
@@ -160,8 +214,8 @@ export function groundingConfusion(
 }
 
 /**
- * Amortized inference: each task's program from r, given its first `inferencePairs` pairs
- * (grounded symbols and its own outputs), in chunks of `taskChunk` tasks. Returns the argmax of q
+ * Amortized inference: each task's program from r, given its first `inferencePairs` pairs, or the
+ * pairs `read` (grounded symbols and its own outputs), in chunks of `taskChunk` tasks. Returns the argmax of q
  * (the paper's decoding) and, per task, `samples` programs drawn from q (Gumbel-max on the
  * logits; beyond the paper). r sees one task's pairs at a time, so no task's programs depend on
  * another task's outputs.
@@ -177,20 +231,28 @@ export async function inferPrograms<P>(
     taskChunk?: number;
     /** The run's task ids of the split's tasks (for free logits; r ignores them). */
     taskIds?: readonly number[];
+    /** The pairs r reads (`confidentPairs`); default the first `inferencePairs`. */
+    read?: readonly number[];
   } = {},
 ): Promise<{ argmax: P[]; samples: P[][] }> {
-  const { numTasks, numPairs, numInputs } = split;
+  const { numTasks, numPairs, numInputs: V } = split;
   const { samples = 0, seed = 0, taskChunk = 50 } = options;
   const module = model.module as SketchModule<P>;
-  const b = Math.min(inferencePairs, numPairs);
+  const read =
+    options.read ??
+    Array.from({ length: Math.min(inferencePairs, numPairs) }, (_, i) => i);
+  const b = read.length;
+  const s = new Float32Array(b * V);
+  read.forEach((i, k) => s.set(symbols.subarray(i * V, (i + 1) * V), k * V));
   const argmax: P[] = [];
   const sampled: P[][] = [];
   for (let t0 = 0; t0 < numTasks; t0 += taskChunk) {
     const tn = Math.min(taskChunk, numTasks - t0);
+    const tasks = Array.from({ length: tn }, (_, k) => t0 + k);
     const logits = tf.tidy(() =>
       model.recognizer.call(
-        tf.tensor2d(symbols.subarray(0, b * numInputs), [b, numInputs]),
-        tf.tensor2d(inferenceOutputs(split, t0, tn, b), [tn, b]),
+        tf.tensor2d(s, [b, V]),
+        tf.tensor2d(outputRows(split, read, tasks), [tn, b]),
         options.taskIds?.slice(t0, t0 + tn),
       ),
     );
@@ -213,21 +275,6 @@ export async function inferPrograms<P>(
     Object.values(logits).forEach((t) => t.dispose());
   }
   return { argmax, samples: sampled };
-}
-
-/** Outputs [tn, b] of tasks t0..t0+tn-1 on the split's first b pairs. */
-function inferenceOutputs(
-  split: Split,
-  t0: number,
-  tn: number,
-  b: number,
-): Float32Array {
-  const ys = new Float32Array(tn * b);
-  for (let t = 0; t < tn; t++) {
-    const start = (t0 + t) * split.numPairs;
-    ys.set(split.outputs.subarray(start, start + b), t * b);
-  }
-  return ys;
 }
 
 /**

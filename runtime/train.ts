@@ -62,10 +62,12 @@ import { failpoint, killpoint } from "../util/failpoints.js";
 import { loadSketch } from "./load-sketch.js";
 import {
   computeMetrics,
+  confidentPairs,
   countSolved,
   groundingConfusion,
   groundSplit,
   inferPrograms,
+  pairConfidence,
   pickBest,
   readSplit,
   sameOutput,
@@ -1347,6 +1349,25 @@ function inferencePairsOf(run: RunContext): number {
 }
 
 /**
+ * The test pairs r reads (`config.inferencePairs`): with `confident` and the categorical
+ * grounder, the B of the `pairs` inference pairs g is surest of; else undefined (all of them).
+ */
+async function inferenceReadOf(
+  run: RunContext,
+  pairs: number,
+): Promise<number[] | undefined> {
+  const { config } = run;
+  if (config.inferencePairs !== "confident" || config.oracleSymbols)
+    return undefined;
+  const confidence = await pairConfidence(
+    run.model,
+    run.test,
+    Math.min(512, grounderChunkOf(config)),
+  );
+  return confidence && confidentPairs(confidence, pairs, config.batch);
+}
+
+/**
  * 3. Evaluation on the test split (metrics.ts): amortized inference from each task's own
  * inference pairs; the paper's metric on the argmax; the found programs (argmax, samples of q,
  * the stored program) chosen on g(x) of those pairs; the held-out tasks; and only with
@@ -1368,6 +1389,7 @@ export async function evaluateRun(run: RunContext): Promise<Evaluation> {
   const ids = run.inferred;
   const own = selectTasks(test, ids);
   if (run.model.outputMlp) return evaluateOutputMlp(run, grounded);
+  const readPairs = await inferenceReadOf(run, pairs);
   const inferred = await inferPrograms<unknown>(
     run.model,
     grounded,
@@ -1377,6 +1399,7 @@ export async function evaluateRun(run: RunContext): Promise<Evaluation> {
       samples: config.decodeSamples,
       seed: config.seed,
       taskIds: ids,
+      read: readPairs,
     },
   );
   const stored = run.memory?.programs;
@@ -1439,7 +1462,7 @@ export async function evaluateRun(run: RunContext): Promise<Evaluation> {
       ),
     };
   }
-  const heldOut = await evaluateHeldOut(run, grounded, pairs);
+  const heldOut = await evaluateHeldOut(run, grounded, pairs, readPairs);
   if (heldOut) metrics = { ...metrics, heldOutProgramSuccess: heldOut };
   const abduced = config.transductiveEval
     ? abduceInferencePairs(run, grounded, pairs)
@@ -1553,6 +1576,8 @@ async function evaluateHeldOut(
   run: RunContext,
   grounded: Float32Array,
   pairs: number,
+  /** The pairs r reads (`inferenceReadOf`: the held-out tasks share the test images). */
+  read: readonly number[] | undefined,
 ): Promise<HeldOutSuccess | undefined> {
   if (!run.heldOut) return undefined;
   const { tasks, test } = run.heldOut;
@@ -1565,6 +1590,7 @@ async function evaluateHeldOut(
     {
       samples: run.config.decodeSamples,
       seed: deriveSeed(run.config.seed, HELD_OUT_STREAM),
+      read,
     },
   );
   const sampled = pickBest(

@@ -149,6 +149,7 @@ const INT_FLAGS: [string, number][] = [
   ["grounder-chunk", 0],
   ["decode-samples", 0],
   ["held-out-tasks", 0],
+  ["rehearsal", 0],
 ];
 const NUMBER_FLAGS = [
   "lr",
@@ -172,6 +173,7 @@ const CHOICE_FLAGS: [string, string][] = [
   ["abduction-evidence", "batch, all"],
   ["memory-layout", "canonical, found"],
   ["solved-objective", "both, imitation"],
+  ["inference-pairs", "all, confident"],
 ];
 
 const FLAG_ROWS: Row[] = [
@@ -278,7 +280,7 @@ const FLAG_ROWS: Row[] = [
     name: "eval: no RUN_DIR",
     args: ["eval"],
     stderr:
-      "sketchc: error: usage: sketchc eval RUN_DIR [--decode-samples N] [--data DIR] [--transductive-eval]\n",
+      "sketchc: error: usage: sketchc eval RUN_DIR [--decode-samples N] [--inference-pairs all|confident] [--data DIR] [--transductive-eval]\n",
     status: 2,
   },
   {

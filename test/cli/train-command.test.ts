@@ -162,6 +162,7 @@ describe("--preset", () => {
     recognizerHidden: 256,
     taskBatch: 0,
     decodeSamples: 0,
+    inferencePairs: "all",
   };
 
   it("paper sets exactly the documented values and nothing else", () => {

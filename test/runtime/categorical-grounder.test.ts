@@ -17,6 +17,13 @@ import {
   symbolsOf,
 } from "../../runtime/model.js";
 import { abductionCrossEntropy } from "../../runtime/objective.js";
+import type { Split } from "../../runtime/data/pairs.js";
+import {
+  confidentPairs,
+  groundSplit,
+  inferPrograms,
+  pairConfidence,
+} from "../../runtime/metrics.js";
 import {
   createRun,
   evaluateRun,
@@ -247,6 +254,150 @@ describe("the categorical grounder in a run", () => {
     expect(knowledgeOf({ ...base, oracleSymbols: true })).toEqual([
       "gold-symbols",
     ]);
+  });
+});
+
+/** The split's pairs `rows`, in that order, with every task's outputs on them. */
+function pickPairs(split: Split, rows: readonly number[]): Split {
+  const { numInputs: V, numPairs: N, numTasks: T } = split;
+  const perPair = (split.images.length / N) | 0;
+  const gather = (a: Float32Array, width: number) => {
+    const out = new Float32Array(rows.length * width);
+    rows.forEach((i, k) =>
+      out.set(a.subarray(i * width, (i + 1) * width), k * width),
+    );
+    return out;
+  };
+  const outputs = new Float32Array(T * rows.length);
+  for (let t = 0; t < T; t++)
+    rows.forEach(
+      (i, k) => (outputs[t * rows.length + k] = split.outputs[t * N + i]),
+    );
+  return {
+    ...split,
+    symbols: gather(split.symbols, V),
+    classes: Int32Array.from(
+      rows.flatMap((i) =>
+        Array.from(split.classes.subarray(i * V, (i + 1) * V)),
+      ),
+    ),
+    images: gather(split.images, perPair),
+    outputs,
+    numPairs: rows.length,
+  };
+}
+
+describe("inference on the pairs g is surest of", () => {
+  it("confidentPairs keeps the most confident of the pool, ties to the earlier, in order", () => {
+    const c = [0.1, 0.9, 0.5, 0.9, 0.2, 1];
+    expect(confidentPairs(c, 5, 2)).toEqual([1, 3]);
+    expect(confidentPairs(c, 5, 3)).toEqual([1, 2, 3]);
+    expect(confidentPairs(c, 3, 2)).toEqual([1, 2]);
+    expect(confidentPairs(c, 100, 1)).toEqual([5]);
+  });
+
+  it("pairConfidence is the product of g's top class probabilities over a pair's images", async () => {
+    const run = await createRun(tinyConfig("confidence"));
+    holdSymbolValues(run);
+    const confidence = (await pairConfidence(run.model, run.test, 7))!;
+    const V = run.test.numInputs;
+    expect(confidence).toHaveLength(run.test.numPairs);
+    const n = 3;
+    const { height: H, width: W, channels: C } = run.test;
+    const top = tf.tidy(() =>
+      tf
+        .max(
+          tf.softmax(
+            groundLogits(
+              run.model,
+              tf.tensor4d(run.test.images.subarray(0, n * V * H * W * C), [
+                n * V,
+                H,
+                W,
+                C,
+              ]),
+            ),
+          ),
+          1,
+        )
+        .arraySync(),
+    ) as number[];
+    for (let i = 0; i < n; i++) {
+      const want = top.slice(i * V, (i + 1) * V).reduce((a, b) => a * b, 1);
+      expect(confidence[i]).toBeCloseTo(want, 6);
+    }
+    const sigmoid = await createRun(
+      tinyConfig("confidence-sigmoid", { grounderOutput: "sigmoid" }),
+    );
+    expect(await pairConfidence(sigmoid.model, sigmoid.test)).toBeUndefined();
+    disposeRun(sigmoid);
+    disposeRun(run);
+  });
+
+  it("r reads exactly the chosen pairs: the same programs as on a split of those pairs alone", async () => {
+    const run = await createRun(tinyConfig("read"));
+    holdSymbolValues(run);
+    for (let step = 0; step < 3; step++) await trainStep(run, 0, step);
+    const grounded = await groundSplit(run.model, run.test);
+    const read = [5, 1, 9, 2];
+    const options = { samples: 4, seed: 3 };
+    const text = (r: { argmax: unknown[]; samples: unknown[][] }) =>
+      [r.argmax, ...r.samples].flat().map((p) => run.module.format(p));
+    const chosen = await inferPrograms<unknown>(
+      run.model,
+      grounded,
+      run.test,
+      8,
+      {
+        ...options,
+        read,
+      },
+    );
+    const alone = pickPairs(run.test, read);
+    const V = run.test.numInputs;
+    const groundedAlone = Float32Array.from(
+      read.flatMap((i) => Array.from(grounded.subarray(i * V, (i + 1) * V))),
+    );
+    const direct = await inferPrograms<unknown>(
+      run.model,
+      groundedAlone,
+      alone,
+      4,
+      options,
+    );
+    expect(text(chosen)).toEqual(text(direct));
+    // The test can tell: the first pairs give other programs than the chosen ones.
+    const first = await inferPrograms<unknown>(
+      run.model,
+      grounded,
+      run.test,
+      4,
+      options,
+    );
+    expect(text(first)).not.toEqual(text(chosen));
+    disposeRun(run);
+  });
+
+  it("evaluates with confident pairs, and reads all pairs when g has no class probabilities", async () => {
+    const evaluate = async (out: string, overrides: Partial<TrainConfig>) => {
+      const run = await createRun(tinyConfig(out, overrides));
+      for (let step = 0; step < 2; step++) await trainStep(run, 0, step);
+      const { metrics } = await evaluateRun(run);
+      disposeRun(run);
+      return metrics;
+    };
+    const sigmoidAll = await evaluate("eval-s", {
+      grounderOutput: "sigmoid",
+      inferencePairs: "all",
+    });
+    const sigmoidConfident = await evaluate("eval-s", {
+      grounderOutput: "sigmoid",
+      inferencePairs: "confident",
+    });
+    expect(sigmoidConfident).toEqual(sigmoidAll);
+    const confident = await evaluate("eval-c", { inferencePairs: "confident" });
+    expect(confident.programSuccess.total).toBe(8);
+    expect(Number.isFinite(confident.symbolicLoss)).toBe(true);
   });
 });
 
