@@ -34,6 +34,13 @@ export interface HeldOutSuccess {
     readonly argmax: Count;
     readonly sampled: Count;
   }[];
+  /** Per held-out task, in order: its gold formula, operators, and what solves it. */
+  readonly perTask: readonly {
+    readonly task: string;
+    readonly numOps: number | null;
+    readonly argmax: boolean;
+    readonly sampled: boolean;
+  }[];
 }
 
 export interface Metrics {

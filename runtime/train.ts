@@ -1618,6 +1618,12 @@ async function evaluateHeldOut(
         sampled: countSolved(sampledSolved, where),
       };
     }),
+    perTask: tasks.map((t, k) => ({
+      task: t.text,
+      numOps: t.numOps ?? null,
+      argmax: argmaxSolved[k],
+      sampled: sampledSolved[k],
+    })),
   };
 }
 

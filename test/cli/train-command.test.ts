@@ -309,6 +309,7 @@ describe("formatMetrics", () => {
           argmax: { count: 30, total: 100, rate: 0.3 },
           sampled: { count: 41, total: 100, rate: 0.41 },
           byOps: [],
+          perTask: [],
         },
         symbolicLoss: 0.00086,
         testLoss: 0.11,

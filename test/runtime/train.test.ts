@@ -373,7 +373,18 @@ describe("evaluateRun without the transductive option", () => {
     expect(after.metrics.heldOutProgramSuccess).toEqual(
       before.metrics.heldOutProgramSuccess,
     );
-    expect(before.metrics.heldOutProgramSuccess!.argmax.total).toBe(4);
+    const heldOut = before.metrics.heldOutProgramSuccess!;
+    expect(heldOut.argmax.total).toBe(4);
+    // Per task, in the held-out tasks' order, adding up to the counts.
+    expect(heldOut.perTask.map((t) => t.task)).toEqual(
+      run.heldOut!.tasks.map((t) => t.text),
+    );
+    expect(heldOut.perTask.filter((t) => t.argmax).length).toBe(
+      heldOut.argmax.count,
+    );
+    expect(heldOut.perTask.filter((t) => t.sampled).length).toBe(
+      heldOut.sampled.count,
+    );
     // With the transductive option, task 0's scoring symbols do pool the others' outputs.
     expect(
       (
