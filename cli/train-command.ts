@@ -81,6 +81,7 @@ Options (defaults are the cpu preset):
   --prior-epoch N      epoch the prior starts (${DEFAULT_CONFIG.priorEpoch})
   --late-epoch N       epoch the sharpness rises to --late-sharpness (${DEFAULT_CONFIG.lateEpoch})
   --late-sharpness X   (${DEFAULT_CONFIG.lateSharpness})
+  --late-lr X          Adam's learning rate times X from --late-epoch on (${DEFAULT_CONFIG.lateLearningRate}: constant)
   --no-gumbel          plain softmax instead of gumbel-softmax samples (ablation)
   --straight-through   one-hot samples forward, soft gradients backward
   --imitation X        weight of the program memory's imitation loss (${DEFAULT_CONFIG.imitation}; 0: off)
@@ -216,6 +217,7 @@ export function parseTrainArgs(args: readonly string[]): {
         "prior-epoch": { type: "string" },
         "late-epoch": { type: "string" },
         "late-sharpness": { type: "string" },
+        "late-lr": { type: "string" },
         "no-gumbel": { type: "boolean" },
         "straight-through": { type: "boolean" },
         imitation: { type: "string" },
@@ -330,6 +332,7 @@ export function parseTrainArgs(args: readonly string[]): {
     stepsPerEpoch: intFlag("steps", v.steps, base.stepsPerEpoch),
     batch: intFlag("batch", v.batch, base.batch),
     learningRate: numFlag("lr", v.lr, base.learningRate)!,
+    lateLearningRate: numFlag("late-lr", v["late-lr"], base.lateLearningRate)!,
     lengthPrior: numFlag("prior", v.prior, base.lengthPrior),
     priorEpoch: intFlag("prior-epoch", v["prior-epoch"], base.priorEpoch, 0),
     lateEpoch: intFlag("late-epoch", v["late-epoch"], base.lateEpoch, 0),

@@ -147,6 +147,11 @@ export interface TrainConfig {
   readonly taskBatch: number;
   /** Adam: lr 1e-3 on this CPU preset (the paper: 3e-4 over far more steps), eps 1e-5. */
   readonly learningRate: number;
+  /**
+   * Adam's learning rate is `learningRate` times this from `lateEpoch` on (beyond the paper,
+   * which keeps it constant); 1: constant.
+   */
+  readonly lateLearningRate: number;
   readonly adamEpsilon: number;
   /** Global gradient-norm clip; 0 disables (the paper does not clip). */
   readonly clipNorm: number;
@@ -322,6 +327,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   batch: 32,
   taskBatch: 100,
   learningRate: 1e-3,
+  lateLearningRate: 1,
   adamEpsilon: 1e-5,
   clipNorm: 10,
   gumbel: true,

@@ -99,3 +99,17 @@ export async function loadOptimizer(
     });
   }
 }
+
+/**
+ * Sets Adam's learning rate for the next updates. TF.js reads the constructor's `learningRate`
+ * field on every update and offers no setter; the check keeps a TF.js without that field from
+ * being silently ignored.
+ */
+export function setLearningRate(optimizer: tf.AdamOptimizer, lr: number): void {
+  const inner = optimizer as unknown as { learningRate: unknown };
+  if (typeof inner.learningRate !== "number")
+    throw new Error(
+      "optimizer-state: this TF.js AdamOptimizer has no numeric learningRate; update optimizer-state.ts",
+    );
+  inner.learningRate = lr;
+}

@@ -65,6 +65,16 @@ export function sharpnessAt(epoch: number, c: ScheduleConfig): number {
   return epoch >= c.lateEpoch ? c.lateSharpness : c.sharpness;
 }
 
+/** Adam's learning rate at `epoch` (0-based): times `lateLearningRate` from `lateEpoch` on. */
+export function learningRateAt(
+  epoch: number,
+  c: { learningRate: number; lateLearningRate: number; lateEpoch: number },
+): number {
+  return epoch >= c.lateEpoch
+    ? c.learningRate * c.lateLearningRate
+    : c.learningRate;
+}
+
 /** lambda of Eq. 6 at `epoch` (0-based): 0 before the prior is switched on. */
 export function lengthWeightAt(epoch: number, c: ScheduleConfig): number {
   return epoch >= c.priorEpoch ? c.lengthPrior : 0;

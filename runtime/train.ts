@@ -111,9 +111,18 @@ import { createProgress, type Progress } from "./progress.js";
 import { readsSynchronously } from "./host-read.js";
 import { pretrainGrounder } from "./pretrain.js";
 import { RunError } from "./run-error.js";
-import { loadOptimizer, optimizerToArrays } from "./optimizer-state.js";
+import {
+  loadOptimizer,
+  optimizerToArrays,
+  setLearningRate,
+} from "./optimizer-state.js";
 import { createRng, deriveSeed } from "./random.js";
-import { lengthWeightAt, sampleRelaxed, sharpnessAt } from "./relaxation.js";
+import {
+  learningRateAt,
+  lengthWeightAt,
+  sampleRelaxed,
+  sharpnessAt,
+} from "./relaxation.js";
 import { trainSupervisedReference } from "./reference.js";
 import { fitAndPredict } from "./nets/baselines.js";
 import {
@@ -683,6 +692,7 @@ export async function trainStep(
     step,
   );
   const lambda = lengthWeightAt(epoch, scheduleOf(run));
+  setLearningRate(optimizer, learningRateAt(epoch, config));
   // The recognizer infers the tasks without a given program; the given ones run exactly, for
   // the grounder alone (so with oracle symbols they have nothing to teach).
   const inferred = tasks.filter((t) => run.given[t] === undefined);

@@ -153,6 +153,7 @@ const INT_FLAGS: [string, number][] = [
 ];
 const NUMBER_FLAGS = [
   "lr",
+  "late-lr",
   "clip-norm",
   "prior",
   "late-sharpness",

@@ -7,6 +7,7 @@ import { selectBackend } from "../../runtime/backend.js";
 import {
   lengthWeightAt,
   sampleRelaxed,
+  learningRateAt,
   sharpnessAt,
   straightThrough,
 } from "../../runtime/relaxation.js";
@@ -87,5 +88,11 @@ describe("schedules (Sec. 4.1)", () => {
   it("switches the sharpness at lateEpoch and the prior at priorEpoch", () => {
     expect([14, 15].map((e) => sharpnessAt(e, c))).toEqual([1, 3]);
     expect([9, 10].map((e) => lengthWeightAt(e, c))).toEqual([0, 2e-4]);
+  });
+  it("scales the learning rate from lateEpoch by lateLearningRate", () => {
+    const lr = { learningRate: 1e-3, lateLearningRate: 0.25, lateEpoch: 15 };
+    expect([0, 14, 15, 40].map((e) => learningRateAt(e, lr))).toEqual([
+      1e-3, 1e-3, 2.5e-4, 2.5e-4,
+    ]);
   });
 });

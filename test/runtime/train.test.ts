@@ -244,6 +244,28 @@ describe("solvedObjective", () => {
   });
 });
 
+describe("the late learning rate", () => {
+  it("takes Adam's steps at lr * lateLearningRate from the late epoch", async () => {
+    // lateLearningRate 0: from the late epoch on an update changes nothing; before it, it does.
+    const moved = async (epoch: number) => {
+      const run = await createRun(
+        tinyConfig("late-lr", { lateLearningRate: 0, lateEpoch: 1 }),
+      );
+      const before = run.model.recognizer.variables.map((v) =>
+        Array.from(v.dataSync()),
+      );
+      await trainStep(run, epoch, 0);
+      const after = run.model.recognizer.variables.map((v) =>
+        Array.from(v.dataSync()),
+      );
+      dispose(run);
+      return after.some((v, i) => v.some((x, j) => x !== before[i][j]));
+    };
+    expect(await moved(0)).toBe(true);
+    expect(await moved(1)).toBe(false);
+  });
+});
+
 describe("rehearsal", () => {
   // After one step over every task, each has a stored program within the (loose) threshold.
   const rehearsalConfig = (out: string, overrides: Partial<TrainConfig> = {}) =>
