@@ -120,26 +120,40 @@ export async function readSplit(
 ): Promise<Float32Array> {
   if (model.grounderOutput !== "categorical")
     return groundSplit(model, split, chunk);
+  const best = await perImage(model, split, chunk, (logits) =>
+    tf.argMax(logits, 1),
+  );
+  return best.map((k) => model.symbolValues[k]);
+}
+
+/**
+ * `reduce` of g's raw outputs [n, K] to one number per image ([n]), over every image of a split
+ * in chunks of `chunk`: [N * V].
+ */
+async function perImage(
+  model: RoapModel,
+  split: Split,
+  chunk: number,
+  reduce: (outputs: tf.Tensor2D) => tf.Tensor1D,
+): Promise<Float32Array> {
   const { numPairs, numInputs, height, width, channels } = split;
   const perImage = height * width * channels;
   const total = numPairs * numInputs;
   const out = new Float32Array(total);
   for (let start = 0; start < total; start += chunk) {
     const n = Math.min(chunk, total - start);
-    const bestTensor = tf.tidy(() =>
-      tf.argMax(
+    const reduced = tf.tidy(() =>
+      reduce(
         model.grounder.call(
           tf.tensor4d(
             split.images.subarray(start * perImage, (start + n) * perImage),
             [n, height, width, channels],
           ),
-        ),
-        1,
+        ) as tf.Tensor2D,
       ),
     );
-    const best = await bestTensor.data();
-    bestTensor.dispose();
-    for (let i = 0; i < n; i++) out[start + i] = model.symbolValues[best[i]];
+    out.set(await reduced.data(), start);
+    reduced.dispose();
   }
   return out;
 }
@@ -154,29 +168,11 @@ export async function pairConfidence(
   chunk = 512,
 ): Promise<Float32Array | undefined> {
   if (model.grounderOutput !== "categorical") return undefined;
-  const { numPairs, numInputs: V, height, width, channels } = split;
-  const perImage = height * width * channels;
-  const total = numPairs * V;
-  const top = new Float32Array(total);
-  for (let start = 0; start < total; start += chunk) {
-    const n = Math.min(chunk, total - start);
-    const best = tf.tidy(() =>
-      tf.max(
-        tf.softmax(
-          model.grounder.call(
-            tf.tensor4d(
-              split.images.subarray(start * perImage, (start + n) * perImage),
-              [n, height, width, channels],
-            ),
-          ),
-        ),
-        1,
-      ),
-    );
-    top.set(await best.data(), start);
-    best.dispose();
-  }
-  return Float32Array.from({ length: numPairs }, (_, i) => {
+  const V = split.numInputs;
+  const top = await perImage(model, split, chunk, (logits) =>
+    tf.max(tf.softmax(logits), 1),
+  );
+  return Float32Array.from({ length: split.numPairs }, (_, i) => {
     let p = 1;
     for (let j = 0; j < V; j++) p *= top[i * V + j];
     return p;

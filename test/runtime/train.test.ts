@@ -124,15 +124,17 @@ describe("the default objective across the domain refactor", () => {
   });
 });
 
-describe("trainStep with the program memory", () => {
-  const memoryConfig = (out: string) =>
-    tinyConfig(out, {
-      imitation: 1,
-      imitationThreshold: 10,
-      memorySamples: 2,
-      abduction: 1,
-    });
+/** A tiny run with the program memory; after one step every task's program is imitated. */
+const memoryConfig = (out: string, overrides: Partial<TrainConfig> = {}) =>
+  tinyConfig(out, {
+    imitation: 1,
+    imitationThreshold: 10,
+    memorySamples: 2,
+    abduction: 1,
+    ...overrides,
+  });
 
+describe("trainStep with the program memory", () => {
   it("fills the memory, leaks no tensors, and resumes to the same next step", async () => {
     const a = await createRun(memoryConfig("memory"));
     await trainStep(a, 0, 0);
@@ -162,15 +164,7 @@ describe("trainStep with the program memory", () => {
 describe("solvedObjective", () => {
   // After one step every task has a stored program within the (loose) threshold.
   const solvedConfig = (out: string, overrides: Partial<TrainConfig> = {}) =>
-    tinyConfig(out, {
-      imitation: 1,
-      imitationThreshold: 10,
-      memorySamples: 2,
-      abduction: 1,
-      priorEpoch: 0,
-      lengthPrior: 0,
-      ...overrides,
-    });
+    memoryConfig(out, { priorEpoch: 0, lengthPrior: 0, ...overrides });
 
   it("runs the relaxed rows only, as the same rows of a full forward pass", async () => {
     const run = await createRun(solvedConfig("rows"));
@@ -269,14 +263,7 @@ describe("the late learning rate", () => {
 describe("rehearsal", () => {
   // After one step over every task, each has a stored program within the (loose) threshold.
   const rehearsalConfig = (out: string, overrides: Partial<TrainConfig> = {}) =>
-    tinyConfig(out, {
-      imitation: 1,
-      imitationThreshold: 10,
-      memorySamples: 2,
-      abduction: 1,
-      clipNorm: 0,
-      ...overrides,
-    });
+    memoryConfig(out, { clipNorm: 0, ...overrides });
   const solvedRun = async (out: string, overrides: Partial<TrainConfig>) => {
     const first = await createRun(rehearsalConfig(out));
     await trainStep(first, 0, 0);
