@@ -16,6 +16,8 @@ import {
   MODEL_NAMES,
   SOLVED_OBJECTIVES,
   INFERENCE_PAIRS,
+  STEP_PAIRS,
+  type StepPairs,
   type InferencePairs,
   type SolvedObjective,
   type ModelName,
@@ -132,6 +134,8 @@ Options (defaults are the cpu preset):
                        (${DEFAULT_CONFIG.rehearsal}; 0: off)
   --rehearsal-permute  the rehearsed pairs read the symbols in a random order each step, and r
                        imitates the stored program with its input reads moved to match (off)
+  --step-pairs P       random: each step's B pairs drawn at random | confident: the B of 2B drawn
+                       that the categorical grounder is surest of (${DEFAULT_CONFIG.stepPairs})
   --dreams N           dream tasks per step: programs of the domain's pool that the run neither
                        trains on nor measures, run exactly on the step's g(x), r trained on their
                        canonical z; knows the task-distribution (${DEFAULT_CONFIG.dreams}; 0: off)
@@ -229,6 +233,7 @@ export function parseTrainArgs(args: readonly string[]): {
         dreams: { type: "string" },
         rehearsal: { type: "string" },
         "rehearsal-permute": { type: "boolean" },
+        "step-pairs": { type: "string" },
         "dream-weight": { type: "string" },
         "memory-layout": { type: "string" },
         abduction: { type: "string" },
@@ -381,6 +386,12 @@ export function parseTrainArgs(args: readonly string[]): {
     dreams: intFlag("dreams", v.dreams, base.dreams, 0),
     rehearsal: intFlag("rehearsal", v.rehearsal, base.rehearsal, 0),
     rehearsalPermute: v["rehearsal-permute"] === true || base.rehearsalPermute,
+    stepPairs: choiceFlag<StepPairs>(
+      "step-pairs",
+      v["step-pairs"],
+      STEP_PAIRS,
+      base.stepPairs,
+    ),
     dreamWeight: numFlag("dream-weight", v["dream-weight"], base.dreamWeight)!,
     abduction: numFlag("abduction", v.abduction, base.abduction)!,
     abductionThreshold: numFlag(

@@ -58,6 +58,13 @@ export const ABDUCTION_EVIDENCE: readonly AbductionEvidence[] = [
 export type InferencePairs = "all" | "confident";
 export const INFERENCE_PAIRS: readonly InferencePairs[] = ["all", "confident"];
 
+/**
+ * The pairs of a training step (`TrainConfig.stepPairs`): `random`, B drawn at random;
+ * `confident`, the B of 2B drawn that the categorical grounder is surest of.
+ */
+export type StepPairs = "random" | "confident";
+export const STEP_PAIRS: readonly StepPairs[] = ["random", "confident"];
+
 /** What learns the outputs (Table 1's rows): ROAP, or a baseline (nets/baselines.ts). */
 export type ModelName = "roap" | "cnn-mlp" | "no-amortization";
 
@@ -203,6 +210,15 @@ export interface TrainConfig {
    */
   readonly rehearsalPermute: boolean;
   /**
+   * The pairs of each training step (beyond the paper, which draws them at random): `random`, B
+   * pairs drawn from (seed, step); `confident`, 2B drawn so and the B whose symbols the
+   * categorical grounder is surest of before the step (the product of its top class
+   * probabilities over the pair's images), as `inferencePairs: "confident"` chooses at
+   * evaluation. Every loss of the step reads them: r, the relaxed objective, abduction and g's
+   * targets. Other grounder outputs, and oracle symbols, draw at random (a run note says so).
+   */
+  readonly stepPairs: StepPairs;
+  /**
    * `imitation`: a task whose stored program is imitated leaves the relaxed reconstruction and
    * the length prior (r learns it by imitation alone, g from the stored program run exactly on
    * g(x)); `both`: every task keeps the relaxed objective too (beyond the paper either way: the
@@ -345,6 +361,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   imitationThreshold: 0.05,
   rehearsal: 0,
   rehearsalPermute: false,
+  stepPairs: "random",
   // Imitation alone for solved tasks since issue 15's round (docs/results.md): programSuccess
   // 162 -> 214 at 1,000 steps, and a step that runs only the unsolved tasks' relaxed samples.
   solvedObjective: "imitation",

@@ -246,6 +246,11 @@ export interface ForwardOptions {
    * The rows of y whose relaxed sample is run (III); default every row. z is sampled for all.
    */
   readonly relaxedRows?: readonly number[];
+  /**
+   * What r reads, where it is not (s, y) of the batch (`stepPairs: "confident"`): symbols [B, V]
+   * and outputs [T, B] of other pairs. z is still run on the batch's s.
+   */
+  readonly read?: { readonly s: tf.Tensor2D; readonly y: tf.Tensor2D };
 }
 
 /**
@@ -269,7 +274,11 @@ export function forward(
   const s =
     options.symbols ??
     groundSymbols(model, images, model.module.sketch.numInputs); // [B, V]
-  const logits = model.recognizer.call(s, y, options.tasks); // per head [T, rows, choices]
+  const logits = model.recognizer.call(
+    options.read?.s ?? s,
+    options.read?.y ?? y,
+    options.tasks,
+  ); // per head [T, rows, choices]
   const z = sampleRelaxed(logits, options);
   const execute =
     options.fused && model.module.executeFused

@@ -50,7 +50,7 @@ import {
   type TaskDomain,
 } from "./domains/domain.js";
 import { choicesToParams, createProgramSpace } from "./domains/embed.js";
-import { rehearsalLoss } from "./rehearsal.js";
+import { inputRelabeling, rehearsalLoss } from "./rehearsal.js";
 import { languageOf } from "./domains/expression.js";
 import {
   appendToFile,
@@ -294,6 +294,23 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
     );
     config = { ...config, imitation: 0, abduction: 0, transductiveEval: false };
   }
+  if (
+    config.stepPairs === "confident" &&
+    (config.grounderOutput !== "categorical" || config.oracleSymbols)
+  ) {
+    notes.push(
+      `step pairs drawn at random: --step-pairs confident reads the categorical grounder's probabilities, and ${config.oracleSymbols ? "the symbols are the gold ones" : `the grounder's output is ${config.grounderOutput}`}`,
+    );
+    config = { ...config, stepPairs: "random" };
+  }
+  if (
+    config.rehearsalPermute &&
+    config.rehearsal > 0 &&
+    !inputRelabeling(module.sketch, [...Array(V).keys()])
+  )
+    notes.push(
+      `rehearsal reads the inputs in order: ${config.sketch} does not allow every input wherever one is allowed, so a permuted program could leave the sketch (--rehearsal-permute)`,
+    );
   checkAsynchronousReads(config, tasks);
   // The baselines keep parameters per training task: they cannot infer a task never trained on.
   const amortized = config.model === "roap";
@@ -585,6 +602,54 @@ export function batchIndices(
   };
 }
 
+/** The random stream of `confidentStepPairs`' second B pairs, one per step above it. */
+const CANDIDATE_PAIR_STREAM = 3_000_017;
+
+/** The pairs r reads in a step, and their symbols g(x) [B * V], taken as data. */
+export interface StepRead {
+  readonly pairs: readonly number[];
+  readonly symbols: Float32Array;
+}
+
+/**
+ * `stepPairs: "confident"`: B more pairs drawn from (seed, step) beside the step's `drawn`, and
+ * of those 2B the B whose images the categorical grounder is surest of now (`pairConfidence`'s
+ * product of top class probabilities; ties to the earlier draw), in draw order, with their
+ * symbols (g's expected values, the values held for the step). A function of the seed, the step
+ * and g's weights, so a resumed run reads the same pairs.
+ */
+export async function confidentStepPairs(
+  run: Pick<RunContext, "config" | "model" | "train">,
+  drawn: readonly number[],
+  step: number,
+): Promise<StepRead> {
+  const { config, model, train } = run;
+  const rng = createRng(deriveSeed(config.seed, CANDIDATE_PAIR_STREAM + step));
+  const pool = [
+    ...drawn,
+    ...Array.from({ length: drawn.length }, () => rng.int(train.numPairs)),
+  ];
+  const V = train.numInputs;
+  const [confidence, symbols] = tf.tidy(() => {
+    const logits = groundLogits(model, gatherBatch(train, pool, []).images);
+    const top = tf.max(tf.softmax(logits), 1);
+    return [
+      tf.prod(tf.reshape(top, [pool.length, V]), 1),
+      expectedSymbols(logits, model.symbolValues),
+    ];
+  });
+  const [values, all] = [await confidence.data(), await symbols.data()];
+  tf.dispose([confidence, symbols]);
+  const chosen = confidentPairs(values, pool.length, drawn.length);
+  return {
+    pairs: chosen.map((i) => pool[i]),
+    symbols: Float32Array.from(
+      { length: chosen.length * V },
+      (_, k) => all[chosen[Math.floor(k / V)] * V + (k % V)],
+    ),
+  };
+}
+
 export interface StepResult {
   readonly loss: number;
   readonly finite: boolean;
@@ -707,9 +772,21 @@ export async function trainStep(
   let keptSymbols: tf.Tensor | undefined;
   let keptDream: tf.Tensor | undefined;
   holdSymbolValues(run);
+  // What r reads: the step's pairs, or with `stepPairs: "confident"` g's surest of 2B as data.
+  const read =
+    config.stepPairs === "confident" && inferred.length > 0
+      ? await confidentStepPairs(run, pairs, step)
+      : undefined;
   const { value, grads } = tf.tidy(() => {
     const batch = gatherBatch(run.train, pairs, [...inferred, ...given]);
-    const { images } = batch;
+    // With confident step pairs, the pairs r reads are grounded in the same pass, after the
+    // batch's: s of both comes from one g(x), so r's loss reaches g through what it reads.
+    const images = read
+      ? (tf.concat([
+          batch.images,
+          gatherBatch(run.train, read.pairs, []).images,
+        ]) as tf.Tensor4D)
+      : batch.images;
     const B = pairs.length;
     const y =
       given.length === 0
@@ -718,7 +795,21 @@ export async function trainStep(
     const sigma = tf.tensor1d(inferred.map((t) => run.sigma[t]));
     const V = run.train.numInputs;
     // logits: the categorical grounder's [B * V, K], for its abduction loss.
-    const lossOf = (s: tf.Tensor2D, logits?: tf.Tensor2D): tf.Scalar => {
+    // sAll: [B, V], or [2B, V] with the pairs r reads after the batch's; logitsAll likewise.
+    const lossOf = (sAll: tf.Tensor2D, logitsAll?: tf.Tensor2D): tf.Scalar =>
+      read
+        ? lossOfBatch(
+            tf.slice(sAll, [0, 0], [B, V]),
+            logitsAll && tf.slice(logitsAll, [0, 0], [B * V, -1]),
+            tf.slice(sAll, [B, 0], [B, V]),
+          )
+        : lossOfBatch(sAll, logitsAll);
+    const lossOfBatch = (
+      s: tf.Tensor2D,
+      logits?: tf.Tensor2D,
+      /** g(x) [B, V] of the pairs r reads (`read`). */
+      sRead?: tf.Tensor2D,
+    ): tf.Scalar => {
       keptSymbols = tf.keep(tf.clone(s));
       let loss: tf.Scalar;
       if (model.outputMlp) {
@@ -741,6 +832,14 @@ export async function trainStep(
           hard: config.straightThrough,
           symbols: s,
           relaxedRows: relaxed,
+          read: read &&
+            sRead && {
+              s: sRead,
+              y: tf.tensor2d(outputRows(run.train, read.pairs, inferred), [
+                inferred.length,
+                B,
+              ]),
+            },
         });
         let reconstruction = relaxedReconstruction(y, out.yHat, sigma, relaxed);
         if (given.length > 0) {
@@ -789,6 +888,7 @@ export async function trainStep(
               step,
               abduction,
               logits,
+              read,
             ),
           ) as tf.Scalar;
         }
@@ -1088,6 +1188,8 @@ function memoryLosses(
   abduction: Abduction,
   /** The categorical grounder's logits [B * V, K]. */
   logits: tf.Tensor2D | undefined,
+  /** The pairs r reads and their symbols, where they are not the step's (`confidentStepPairs`). */
+  read?: StepRead,
 ): tf.Scalar {
   const { config, model } = run;
   const { grounded, abduced } = abduction;
@@ -1108,8 +1210,8 @@ function memoryLosses(
       recognizer: model.recognizer,
       sketch: model.module.sketch,
     },
-    grounded,
-    pairs,
+    read?.symbols ?? grounded,
+    read?.pairs ?? pairs,
     tasks,
     step,
   );

@@ -8,11 +8,14 @@ import * as tf from "@tensorflow/tfjs-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../../runtime/backend.js";
 import { DEFAULT_CONFIG, type TrainConfig } from "../../runtime/config.js";
-import { forward } from "../../runtime/model.js";
+import { expectedSymbols, forward, groundLogits } from "../../runtime/model.js";
 import {
+  batchIndices,
+  confidentStepPairs,
   createRun,
   evaluateRun,
   gatherBatch,
+  holdSymbolValues,
   resumeRun,
   saveRun,
   train,
@@ -257,6 +260,70 @@ describe("the late learning rate", () => {
     };
     expect(await moved(0)).toBe(true);
     expect(await moved(1)).toBe(false);
+  });
+});
+
+describe("confident step pairs", () => {
+  it("reads the B of 2B drawn pairs that g is surest of, with g's symbols, the same for the same step", async () => {
+    const run = await createRun(tinyConfig("confident-pairs", { batch: 6 }));
+    holdSymbolValues(run);
+    const drawn = batchIndices(run.config, run.train.numPairs, 8, 5).pairs;
+    const read = await confidentStepPairs(run, drawn, 5);
+    expect(read.pairs).toHaveLength(6);
+    expect(await confidentStepPairs(run, drawn, 5)).toEqual(read);
+    // One pair at a time: the product of g's top class probabilities, and its expected symbols.
+    const grounded = (pair: number) =>
+      tf.tidy(() => {
+        const { images } = gatherBatch(run.train, [pair], []);
+        const logits = groundLogits(run.model, images);
+        const top = tf.max(tf.softmax(logits), 1).dataSync();
+        return {
+          confidence: Array.from(top).reduce((p, x) => p * x, 1),
+          symbols: Array.from(
+            expectedSymbols(logits, run.model.symbolValues).dataSync(),
+          ),
+        };
+      });
+    read.pairs.forEach((p, b) => {
+      const want = grounded(p).symbols;
+      want.forEach((v, j) => expect(read.symbols[b * 3 + j]).toBeCloseTo(v, 5));
+    });
+    const other = await confidentStepPairs(run, drawn, 6);
+    expect(other.pairs).not.toEqual(read.pairs);
+    // The step's own draw is in the pool: those left out are no surer than the least sure chosen.
+    const worstChosen = Math.min(
+      ...read.pairs.map((p) => grounded(p).confidence),
+    );
+    for (const p of drawn.filter((p) => !read.pairs.includes(p)))
+      expect(grounded(p).confidence).toBeLessThanOrEqual(worstChosen + 1e-6);
+    dispose(run);
+  });
+
+  it("changes r's step, leaks no tensors, and is noted off without categorical g", async () => {
+    const stepOf = async (stepPairs: "random" | "confident") => {
+      const run = await createRun(
+        tinyConfig("confident-step", { stepPairs, batch: 6 }),
+      );
+      await trainStep(run, 0, 0);
+      const before = tf.memory().numTensors;
+      const { loss } = await trainStep(run, 0, 1);
+      expect(tf.memory().numTensors).toBe(before);
+      dispose(run);
+      return loss;
+    };
+    expect(await stepOf("confident")).not.toBeCloseTo(
+      await stepOf("random"),
+      6,
+    );
+    const linear = await createRun(
+      tinyConfig("confident-linear", {
+        stepPairs: "confident",
+        grounderOutput: "linear",
+      }),
+    );
+    expect(linear.config.stepPairs).toBe("random");
+    expect(linear.notes.join("\n")).toMatch(/step pairs drawn at random/);
+    dispose(linear);
   });
 });
 
