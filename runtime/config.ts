@@ -214,8 +214,9 @@ export interface TrainConfig {
    * pairs drawn from (seed, step); `confident`, 2B drawn so and the B whose symbols the
    * categorical grounder is surest of before the step (the product of its top class
    * probabilities over the pair's images), as `inferencePairs: "confident"` chooses at
-   * evaluation. Every loss of the step reads them: r, the relaxed objective, abduction and g's
-   * targets. Other grounder outputs, and oracle symbols, draw at random (a run note says so).
+   * evaluation: r reads them (grounded in the batch's pass, so its loss reaches g), while the
+   * relaxed objective, abduction, g's targets and the memory keep the step's random pairs.
+   * Other grounder outputs, and oracle symbols, draw at random (a run note says so).
    */
   readonly stepPairs: StepPairs;
   /**
