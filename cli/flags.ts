@@ -32,6 +32,17 @@ export function numFlag<F extends number | undefined>(
   return n;
 }
 
+/** `--weight-average D`: a decay in [0, 1) (0: off), or `fallback` when absent. */
+export function decayFlag(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === "" || !(n >= 0 && n < 1))
+    throw new CliError(
+      `--weight-average must be a decay in [0, 1) (0: off; e.g. 0.99), got '${value}'`,
+    );
+  return n;
+}
+
 /** `--NAME V`: one of `choices`, or `fallback` when absent. */
 export function choiceFlag<T extends string>(
   name: string,

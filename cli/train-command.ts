@@ -45,7 +45,7 @@ import type { CnnMlpVariant } from "../runtime/nets/baselines.js";
 import { FileWriteError } from "../util/files.js";
 import type { Count, Metrics } from "../runtime/metrics.js";
 import { CliError } from "./main.js";
-import { choiceFlag, intFlag, numFlag } from "./flags.js";
+import { choiceFlag, decayFlag, intFlag, numFlag } from "./flags.js";
 
 export const TRAIN_HELP = `Usage: sketchc train SKETCH [options]
 
@@ -84,6 +84,8 @@ Options (defaults are the cpu preset):
   --late-epoch N       epoch the sharpness rises to --late-sharpness (${DEFAULT_CONFIG.lateEpoch})
   --late-sharpness X   (${DEFAULT_CONFIG.lateSharpness})
   --late-lr X          Adam's learning rate times X from --late-epoch on (${DEFAULT_CONFIG.lateLearningRate}: constant)
+  --weight-average D   evaluate an exponential moving average of g's and r's weights with decay D,
+                       warmed up over the first steps, in place of the last step's (${DEFAULT_CONFIG.weightAverage}: off)
   --no-gumbel          plain softmax instead of gumbel-softmax samples (ablation)
   --straight-through   one-hot samples forward, soft gradients backward
   --imitation X        weight of the program memory's imitation loss (${DEFAULT_CONFIG.imitation}; 0: off)
@@ -222,6 +224,7 @@ export function parseTrainArgs(args: readonly string[]): {
         "late-epoch": { type: "string" },
         "late-sharpness": { type: "string" },
         "late-lr": { type: "string" },
+        "weight-average": { type: "string" },
         "no-gumbel": { type: "boolean" },
         "straight-through": { type: "boolean" },
         imitation: { type: "string" },
@@ -338,6 +341,7 @@ export function parseTrainArgs(args: readonly string[]): {
     batch: intFlag("batch", v.batch, base.batch),
     learningRate: numFlag("lr", v.lr, base.learningRate)!,
     lateLearningRate: numFlag("late-lr", v["late-lr"], base.lateLearningRate)!,
+    weightAverage: decayFlag(v["weight-average"], base.weightAverage),
     lengthPrior: numFlag("prior", v.prior, base.lengthPrior),
     priorEpoch: intFlag("prior-epoch", v["prior-epoch"], base.priorEpoch, 0),
     lateEpoch: intFlag("late-epoch", v["late-epoch"], base.lateEpoch, 0),
@@ -485,15 +489,19 @@ export function parseTrainArgs(args: readonly string[]): {
 }
 
 const EVAL_USAGE =
-  "sketchc eval RUN_DIR [--decode-samples N] [--inference-pairs all|confident] [--data DIR] [--transductive-eval]";
+  "sketchc eval RUN_DIR [--decode-samples N] [--inference-pairs all|confident] [--weights averaged|live] [--data DIR] [--transductive-eval]";
 
-/** `sketchc eval RUN_DIR [--decode-samples N] [--inference-pairs P] [--data DIR] [--transductive-eval]`. */
+/** `sketchc eval RUN_DIR [--decode-samples N] [--inference-pairs P] [--weights W] [--data DIR] [--transductive-eval]`. */
 export function parseEvalArgs(args: readonly string[]): {
   dir: string;
   overrides: Partial<
     Pick<
       TrainConfig,
-      "decodeSamples" | "data" | "transductiveEval" | "inferencePairs"
+      | "decodeSamples"
+      | "data"
+      | "transductiveEval"
+      | "inferencePairs"
+      | "weightAverage"
     >
   >;
 } {
@@ -507,6 +515,7 @@ export function parseEvalArgs(args: readonly string[]): {
         data: { type: "string" },
         "transductive-eval": { type: "boolean" },
         "inference-pairs": { type: "string" },
+        weights: { type: "string" },
       },
     });
   } catch (e) {
@@ -528,6 +537,11 @@ export function parseEvalArgs(args: readonly string[]): {
           }),
       ...(v.data === undefined ? {} : { data: v.data }),
       ...(v["transductive-eval"] ? { transductiveEval: true } : {}),
+      // `live`: the last step's weights of a run trained with --weight-average.
+      ...(choiceFlag("weights", v.weights, ["averaged", "live"], "averaged") ===
+      "live"
+        ? { weightAverage: 0 }
+        : {}),
       ...(v["inference-pairs"] === undefined
         ? {}
         : {
@@ -548,6 +562,8 @@ export function formatMetrics(
   wallSeconds: number,
   extra: {
     knowledge?: readonly string[];
+    /** The weights evaluated, shown when they are not the last step's (`--weight-average`). */
+    weights?: string;
     reference?: {
       classes?: number;
       classifierSymbolicLoss?: number;
@@ -602,6 +618,9 @@ export function formatMetrics(
           ] as [string, string],
         ]
       : []),
+    ...(extra.weights && extra.weights !== "last step's"
+      ? [["weights evaluated", extra.weights] as [string, string]]
+      : []),
     ["wall time", `${wallSeconds.toFixed(1)} s`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
@@ -632,12 +651,12 @@ export async function runTrainCommand(
   try {
     if (command === "eval") {
       const { dir, overrides } = parseEvalArgs(args);
-      const { metrics, wallSeconds, knowledge, warning } = await evaluateSaved(
-        dir,
-        overrides,
-      );
+      const { metrics, wallSeconds, knowledge, weights, warning } =
+        await evaluateSaved(dir, overrides);
       if (warning) process.stderr.write(`sketchc: warning: ${warning}\n`);
-      process.stdout.write(formatMetrics(metrics, wallSeconds, { knowledge }));
+      process.stdout.write(
+        formatMetrics(metrics, wallSeconds, { knowledge, weights }),
+      );
       return 0;
     }
     const { config, fresh, quiet, help } = parseTrainArgs(args);
@@ -657,6 +676,7 @@ export async function runTrainCommand(
     process.stdout.write(
       formatMetrics(result.metrics, result.wallSeconds, {
         knowledge: result.knowledge,
+        weights: result.weights,
         reference: {
           classes: result.referenceAccuracy,
           classifierSymbolicLoss: result.referenceSymbolicLoss,

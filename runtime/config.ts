@@ -159,6 +159,11 @@ export interface TrainConfig {
    * which keeps it constant); 1: constant.
    */
   readonly lateLearningRate: number;
+  /**
+   * Evaluation reads an exponential moving average of the trained weights with this decay
+   * (weight-average.ts; beyond the paper, which evaluates the last step's); 0: the last step's.
+   */
+  readonly weightAverage: number;
   readonly adamEpsilon: number;
   /** Global gradient-norm clip; 0 disables (the paper does not clip). */
   readonly clipNorm: number;
@@ -345,6 +350,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   taskBatch: 100,
   learningRate: 1e-3,
   lateLearningRate: 1,
+  weightAverage: 0,
   adamEpsilon: 1e-5,
   clipNorm: 10,
   gumbel: true,

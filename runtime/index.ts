@@ -10,8 +10,10 @@ import type { Metrics } from "./metrics.js";
 import {
   CHECKPOINT_FILE,
   createRun,
-  evaluateRun,
+  evaluateTrained,
+  evaluateWith,
   resumeRun,
+  weightsOf,
   RunError,
   withGeneralization,
   type RunState,
@@ -73,12 +75,15 @@ export async function evaluateSaved(
       | "data"
       | "transductiveEval"
       | "inferencePairs"
+      | "weightAverage"
     >
   > = {},
 ): Promise<{
   metrics: Metrics;
   wallSeconds: number;
   knowledge: string[];
+  /** The weights the metrics were computed on (train.ts `weightsOf`). */
+  weights: string;
   /** Set when the newest checkpoint was damaged and the previous one was evaluated. */
   warning?: string;
 }> {
@@ -103,13 +108,16 @@ export async function evaluateSaved(
   await selectBackend(config.backend);
   const run = await createRun(config);
   await resumeRun(run, loaded);
-  const metrics = await withGeneralization(
-    run,
-    (await evaluateRun(run)).metrics,
+  const evaluation = await evaluateTrained(run);
+  const metrics = await evaluateWith(run, () =>
+    withGeneralization(run, evaluation.metrics),
   );
+  const weights = weightsOf(run);
   run.model.dispose();
+  run.average?.dispose();
   return {
     metrics,
+    weights,
     wallSeconds: ckpt.state.wallSeconds,
     knowledge: knowledgeOf(run.config, {
       givenPrograms: run.inferred.length < run.tasks.length,

@@ -51,6 +51,7 @@ import {
 } from "./domains/domain.js";
 import { choicesToParams, createProgramSpace } from "./domains/embed.js";
 import { inputRelabeling, rehearsalLoss } from "./rehearsal.js";
+import { createWeightAverage, type WeightAverage } from "./weight-average.js";
 import { languageOf } from "./domains/expression.js";
 import {
   appendToFile,
@@ -147,6 +148,8 @@ export interface TrainResult {
   readonly metrics: Metrics;
   /** What the run knew beyond its images and training outputs (config.ts `knowledgeOf`). */
   readonly knowledge: readonly string[];
+  /** The weights the metrics were computed on (`weightsOf`). */
+  readonly weights: string;
   readonly wallSeconds: number;
   readonly backend: string;
   readonly epochs: number;
@@ -183,6 +186,8 @@ export interface RunContext {
   readonly sigma: Float32Array;
   readonly model: RoapModel;
   readonly optimizer: tf.AdamOptimizer;
+  /** The average of the trained weights evaluation reads, with `config.weightAverage` > 0. */
+  readonly average: WeightAverage | undefined;
   /** The program memory, when `config.imitation` > 0 (memory.ts). */
   readonly memory: ProgramMemory | undefined;
   /** Abduction's learned symbol values, with `abductionAlphabet: "codebook"` (codebook.ts). */
@@ -293,6 +298,12 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
       "program memory and abduction off: the CNN+MLP baseline has no programs",
     );
     config = { ...config, imitation: 0, abduction: 0, transductiveEval: false };
+  }
+  if (config.stepPairs === "confident" && config.model !== "roap") {
+    notes.push(
+      `step pairs drawn at random: the ${config.model} baseline has no recognizer to read the confident pairs (--step-pairs confident)`,
+    );
+    config = { ...config, stepPairs: "random" };
   }
   if (
     config.stepPairs === "confident" &&
@@ -408,6 +419,13 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
     sigma,
     model,
     optimizer,
+    average:
+      config.weightAverage > 0
+        ? createWeightAverage(
+            config.oracleSymbols ? model.recognizer.variables : model.variables,
+            config.weightAverage,
+          )
+        : undefined,
     memory,
     codebook,
     dreams: dreams.pool,
@@ -541,7 +559,9 @@ export function gatherSymbols(
 }
 
 /** With oracle symbols the grounder is not used, so only the recognizer trains. */
-function trainableVariables(run: RunContext): tf.Variable[] {
+function trainableVariables(
+  run: Pick<RunContext, "config" | "model">,
+): tf.Variable[] {
   return run.config.oracleSymbols
     ? run.model.recognizer.variables
     : run.model.variables;
@@ -1669,6 +1689,27 @@ export async function evaluateGeneralization(
   return generalizationLoss(data, grounded, fit);
 }
 
+/**
+ * Runs `fn` on the weights evaluation reads: the average of the trained ones with
+ * `config.weightAverage` > 0 (weight-average.ts), else the last step's.
+ */
+export function evaluateWith<T>(
+  run: RunContext,
+  fn: () => Promise<T>,
+): Promise<T> {
+  return run.average ? run.average.evaluate(fn) : fn();
+}
+
+/** Which weights `evaluateWith` reads, in words (metrics.json `"weights"`, the metrics table). */
+export function weightsOf(run: RunContext): string {
+  return run.average ? `average (decay ${run.average.decay})` : "last step's";
+}
+
+/** `evaluateRun` on the weights evaluation reads (`evaluateWith`). */
+export function evaluateTrained(run: RunContext): Promise<Evaluation> {
+  return evaluateWith(run, () => evaluateRun(run));
+}
+
 /** The metrics with the generalization loss added (when the run has new tasks). */
 export async function withGeneralization(
   run: RunContext,
@@ -1786,6 +1827,7 @@ async function saveTensors(run: RunContext): Promise<NamedArray[]> {
     ...(await optimizerToArrays(run.optimizer)),
     ...(run.memory ? memoryToArrays(run.memory) : []),
     ...(run.codebook ? codebookToArrays(run.codebook) : []),
+    ...(run.average ? await run.average.toArrays() : []),
   ];
 }
 
@@ -1800,6 +1842,8 @@ async function loadTensors(
   if (run.memory) loadMemory(run.memory, run.module, arrays);
   if (run.codebook) loadCodebook(run.codebook, arrays);
   await loadOptimizer(run.optimizer, arrays);
+  // A checkpoint of a run without the average starts it at the loaded weights.
+  run.average?.load(arrays);
 }
 
 export async function saveRun(
@@ -2105,6 +2149,7 @@ export async function train(
       const step = epoch * config.stepsPerEpoch + i;
       killpoint("step");
       const r = await trainStep(run, epoch, step);
+      run.average?.update(step);
       symbolMean.push(Number(r.symbols.mean.toPrecision(4)));
       symbolStd.push(Number(r.symbols.std.toPrecision(4)));
       if (r.abduced) {
@@ -2171,10 +2216,16 @@ export async function train(
     }
     const isLast = epoch + 1 === config.epochs;
     const evaluated = isLast || (epoch + 1) % config.evalEvery === 0;
+    let live: Metrics | undefined;
     if (evaluated) {
       killpoint("evaluate");
-      evaluation = await evaluateRun(run);
+      evaluation = await evaluateTrained(run);
       Object.assign(record, logMetrics(evaluation.metrics));
+      // With the average, the last step's weights too: what the average changes, step by step.
+      if (run.average) {
+        live = (await evaluateRun(run)).metrics;
+        record.liveWeights = logMetrics(live);
+      }
     }
     appendLog(config.out, record);
     killpoint("epoch-logged");
@@ -2183,13 +2234,18 @@ export async function train(
         (evaluated && evaluation
           ? `  ${describeMetrics(evaluation.metrics)}`
           : "") +
+        (evaluated && live
+          ? `  (last step's weights: solved ${live.programSuccess.count}, held-out ${live.heldOutProgramSuccess?.argmax.count ?? "-"})`
+          : "") +
         `  ${elapsed().toFixed(0)} s`,
     );
     await saveRun(run, epoch + 1, elapsed());
   }
   if (!evaluation || lastEpoch !== config.epochs)
-    evaluation = await evaluateRun(run);
-  const metrics = await withGeneralization(run, evaluation.metrics);
+    evaluation = await evaluateTrained(run);
+  const metrics = await evaluateWith(run, () =>
+    withGeneralization(run, evaluation!.metrics),
+  );
   const wallSeconds = elapsed();
   let referenceAccuracy: number | undefined;
   let referenceSymbolicLoss: number | undefined;
@@ -2211,6 +2267,7 @@ export async function train(
   const result: TrainResult = {
     metrics,
     knowledge,
+    weights: weightsOf(run),
     wallSeconds,
     backend: backend.name,
     epochs: lastEpoch,
@@ -2224,6 +2281,7 @@ export async function train(
       {
         ...metrics,
         knowledge,
+        weights: result.weights,
         referenceAccuracy,
         referenceSymbolicLoss,
         referenceSymbolAccuracy,
@@ -2250,6 +2308,7 @@ export async function train(
     formatPrograms(run, evaluation),
   );
   run.model.dispose();
+  run.average?.dispose();
   run.optimizer.dispose();
   return result;
 }

@@ -278,10 +278,24 @@ const FLAG_ROWS: Row[] = [
     status: 2,
   },
   {
+    name: "train: --weight-average not a decay",
+    args: ["train", SKETCH, "--weight-average", "1"],
+    stderr:
+      "sketchc: error: --weight-average must be a decay in [0, 1) (0: off; e.g. 0.99), got '1'\n",
+    status: 2,
+  },
+  {
+    name: "eval: --weights not averaged or live",
+    args: ["eval", "$D", "--weights", "mean"],
+    stderr:
+      "sketchc: error: --weights must be one of averaged, live, got 'mean'\n",
+    status: 2,
+  },
+  {
     name: "eval: no RUN_DIR",
     args: ["eval"],
     stderr:
-      "sketchc: error: usage: sketchc eval RUN_DIR [--decode-samples N] [--inference-pairs all|confident] [--data DIR] [--transductive-eval]\n",
+      "sketchc: error: usage: sketchc eval RUN_DIR [--decode-samples N] [--inference-pairs all|confident] [--weights averaged|live] [--data DIR] [--transductive-eval]\n",
     status: 2,
   },
   {

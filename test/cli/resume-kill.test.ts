@@ -14,7 +14,10 @@ import { SAMPLE_DATA } from "../runtime/tiny-run.js";
 const BIN = path.resolve("bin/sketchc.js");
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "sketchc-kill-"));
 
-/** A tiny run with the CPU preset's memory, codebook and abduction all on: the state to lose. */
+/**
+ * A tiny run with the CPU preset's memory, codebook and abduction all on, confident step pairs and
+ * the weight average: the state to lose.
+ */
 function trainArgs(out: string): string[] {
   return [
     "train",
@@ -45,6 +48,10 @@ function trainArgs(out: string): string[] {
     "16",
     "--seed",
     "5",
+    "--step-pairs",
+    "confident",
+    "--weight-average",
+    "0.9",
     "--quiet",
     "--out",
     out,

@@ -299,6 +299,32 @@ describe("--preset", () => {
   });
 });
 
+describe("--weight-average", () => {
+  it("takes a decay in [0, 1), off by default, and says what a bad value lacks", () => {
+    expect(parseTrainArgs(["a.sketch"]).config.weightAverage).toBe(0);
+    expect(
+      parseTrainArgs(["a.sketch", "--weight-average", "0.995"]).config
+        .weightAverage,
+    ).toBe(0.995);
+    for (const bad of ["1", "1.5", "fast", ""])
+      expect(() =>
+        parseTrainArgs(["a.sketch", "--weight-average", bad]),
+      ).toThrow(/--weight-average must be a decay in \[0, 1\)/);
+  });
+
+  it("sketchc eval reads the live weights with --weights live", () => {
+    expect(parseEvalArgs(["runs/a", "--weights", "live"]).overrides).toEqual({
+      weightAverage: 0,
+    });
+    expect(
+      parseEvalArgs(["runs/a", "--weights", "averaged"]).overrides,
+    ).toEqual({});
+    expect(() => parseEvalArgs(["runs/a", "--weights", "mean"])).toThrow(
+      /--weights must be one of averaged, live, got 'mean'/,
+    );
+  });
+});
+
 describe("formatMetrics", () => {
   it("prints the metrics of Sec. 4.1 as a table", () => {
     const text = formatMetrics(
@@ -341,6 +367,24 @@ describe("formatMetrics", () => {
     expect(text).toMatch(/knowledge used\s+alphabet/);
     expect(text).not.toMatch(/transductive/);
     expect(text).toMatch(/grounding accuracy\s+97\.00%/);
+    expect(text).not.toMatch(/weights evaluated/);
+  });
+
+  it("names the weights evaluated when they are an average", () => {
+    const m = {
+      programSuccess: { count: 1, total: 2, rate: 0.5 },
+      foundProgramSuccess: { count: 1, total: 2, rate: 0.5 },
+      symbolicLoss: 0.1,
+      testLoss: 0.1,
+      groundingAccuracy: 0.5,
+      meanProgramLength: 3,
+    };
+    expect(formatMetrics(m, 1, { weights: "average (decay 0.995)" })).toMatch(
+      /weights evaluated\s+average \(decay 0\.995\)/,
+    );
+    expect(formatMetrics(m, 1, { weights: "last step's" })).not.toMatch(
+      /weights evaluated/,
+    );
   });
 });
 

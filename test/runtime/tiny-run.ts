@@ -48,10 +48,11 @@ export function tinyRunConfig(
   };
 }
 
-/** Frees a run's nets and optimizer. */
+/** Frees a run's nets, optimizer and weight average. */
 export function disposeRun(run: RunContext): void {
   run.model.dispose();
   run.optimizer.dispose();
+  run.average?.dispose();
 }
 
 /** Writes `text` to `root`/`name` and returns its path. */

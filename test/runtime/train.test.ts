@@ -324,6 +324,18 @@ describe("confident step pairs", () => {
     expect(linear.config.stepPairs).toBe("random");
     expect(linear.notes.join("\n")).toMatch(/step pairs drawn at random/);
     dispose(linear);
+    const baseline = await createRun(
+      tinyConfig("confident-cnn-mlp", {
+        stepPairs: "confident",
+        model: "cnn-mlp",
+        heldOutTasks: 0,
+      }),
+    );
+    expect(baseline.config.stepPairs).toBe("random");
+    expect(baseline.notes.join("\n")).toMatch(
+      /the cnn-mlp baseline has no recognizer to read the confident pairs/,
+    );
+    dispose(baseline);
   });
 });
 
