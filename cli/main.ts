@@ -31,7 +31,7 @@ Usage:
                                     FILE '-' formats standard input to standard output)
   sketchc lsp                       the language server, over stdio (docs/editors.md)
   sketchc train SKETCH [options]    train ROAP on images (sketchc train --help)
-  sketchc eval RUN_DIR [--decode-samples N] [--inference-pairs P]
+  sketchc eval RUN_DIR [--decode-samples N] [--inference-pairs P] [--weights averaged|live]
                                     recompute the metrics of a trained run
   sketchc synthesize SKETCH --pairs FILE     smallest program for grounded symbols and outputs
   sketchc experiment NAME [options]          the paper's experiments (table1|table2|fig5|fig6)
