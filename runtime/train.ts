@@ -422,7 +422,7 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
     average:
       config.weightAverage > 0
         ? createWeightAverage(
-            config.oracleSymbols ? model.recognizer.variables : model.variables,
+            trainableVariables({ config, model }),
             config.weightAverage,
           )
         : undefined,
