@@ -116,12 +116,15 @@ export function maskFromScope(scope: Scope, choices: number): number[][] {
 
 /** Index of the largest entry of `row` among the allowed ones (ties: the first). */
 export function argmaxAllowed(
-  row: readonly number[],
+  row: ArrayLike<number>,
   mask: readonly number[],
+  /** Where the row starts in `row` (a flat [rows, choices] array); its length is the mask's. */
+  offset = 0,
 ): number {
   let best = -1;
-  for (let i = 0; i < row.length; i++) {
-    if (mask[i] === 1 && (best < 0 || row[i] > row[best])) best = i;
+  for (let i = 0; i < mask.length; i++) {
+    if (mask[i] === 1 && (best < 0 || row[offset + i] > row[offset + best]))
+      best = i;
   }
   return best;
 }

@@ -34,6 +34,17 @@ export interface StraightProgram<Op extends string = string> {
 }
 
 /**
+ * Freezes a program and its lines: decoded programs are values, and `evaluate` keeps the plan of
+ * a frozen one (a program mutated after it was evaluated would otherwise run a stale plan).
+ */
+function freezeProgram<P extends StraightProgram>(program: P): P {
+  for (const line of program.lines)
+    if (line !== null) Object.freeze(Object.freeze(line).args);
+  Object.freeze(program.lines);
+  return Object.freeze(program);
+}
+
+/**
  * The fused forward pass of one line, for every example b of a task: writes
  * out[q + b] = sum over operators k of w[o + k] * F_k(x[p + b], x[p + B + b], ...).
  */
@@ -378,20 +389,26 @@ export function straightSketch<Op extends string, Head extends string>(
   }
 
   function decode(z: Params<Head>): StraightProgram<Op>[] {
-    const ops = z[opHead.name].arraySync();
-    const args = argHeads.map((h) => z[h.name].arraySync());
-    return ops.map((opRows, t) =>
-      prune({
-        lines: opRows.map((row, l) => {
-          const o = argmaxAllowed(row, opMask[l]);
-          return {
-            op: spec.ops[o],
-            args: args
-              .slice(0, spec.arity[o])
-              .map((a, i) => argmaxAllowed(a[t][l], argMasks[i][l])),
-          };
+    // Flat reads ([T, L, K] and [T, L, S]): decoding runs on every proposal of every step.
+    const [T] = z[opHead.name].shape;
+    const ops = z[opHead.name].dataSync();
+    const args = argHeads.map((h) => z[h.name].dataSync());
+    return Array.from({ length: T }, (_, t) =>
+      freezeProgram(
+        prune({
+          lines: Array.from({ length: L }, (_, l) => {
+            const o = argmaxAllowed(ops, opMask[l], (t * L + l) * K);
+            return {
+              op: spec.ops[o],
+              args: args
+                .slice(0, spec.arity[o])
+                .map((a, i) =>
+                  argmaxAllowed(a, argMasks[i][l], (t * L + l) * S),
+                ),
+            };
+          }),
         }),
-      }),
+      ),
     );
   }
 
@@ -433,35 +450,61 @@ export function straightSketch<Op extends string, Head extends string>(
   ): number {
     if (s.length !== V)
       throw new RangeError(`expected ${V} symbols, got ${s.length}`);
-    if (program.lines.length !== L) {
-      throw new RangeError(
-        `a program of this sketch has ${L} lines, got ${program.lines.length}`,
-      );
+    // Abduction, the codebook and the memory run programs on every tuple of symbols, so this is
+    // a hot path: a frozen program (every decoded one) keeps its plan, the others plan each call.
+    const plan = planOf(program);
+    const values = scratch;
+    for (let i = 0; i < V; i++) values[i] = s[i];
+    const { lines, arity, operators, first, second, rest } = plan;
+    for (let k = 0; k < lines.length; k++) {
+      const op = operators[k];
+      values[BASE + lines[k]] =
+        arity[k] === 1
+          ? op(values[first[k]])
+          : arity[k] === 2
+            ? op(values[first[k]], values[second[k]])
+            : op(...rest[k].map((a) => values[a]));
     }
-    // From the output down, each line the output reaches once (abduction runs a program on
-    // every tuple of symbols, so this is a hot path: no pass over the unreached lines).
-    const values = new Array<number | undefined>(L);
-    const slot = (a: number): number => {
-      if (a < V) return s[a];
-      if (a < BASE) return spec.constants[a - V].value;
-      const l = a - BASE;
-      const known = values[l];
-      if (known !== undefined) return known;
-      const line = program.lines[l];
-      if (line === null)
-        throw new RangeError(`line ${l + 1} is read by the output but is null`);
-      const args = line.args;
-      const op = spec.operators[line.op];
-      const v =
-        args.length === 1
-          ? op(slot(args[0]))
-          : args.length === 2
-            ? op(slot(args[0]), slot(args[1]))
-            : op(...args.map(slot));
-      values[l] = v;
-      return v;
+    return values[OUTPUT];
+  }
+
+  /** Slots of one evaluation: the inputs, the constants (written once), then the lines. */
+  const scratch = new Float64Array(S);
+  spec.constants.forEach((c, i) => (scratch[V + i] = c.value));
+  const plans = new WeakMap<object, EvaluationPlan>();
+
+  /** The reached lines in order, each with its operator and argument slots. */
+  interface EvaluationPlan {
+    readonly lines: Int32Array;
+    readonly arity: Int32Array;
+    readonly operators: readonly ((...x: number[]) => number)[];
+    readonly first: Int32Array;
+    readonly second: Int32Array;
+    /** Every argument of a line of arity 3 or more (empty otherwise). */
+    readonly rest: readonly (readonly number[])[];
+  }
+
+  function planOf(program: StraightProgram<Op>): EvaluationPlan {
+    const frozen = Object.isFrozen(program) && Object.isFrozen(program.lines);
+    const known = frozen ? plans.get(program) : undefined;
+    if (known) return known;
+    const reached = reachedLines(program); // throws on a null line the output reads
+    const order = program.lines.flatMap((line, l) =>
+      reached[l] && line !== null ? [l] : [],
+    );
+    const plan: EvaluationPlan = {
+      lines: Int32Array.from(order),
+      arity: Int32Array.from(order, (l) => program.lines[l]!.args.length),
+      operators: order.map((l) => spec.operators[program.lines[l]!.op]),
+      first: Int32Array.from(order, (l) => program.lines[l]!.args[0] ?? 0),
+      second: Int32Array.from(order, (l) => program.lines[l]!.args[1] ?? 0),
+      rest: order.map((l) => {
+        const args = program.lines[l]!.args;
+        return args.length > 2 ? [...args] : [];
+      }),
     };
-    return slot(OUTPUT);
+    if (frozen) plans.set(program, plan);
+    return plan;
   }
 
   function length(program: StraightProgram<Op>): number {

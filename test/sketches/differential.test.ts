@@ -160,6 +160,23 @@ describe.each(FILES)("%s", (file) => {
     }
   });
 
+  it("evaluates decoded programs (kept plans, straight-line code) as the reference does, twice", () => {
+    const m = mod(file);
+    const next = createRandom(300 + FILES.indexOf(file));
+    for (const program of programsOf(file)) {
+      const z = m.encode(program);
+      const [decoded] = m.decode(z);
+      dispose(z);
+      if (m.sketch.model === "straight")
+        expect(Object.isFrozen(decoded)).toBe(true);
+      for (const row of randomSymbols(EXAMPLES, m.sketch.numInputs, next)) {
+        const exact = referenceEvaluate(irs.get(file)!, program, row);
+        expect(m.evaluate(decoded, row)).toBe(exact);
+        expect(m.evaluate(decoded, row)).toBe(exact);
+      }
+    }
+  });
+
   it("expectedLength(encode(p)) is length(p)", () => {
     const m = mod(file);
     for (const program of programsOf(file)) {
@@ -295,6 +312,19 @@ describe("arith", () => {
             : null,
     ),
   };
+
+  it("evaluates a program built by hand anew after it changes", () => {
+    const m = mod("arith.sketch");
+    const lines = [...program.lines];
+    const mutable = { lines };
+    expect(m.evaluate(mutable, [0.5, 0.25, 0.125])).toBeCloseTo(0.234375, 12);
+    lines[29] = { op: "add", args: [3, 4] };
+    expect(m.evaluate(mutable, [0.5, 0.25, 0.125])).toBeCloseTo(1, 12);
+    lines[29] = { op: "mul", args: [3, 31] };
+    expect(() => m.evaluate(mutable, [0.5, 0.25, 0.125])).toThrow(
+      /line 29 is read by the output but is null/,
+    );
+  });
 
   it("formats a known program as straight-line code and a formula", () => {
     expect(mod("arith.sketch").format(program)).toBe(
