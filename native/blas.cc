@@ -11,6 +11,8 @@
 //   layerNorm(memory, n, d, epsilon, relu, x, gain, bias, out, xHat, rstd)
 //   layerNormGrad(memory, n, d, relu, dy, xHat, rstd, gain, out, dx, dGain, dBias)
 //                                                    LayerNorm over rows (+ ReLU), and its gradient
+//   crossProduct(a, y, m, u, b, out)                out[m x b] = a[m x u] y[b x u]^T, in float64
+//                                                    (abduction's cross terms, memory.ts)
 //   mixArgs(values, z, args, T, S, B, L, LINES, A, i, l, from, to)
 //   mixArgsGrad(values, z, dArgs, dValues, dz, T, S, B, L, A, i, l, from, to)
 //                                 the fused straight-line interpreter's argument mixing (Fig. 3)
@@ -40,12 +42,16 @@ enum CblasTranspose { CblasNoTrans = 111, CblasTrans = 112 };
 using SgemmFn = void (*)(int order, int transA, int transB, int m, int n, int k, float alpha,
                          const float* a, int lda, const float* b, int ldb, float beta, float* c,
                          int ldc);
+using DgemmFn = void (*)(int order, int transA, int transB, int m, int n, int k, double alpha,
+                         const double* a, int lda, const double* b, int ldb, double beta,
+                         double* c, int ldc);
 using ConfigFn = char* (*)();
 using ThreadsFn = int (*)();
 
 struct Blas {
   void* handle = nullptr;
   SgemmFn sgemm = nullptr;
+  DgemmFn dgemm = nullptr;  // optional: abduction's float64 product falls back to JavaScript
   ConfigFn config = nullptr;
   ConfigFn corename = nullptr;
   ThreadsFn threads = nullptr;
@@ -78,6 +84,7 @@ void OpenBlas() {
     }
     blas.handle = handle;
     blas.sgemm = sgemm;
+    blas.dgemm = reinterpret_cast<DgemmFn>(dlsym(handle, "cblas_dgemm"));
     blas.config = config;
     blas.corename = reinterpret_cast<ConfigFn>(dlsym(handle, "openblas_get_corename"));
     blas.threads = reinterpret_cast<ThreadsFn>(dlsym(handle, "openblas_get_num_threads"));
@@ -360,6 +367,37 @@ bool Int64Args(napi_env env, napi_value* args, size_t count, int64_t* out) {
   return true;
 }
 
+// out[i * b + j] = sum over k < u of a[i * u + k] * y[j * u + k]: a [m x u] by [b x u]^T product
+// in float64. Each entry of out is computed by one thread (OpenBLAS splits m and b, never u), so
+// the result does not depend on the thread count.
+napi_value CrossProduct(napi_env env, napi_callback_info info) {
+  if (blas.dgemm == nullptr) return Throw(env, "crossProduct: the BLAS library has no cblas_dgemm");
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  double *a = nullptr, *y = nullptr, *out = nullptr;
+  size_t nA = 0, nY = 0, nOut = 0;
+  int64_t v[3];
+  if (argc != 6 || !TypedArray(env, argv[0], napi_float64_array, &a, &nA) ||
+      !TypedArray(env, argv[1], napi_float64_array, &y, &nY) || !Int64Args(env, argv + 2, 3, v) ||
+      !TypedArray(env, argv[5], napi_float64_array, &out, &nOut))
+    return Throw(env, "crossProduct: expected (Float64Array, Float64Array, 3 numbers, Float64Array)");
+  const int64_t m = v[0], u = v[1], b = v[2];
+  if (m < 0 || u < 0 || b < 0 || m > INT32_MAX || u > INT32_MAX || b > INT32_MAX ||
+      static_cast<int64_t>(nA) < m * u || static_cast<int64_t>(nY) < b * u ||
+      static_cast<int64_t>(nOut) < m * b)
+    return Throw(env, "crossProduct: sizes outside the arrays");
+  if (m == 0 || b == 0) return nullptr;
+  if (u == 0) {
+    std::fill(out, out + m * b, 0.0);
+    return nullptr;
+  }
+  blas.dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), static_cast<int>(b),
+             static_cast<int>(u), 1.0, a, static_cast<int>(u), y, static_cast<int>(u), 0.0, out,
+             static_cast<int>(b));
+  return nullptr;
+}
+
 // The slots [from, to) of line l that argument i reads, inside [0, S).
 bool WindowFits(int64_t T, int64_t S, int64_t B, int64_t L, int64_t A, int64_t i, int64_t l,
                 int64_t from, int64_t to) {
@@ -454,10 +492,11 @@ napi_value Init(napi_env env, napi_value exports) {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layerNormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"crossProduct", nullptr, CrossProduct, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"mixArgs", nullptr, MixArgs, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"mixArgsGrad", nullptr, MixArgsGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
-  napi_define_properties(env, exports, 6, properties);
+  napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
   return exports;
 }
 

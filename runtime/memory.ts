@@ -658,6 +658,7 @@ export function abduceSymbols<P>(
     possible[i] = ok;
   }
   const scaledY = new Float64Array(B * U); // [B, U]: y_ub / w_u^2
+  const cross = new Float64Array(tuples * B); // [tuples, B]: sum over u of o_ui y_ub / w_u^2
   const bestCost = new Float64Array(B);
   const mapPass = (full: boolean) => {
     const inverse2 = width.map((w) => 1 / (w * w));
@@ -670,7 +671,7 @@ export function abduceSymbols<P>(
       }
     best.fill(0);
     bestCost.fill(Infinity);
-    const cross = new Float64Array(B);
+    crossProduct(byTuple, scaledY, tuples, U, B, cross); // [tuples, B]
     for (let i = 0; i < tuples; i++) {
       const row = i * U;
       let oTerm = 0;
@@ -679,12 +680,11 @@ export function abduceSymbols<P>(
           const o = byTuple[row + u];
           oTerm += o * o * inverse2[u];
         }
-        crossTerms(byTuple, row, scaledY, U, B, cross);
       }
       for (let b = 0; b < B; b++) {
         let c = Infinity;
         if (possible[i]) {
-          c = priorCost(b, i) + (oTerm - 2 * cross[b] + yTerm[b]);
+          c = priorCost(b, i) + (oTerm - 2 * cross[i * B + b] + yTerm[b]);
           if (!(c <= Infinity)) c = Infinity;
         }
         if (full) costs[b * tuples + i] = c;
@@ -734,6 +734,46 @@ export function abduceSymbols<P>(
     }
   }
   return { symbols: out, indices, constrained, posterior };
+}
+
+/**
+ * The cross terms of abduction's scores, out[i * B + b] = sum over u < U of a[i * U + u] *
+ * y[b * U + u]: an [M x U] by [B x U]^T product in float64. JavaScript by default; the native
+ * kernels (kernels/native.ts) install OpenBLAS's dgemm, which sums in another order (the scores
+ * then differ in their last bits).
+ */
+export type CrossProduct = (
+  a: Float64Array,
+  y: Float64Array,
+  M: number,
+  U: number,
+  B: number,
+  out: Float64Array,
+) => void;
+
+let crossProduct: CrossProduct = crossProductJs;
+
+/** Replaces abduction's cross product (undefined: the JavaScript one). */
+export function installCrossProduct(product: CrossProduct | undefined): void {
+  crossProduct = product ?? crossProductJs;
+}
+
+/** The cross product abduction uses now (for tests). */
+export function activeCrossProduct(): CrossProduct {
+  return crossProduct;
+}
+
+/** `CrossProduct` in JavaScript: row by row, four rows of y at a time (`crossTerms`). */
+export function crossProductJs(
+  a: Float64Array,
+  y: Float64Array,
+  M: number,
+  U: number,
+  B: number,
+  out: Float64Array,
+): void {
+  for (let i = 0; i < M; i++)
+    crossTerms(a, i * U, y, U, B, out.subarray(i * B, (i + 1) * B));
 }
 
 /**

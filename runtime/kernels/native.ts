@@ -20,6 +20,7 @@ import {
   installArgumentMixer,
   type ArgumentMixer,
 } from "../module-runtime/mixing.js";
+import { installCrossProduct, type CrossProduct } from "../memory.js";
 
 /** The addon's exports (native/blas.cc). */
 interface BlasAddon extends ArgumentMixer {
@@ -58,6 +59,8 @@ interface BlasAddon extends ArgumentMixer {
     xHat: number,
     rstd: number,
   ): void;
+  /** Abduction's float64 cross terms (memory.ts); throws where the BLAS has no cblas_dgemm. */
+  crossProduct: CrossProduct;
   layerNormGrad(
     memory: ArrayBuffer,
     n: number,
@@ -381,9 +384,29 @@ export function installNativeKernels(): NativeStatus {
       tf.registerKernel(config);
     }
     installArgumentMixer(state.addon);
+    installCrossProduct(
+      hasDgemm(state.addon) ? state.addon.crossProduct : undefined,
+    );
     installed = true;
   }
   return { on: true, info: state.info };
+}
+
+/** Whether the addon's BLAS has cblas_dgemm (a library named by SKETCHC_BLAS may not). */
+function hasDgemm(addon: BlasAddon): boolean {
+  try {
+    addon.crossProduct(
+      new Float64Array(1),
+      new Float64Array(1),
+      1,
+      1,
+      1,
+      new Float64Array(1),
+    );
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Puts the stock wasm kernels back and removes sketchc's own (for comparisons and opt-outs). */
@@ -398,6 +421,7 @@ export function uninstallNativeKernels(): void {
       tf.unregisterKernel(name, "wasm");
   }
   installArgumentMixer(undefined);
+  installCrossProduct(undefined);
   installed = false;
 }
 

@@ -20,6 +20,14 @@ import {
   uninstallNativeKernels,
 } from "../../../runtime/kernels/native.js";
 import { sumRows } from "../../../runtime/kernels/outer-reduce.js";
+import {
+  abduceSymbols,
+  createMemory,
+  crossProductJs,
+  installCrossProduct,
+  activeCrossProduct,
+  storeProgram,
+} from "../../../runtime/memory.js";
 import { loadSketch } from "../../../runtime/load-sketch.js";
 import {
   argumentMixer,
@@ -336,3 +344,84 @@ describe.runIf(status.on)(
     });
   },
 );
+
+describe.runIf(status.on)("abduction's native cross product", () => {
+  it("is OpenBLAS's dgemm once the kernels are installed, and JavaScript after", () => {
+    installNativeKernels();
+    const a = Float64Array.from({ length: 7 * 5 }, (_, i) => Math.sin(i) * 3);
+    const y = Float64Array.from({ length: 6 * 5 }, (_, i) => Math.cos(i * 0.7));
+    const native = new Float64Array(7 * 6);
+    const js = new Float64Array(7 * 6);
+    activeCrossProduct()(a, y, 7, 5, 6, native);
+    crossProductJs(a, y, 7, 5, 6, js);
+    expect(activeCrossProduct()).not.toBe(crossProductJs);
+    for (let i = 0; i < 7; i++)
+      for (let b = 0; b < 6; b++) {
+        let direct = 0;
+        for (let u = 0; u < 5; u++) direct += a[i * 5 + u] * y[b * 5 + u];
+        expect(native[i * 6 + b]).toBeCloseTo(direct, 12);
+        expect(js[i * 6 + b]).toBeCloseTo(direct, 12);
+      }
+    // A non-finite entry of a spoils its own row only.
+    a[2 * 5 + 1] = Infinity;
+    activeCrossProduct()(a, y, 7, 5, 6, native);
+    expect(Array.from(native.subarray(12, 18)).some(Number.isFinite)).toBe(
+      false,
+    );
+    expect(Array.from(native.subarray(0, 12)).every(Number.isFinite)).toBe(
+      true,
+    );
+    uninstallNativeKernels();
+    expect(activeCrossProduct()).toBe(crossProductJs);
+    installNativeKernels();
+  });
+
+  it("abduces the same symbols as the JavaScript product", async () => {
+    await selectBackend("wasm");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sketchc-native-"));
+    const mod = (await loadSketch("sketches/arith.sketch", dir).finally(() =>
+      fs.rmSync(dir, { recursive: true, force: true }),
+    )) as SketchModule & CompiledModule;
+    const next = createRandom(11);
+    const memory = createMemory(mod, 40);
+    const alphabet = Array.from({ length: 10 }, (_, k) => (k + 1) / 10);
+    // Random stored programs: one-hot random choices, decoded.
+    const z = randomSoftParams(mod, 40, next);
+    const programs = mod.decode(z as never);
+    Object.values(z).forEach((t) => t.dispose());
+    programs.forEach((p, t) => storeProgram(memory, mod, t, p, 0));
+    const B = 16;
+    const gold = Array.from(
+      { length: B * 3 },
+      () => alphabet[Math.floor(next() * 10)],
+    );
+    const symbols = Float32Array.from(gold, (v) => v + 0.03 * (next() - 0.5));
+    const y = Float32Array.from({ length: 40 * B }, (_, i) =>
+      mod.evaluate(
+        programs[Math.floor(i / B)],
+        gold.slice((i % B) * 3, (i % B) * 3 + 3),
+      ),
+    );
+    const abduce = () =>
+      abduceSymbols(
+        memory,
+        mod,
+        Array.from({ length: 40 }, (_, t) => t),
+        new Float32Array(40).fill(1),
+        symbols,
+        y,
+        new Float32Array(40).fill(0.3),
+        alphabet,
+        { residualWidth: 0.1 },
+      );
+    installNativeKernels();
+    const native = abduce();
+    installCrossProduct(undefined);
+    const js = abduce();
+    installNativeKernels();
+    uninstallNativeKernels();
+    installNativeKernels();
+    expect(Array.from(native.indices)).toEqual(Array.from(js.indices));
+    expect(Array.from(native.constrained)).toEqual(Array.from(js.constrained));
+  });
+});
