@@ -46,6 +46,48 @@ export function sampleRelaxed(
   });
 }
 
+/**
+ * `count` discrete samples of q = softmax(logits) for every row of one head, drawn on the host
+ * by inverse CDF (one uniform a row): the distribution of the argmax of `sampleRelaxed`'s
+ * Gumbel-perturbed logits at sharpness 1, without a tensor of noise per sample. logits: the
+ * head's [rows, choices], flat; masked entries (MASKED_LOGIT) get probability 0 and are never
+ * drawn. Returns one [rows] array of chosen columns per sample.
+ */
+export function sampleChoices(
+  logits: ArrayLike<number>,
+  choices: number,
+  count: number,
+  random: () => number,
+): Int32Array[] {
+  const rows = logits.length / choices;
+  // cdf[r * choices + c]: the unnormalized cumulative weight of row r's first c + 1 choices.
+  const cdf = new Float64Array(logits.length);
+  const last = new Int32Array(rows); // the last choice of a row with weight
+  for (let r = 0; r < rows; r++) {
+    const o = r * choices;
+    let max = -Infinity;
+    for (let c = 0; c < choices; c++) max = Math.max(max, logits[o + c]);
+    let total = 0;
+    for (let c = 0; c < choices; c++) {
+      const w = Math.exp(logits[o + c] - max);
+      total += w;
+      cdf[o + c] = total;
+      if (w > 0) last[r] = c;
+    }
+  }
+  return Array.from({ length: count }, () => {
+    const chosen = new Int32Array(rows);
+    for (let r = 0; r < rows; r++) {
+      const o = r * choices;
+      const u = random() * cdf[o + choices - 1];
+      let c = 0;
+      while (c < last[r] && !(u < cdf[o + c])) c++;
+      chosen[r] = c;
+    }
+    return chosen;
+  });
+}
+
 /** Schedule knobs of Sec. 4.1, all in epochs. */
 export interface ScheduleConfig {
   /** Sharpness (inverse temperature) of the relaxed samples before `lateEpoch`. */

@@ -121,7 +121,7 @@ import { createRng, deriveSeed } from "./random.js";
 import {
   learningRateAt,
   lengthWeightAt,
-  sampleRelaxed,
+  sampleChoices,
   sharpnessAt,
 } from "./relaxation.js";
 import { trainSupervisedReference } from "./reference.js";
@@ -1136,27 +1136,37 @@ function rememberPrograms(
   add(module.decode(out.logits));
   add(module.decode(out.z));
   const random = createRng(deriveSeed(run.config.seed, 5_000_011 + step));
-  for (let k = 0; k < run.config.memorySamples; k++) {
-    // A sample of q (Gumbel-max), recombined with the stored programs (memory.ts).
-    const choices = tf.tidy(() => {
-      const sample = sampleRelaxed(out.logits, {
-        sharpness: 1,
-        gumbel: true,
-        seed: deriveSeed(run.config.seed, 7_000_003 + step * 97 + k),
-      });
-      return Object.fromEntries(
-        Object.entries(sample).map(([name, t]) => [
+  // Samples of q (memorySamples per task), drawn on the host from the step's logits.
+  const sampling = createRng(
+    deriveSeed(run.config.seed, 7_000_003 + step * 97),
+  );
+  const samples = Object.fromEntries(
+    Object.keys(out.logits)
+      .sort()
+      .map((name) => {
+        const logits = out.logits[name]; // [T, rows, choices]
+        const choices = logits.shape[2];
+        return [
           name,
-          tf.argMax(t, -1).dataSync() as Int32Array,
-        ]),
-      );
-    });
+          sampleChoices(
+            logits.dataSync(),
+            choices,
+            run.config.memorySamples,
+            () => sampling.next(),
+          ),
+        ];
+      }),
+  );
+  for (let k = 0; k < run.config.memorySamples; k++) {
+    // A sample of q, recombined with the stored programs (memory.ts).
     add(
       proposeAround(
         memory,
         module,
         tasks,
-        choices,
+        Object.fromEntries(
+          Object.entries(samples).map(([name, drawn]) => [name, drawn[k]]),
+        ),
         run.config.mutationRate,
         () => random.next(),
       ),

@@ -4,8 +4,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { selectBackend } from "../../runtime/backend.js";
+import { createRng } from "../../runtime/random.js";
 import {
   lengthWeightAt,
+  sampleChoices,
   sampleRelaxed,
   learningRateAt,
   sharpnessAt,
@@ -62,6 +64,47 @@ describe("sampleRelaxed", () => {
     (plain.op.arraySync()[0][0] as number[]).forEach((v, i) =>
       expect(v).toBeCloseTo((expected as number[])[i], 6),
     );
+  });
+});
+
+describe("sampleChoices", () => {
+  it("draws each row's choices with softmax's frequencies and never a masked one", () => {
+    // Two rows of four choices; the second row has a large logit next to a masked one.
+    const logits = Float32Array.from([...logitsRow, 0, 3, -1e9, 1]);
+    const rng = createRng(7);
+    const n = 20000;
+    const drawn = sampleChoices(logits, 4, n, () => rng.next());
+    expect(drawn).toHaveLength(n);
+    const counts = [new Array(4).fill(0), new Array(4).fill(0)];
+    for (const sample of drawn) {
+      expect(sample).toHaveLength(2);
+      counts[0][sample[0]]++;
+      counts[1][sample[1]]++;
+    }
+    const softmax = (row: number[]) => {
+      const e = row.map((x) => Math.exp(x - Math.max(...row)));
+      return e.map((x) => x / e.reduce((a, b) => a + b, 0));
+    };
+    const expected = [softmax(logitsRow), softmax([0, 3, -1e9, 1])];
+    for (let r = 0; r < 2; r++)
+      for (let c = 0; c < 4; c++)
+        expect(counts[r][c] / n).toBeCloseTo(expected[r][c], 1.5);
+    expect(counts[0][3]).toBe(0);
+    expect(counts[1][2]).toBe(0);
+  });
+
+  it("is a function of the random stream alone, and takes the last allowed choice at u near 1", () => {
+    const logits = Float32Array.from([0, 0, -1e9, -1e9]);
+    const again = (seed: number) => {
+      const rng = createRng(seed);
+      return sampleChoices(logits, 4, 50, () => rng.next()).map((s) => s[0]);
+    };
+    expect(again(3)).toEqual(again(3));
+    expect(again(3)).not.toEqual(again(4));
+    const [top] = sampleChoices(logits, 4, 1, () => 1 - 2 ** -32);
+    expect(top[0]).toBe(1);
+    const [bottom] = sampleChoices(logits, 4, 1, () => 0);
+    expect(bottom[0]).toBe(0);
   });
 });
 

@@ -87,7 +87,9 @@ describe("trainStep", () => {
 describe("the default objective across the domain refactor", () => {
   it("takes the steps it took before domains existed (arith, the cpu preset)", async () => {
     // Measured with the code before runtime/domains: the same tasks, pairs, symbol prior target
-    // and grounder range give the same losses and metrics.
+    // and grounder range give the same losses and metrics. Re-pinned once since, when the
+    // memory's proposals began to sample q on the host (relaxation.ts `sampleChoices`: the same
+    // distribution, another random stream); with the earlier sampler the old values still held.
     const run = await createRun({
       ...DEFAULT_CONFIG,
       sketch: "sketches/arith-depth3.sketch",
@@ -118,12 +120,12 @@ describe("the default objective across the domain refactor", () => {
       losses.push((await trainStep(run, 0, step)).loss);
     const { metrics } = await evaluateRun(run);
     dispose(run);
-    [10.650727272033691, 10.05121898651123, 9.855757713317871].forEach((l, i) =>
+    [8.404936790466309, 9.667245864868164, 9.414959907531738].forEach((l, i) =>
       expect(losses[i]).toBeCloseTo(l, 5),
     );
-    expect(metrics.symbolicLoss).toBeCloseTo(0.40871868987148624, 6);
-    expect(metrics.testLoss).toBeCloseTo(0.7449664668339326, 6);
-    expect(metrics.meanProgramLength).toBe(1.5);
+    expect(metrics.symbolicLoss).toBeCloseTo(0.41224898584865705, 6);
+    expect(metrics.testLoss).toBeCloseTo(0.7434160212257376, 6);
+    expect(metrics.meanProgramLength).toBe(1.625);
   });
 });
 
