@@ -136,6 +136,9 @@ Options (defaults are the cpu preset):
                        (${DEFAULT_CONFIG.rehearsal}; 0: off)
   --rehearsal-permute  the rehearsed pairs read the symbols in a random order each step, and r
                        imitates the stored program with its input reads moved to match (off)
+  --no-codebook-split  the categorical grounder's codebook never moves a value no symbol is
+                       abduced to next to one that reads about two classes (the split assumes
+                       roughly balanced classes)
   --step-pairs P       random: each step's B pairs drawn at random | confident: the B of 2B drawn
                        that the categorical grounder is surest of (${DEFAULT_CONFIG.stepPairs})
   --dreams N           dream tasks per step: programs of the domain's pool that the run neither
@@ -236,6 +239,7 @@ export function parseTrainArgs(args: readonly string[]): {
         dreams: { type: "string" },
         rehearsal: { type: "string" },
         "rehearsal-permute": { type: "boolean" },
+        "no-codebook-split": { type: "boolean" },
         "step-pairs": { type: "string" },
         "dream-weight": { type: "string" },
         "memory-layout": { type: "string" },
@@ -390,6 +394,7 @@ export function parseTrainArgs(args: readonly string[]): {
     dreams: intFlag("dreams", v.dreams, base.dreams, 0),
     rehearsal: intFlag("rehearsal", v.rehearsal, base.rehearsal, 0),
     rehearsalPermute: v["rehearsal-permute"] === true || base.rehearsalPermute,
+    codebookSplit: v["no-codebook-split"] !== true && base.codebookSplit,
     stepPairs: choiceFlag<StepPairs>(
       "step-pairs",
       v["step-pairs"],

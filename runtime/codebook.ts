@@ -8,9 +8,19 @@
 import type { NamedArray } from "./checkpoint.js";
 
 export interface Codebook {
-  /** The values, ascending; meaningful once `initialized`. */
+  /**
+   * The values, meaningful once `initialized`: ascending, except for the categorical grounder's,
+   * whose value k is its class k's and keeps its place (`updateCodebook`'s keepOrder).
+   */
   readonly values: Float32Array;
   initialized: boolean;
+  /**
+   * Per value, a moving average of the share of the abduced symbols given it (`trackUsage`);
+   * starts at 1 / K.
+   */
+  readonly usage: Float32Array;
+  /** How many dead values `splitDeadValue` has moved so far. */
+  splits: number;
 }
 
 /** How far each step moves a value towards the mean of the symbols nearest to it. */
@@ -39,7 +49,12 @@ export interface CodebookEvidence {
 export function createCodebook(size: number): Codebook {
   if (!Number.isInteger(size) || size < 1)
     throw new RangeError(`createCodebook: size must be >= 1, got ${size}`);
-  return { values: new Float32Array(size), initialized: false };
+  return {
+    values: new Float32Array(size),
+    initialized: false,
+    usage: new Float32Array(size).fill(1 / size),
+    splits: 0,
+  };
 }
 
 /**
@@ -49,7 +64,8 @@ export function createCodebook(size: number): Codebook {
  * error of those outputs, sum over tasks and pairs of ((p(v) - y) / sigma)^2 (derivatives by
  * central differences); every other value moves by `rate` towards the mean of the batch's
  * symbols nearest to it (online k-means). Non-finite symbols and outputs are ignored. The values
- * stay sorted.
+ * stay sorted, unless `keepOrder` (the categorical grounder's: value k belongs to class k, so
+ * sorting would hand one class's images another's value when two values cross).
  */
 export function updateCodebook(
   codebook: Codebook,
@@ -57,6 +73,7 @@ export function updateCodebook(
   evidence?: CodebookEvidence,
   rate = CODEBOOK_RATE,
   fitRate = CODEBOOK_FIT_RATE,
+  keepOrder = false,
 ): void {
   const finite = Array.from(symbols).filter(Number.isFinite);
   if (finite.length === 0) return;
@@ -93,7 +110,79 @@ export function updateCodebook(
     else if (count[k] > 0) next[k] = v[k] + rate * (sum[k] / count[k] - v[k]);
   }
   v.set(next.filter(Number.isFinite).length === K ? next : v);
-  v.sort();
+  if (!keepOrder) v.sort();
+}
+
+/** How fast `usage` follows each step's shares (a horizon of about 50 steps). */
+export const USAGE_RATE = 0.02;
+
+/** A value is dead below this fraction of the uniform share 1 / K (`splitDeadValue`). */
+export const DEAD_SHARE = 0.05;
+
+/** A value reads two classes above this multiple of the uniform share 1 / K. */
+export const BUSY_SHARE = 1.5;
+
+/**
+ * Moves each value's `usage` towards its share of this step's abduced symbols: indices [N], the
+ * value abduction gave each symbol, counted where `constrained` [N] is 1. No constrained symbol:
+ * no change.
+ */
+export function trackUsage(
+  codebook: Codebook,
+  indices: ArrayLike<number>,
+  constrained: ArrayLike<number>,
+  rate = USAGE_RATE,
+): void {
+  const K = codebook.values.length;
+  const count = new Float64Array(K);
+  let total = 0;
+  for (let i = 0; i < indices.length; i++) {
+    if (constrained[i] !== 1) continue;
+    count[indices[i]]++;
+    total++;
+  }
+  if (total === 0) return;
+  for (let k = 0; k < K; k++)
+    codebook.usage[k] += rate * (count[k] / total - codebook.usage[k]);
+}
+
+/**
+ * A split, as k-means does with an empty cluster (beyond the paper): when one value is dead
+ * (`usage` under DEAD_SHARE / K: abduction gives it almost no symbol) while another reads about
+ * two classes' share (over BUSY_SHARE / K), two classes share that value, most likely two
+ * neighbours merged at their midpoint. The busy value moves half a typical spacing (the median
+ * gap between neighbouring values) down and the dead one takes its place half a spacing up;
+ * abduction then gives each image the nearer of the two, and the fit to the outputs refines
+ * both. Assumes the classes are roughly balanced (no class under DEAD_SHARE of its share).
+ * Returns the two values' indices, or undefined when nothing is split.
+ */
+export function splitDeadValue(
+  codebook: Codebook,
+): { readonly dead: number; readonly busy: number } | undefined {
+  const { values, usage } = codebook;
+  const K = values.length;
+  if (K < 2) return undefined;
+  let dead = 0;
+  let busy = 0;
+  for (let k = 1; k < K; k++) {
+    if (usage[k] < usage[dead]) dead = k;
+    if (usage[k] > usage[busy]) busy = k;
+  }
+  if (!(usage[dead] < DEAD_SHARE / K && usage[busy] > BUSY_SHARE / K))
+    return undefined;
+  const sorted = Array.from(values).sort((a, b) => a - b);
+  const gaps = sorted
+    .slice(1)
+    .map((x, k) => x - sorted[k])
+    .sort((a, b) => a - b);
+  const median = gaps[Math.floor(gaps.length / 2)];
+  const spacing =
+    median > 0 ? median : (sorted[K - 1] - sorted[0]) / (K - 1) || 1;
+  values[dead] = values[busy] + spacing / 2;
+  values[busy] -= spacing / 2;
+  usage[dead] = usage[busy] = usage[busy] / 2;
+  codebook.splits++;
+  return { dead, busy };
 }
 
 /** Adds each pair's J^T r and J^T J to the values its symbols were given (`updateCodebook`). */
@@ -168,6 +257,16 @@ export function codebookToArrays(codebook: Codebook): NamedArray[] {
       shape: [1],
       data: Float32Array.of(codebook.initialized ? 1 : 0),
     },
+    {
+      name: "codebook/usage",
+      shape: [codebook.usage.length],
+      data: Float32Array.from(codebook.usage),
+    },
+    {
+      name: "codebook/splits",
+      shape: [1],
+      data: Float32Array.of(codebook.splits),
+    },
   ];
 }
 
@@ -185,4 +284,13 @@ export function loadCodebook(
     );
   codebook.values.set(values.data);
   codebook.initialized = initialized.data[0] === 1;
+  // Checkpoints before the usage was kept resume with the uniform share and no split yet.
+  const usage = arrays.find((a) => a.name === "codebook/usage");
+  codebook.usage.set(
+    usage?.data.length === codebook.usage.length
+      ? usage.data
+      : new Float32Array(codebook.usage.length).fill(1 / codebook.usage.length),
+  );
+  codebook.splits =
+    arrays.find((a) => a.name === "codebook/splits")?.data[0] ?? 0;
 }

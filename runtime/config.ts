@@ -215,6 +215,12 @@ export interface TrainConfig {
    */
   readonly rehearsalPermute: boolean;
   /**
+   * The categorical grounder's codebook splits a value no symbol is abduced to next to one that
+   * reads about two classes (codebook.ts `splitDeadValue`; beyond the paper). Assumes roughly
+   * balanced classes.
+   */
+  readonly codebookSplit: boolean;
+  /**
    * The pairs of each training step (beyond the paper, which draws them at random): `random`, B
    * pairs drawn from (seed, step); `confident`, 2B drawn so and the B whose symbols the
    * categorical grounder is surest of before the step (the product of its top class
@@ -368,6 +374,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   imitationThreshold: 0.05,
   rehearsal: 0,
   rehearsalPermute: false,
+  codebookSplit: true,
   stepPairs: "random",
   // Imitation alone for solved tasks since issue 15's round (docs/results.md): programSuccess
   // 162 -> 214 at 1,000 steps, and a step that runs only the unsolved tasks' relaxed samples.

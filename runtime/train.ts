@@ -20,8 +20,12 @@ import { knowledgeOf, type TrainConfig } from "./config.js";
 import {
   CODEBOOK_RATE,
   codebookToArrays,
+  CODEBOOK_FIT_RATE,
   createCodebook,
   loadCodebook,
+  nearest,
+  splitDeadValue,
+  trackUsage,
   spreadCodebook,
   updateCodebook,
   type Codebook,
@@ -677,10 +681,14 @@ export interface StepResult {
   readonly symbols: { readonly mean: number; readonly std: number };
   /** The dream loss before its weight (dreams.ts), when the step dreamt. */
   readonly dreamLoss?: number;
-  /** Of the step's constrained symbols, how many abduction and g(x) read right (`tallyAbduction`). */
+  /**
+   * Of the step's constrained symbols, how many abduction and g(x) read right, and how many g(x)
+   * reads as abduction does (`tallyAbduction`).
+   */
   readonly abduced?: {
     readonly right: number;
     readonly grounderRight: number;
+    readonly agreed: number;
     readonly total: number;
   };
 }
@@ -1069,7 +1077,7 @@ function relaxedReconstruction(
  */
 function tallyAbduction(
   run: RunContext,
-  { abduced, grounded }: Abduction,
+  { abduced, grounded, alphabet }: Abduction,
   pairs: readonly number[],
 ): StepResult["abduced"] {
   if (!abduced) return undefined;
@@ -1077,17 +1085,21 @@ function tallyAbduction(
   const reader = createSymbolReader(run.domain.alphabet);
   let right = 0;
   let grounderRight = 0;
+  let agreed = 0;
   let total = 0;
   pairs.forEach((i, b) => {
     for (let j = 0; j < V; j++) {
-      if (!abduced.constrained[b * V + j]) continue;
+      const k = b * V + j;
+      if (!abduced.constrained[k]) continue;
       const gold = run.domain.alphabet[run.train.classes[i * V + j]];
       total++;
-      if (reader.read(abduced.symbols[b * V + j]) === gold) right++;
-      if (reader.read(grounded[b * V + j]) === gold) grounderRight++;
+      if (reader.read(abduced.symbols[k]) === gold) right++;
+      if (reader.read(grounded[k]) === gold) grounderRight++;
+      // Label-free: g's own reading (the value nearest to g(x)) is the abduced one.
+      if (nearest(alphabet, grounded[k]) === abduced.indices[k]) agreed++;
     }
   });
-  return { right, grounderRight, total };
+  return { right, grounderRight, agreed, total };
 }
 
 /**
@@ -1398,7 +1410,14 @@ function abduceStep(
         sigma: Float32Array.from(used, (k) => run.sigma[evidenceTasks[k]]),
       },
       categorical ? 0 : CODEBOOK_RATE,
+      CODEBOOK_FIT_RATE,
+      categorical,
     );
+    if (categorical && config.codebookSplit) {
+      // A value no image is abduced to while another reads two classes: split (codebook.ts).
+      trackUsage(run.codebook, abduced.indices, abduced.constrained);
+      splitDeadValue(run.codebook);
+    }
   }
   return { grounded, abduced, alphabet };
 }
@@ -1449,7 +1468,8 @@ function abductionGap(
 
 /**
  * Sets the categorical grounder's K symbol values for the next step or evaluation: the
- * codebook's (kept sorted) or the alphabet's, sorted ascending, so class k is the k-th value.
+ * codebook's (value k is class k's, in the order they started: ascending unless a split moved
+ * one) or the alphabet's, sorted ascending, so class k is the k-th value.
  * Held in the model, they stay the same through the step while abduction refits the codebook.
  */
 export function holdSymbolValues(run: RunContext): void {
@@ -2154,7 +2174,7 @@ export async function train(
     let dreamCount = 0;
     const symbolMean: number[] = [];
     const symbolStd: number[] = [];
-    const tally = { right: 0, grounderRight: 0, total: 0 };
+    const tally = { right: 0, grounderRight: 0, agreed: 0, total: 0 };
     for (let i = 0; i < config.stepsPerEpoch; i++) {
       const step = epoch * config.stepsPerEpoch + i;
       killpoint("step");
@@ -2165,6 +2185,7 @@ export async function train(
       if (r.abduced) {
         tally.right += r.abduced.right;
         tally.grounderRight += r.abduced.grounderRight;
+        tally.agreed += r.abduced.agreed;
         tally.total += r.abduced.total;
       }
       if (r.finite) {
@@ -2214,6 +2235,9 @@ export async function train(
     if (tally.total > 0) {
       record.abducedAccuracy = tally.right / tally.total;
       record.batchGroundingAccuracy = tally.grounderRight / tally.total;
+      // Without labels: how often g's own reading is the abduced one. Runs whose memory locked
+      // into programs that fit misread symbols stay low here (docs/results.md, "Seeds").
+      record.abductionAgreement = tally.agreed / tally.total;
     }
     // The mean dream loss (-log q per dream task, before --dream-weight) of the epoch's steps.
     if (run.dreams)
@@ -2223,6 +2247,13 @@ export async function train(
       record.remembered = run.memory.errors.filter(
         (e) => e <= config.imitationThreshold,
       ).length;
+    }
+    // Dead symbol values moved so far (codebook.ts `splitDeadValue`), and the values now.
+    if (run.codebook && run.model.grounderOutput === "categorical") {
+      record.codebookSplits = run.codebook.splits;
+      record.symbolValues = Array.from(run.codebook.values, (v) =>
+        Number(v.toFixed(4)),
+      );
     }
     const isLast = epoch + 1 === config.epochs;
     const evaluated = isLast || (epoch + 1) % config.evalEvery === 0;

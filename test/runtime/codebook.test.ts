@@ -1,12 +1,17 @@
 // The abduction codebook: quantiles of the first batch, then online k-means that tracks g's
-// outputs; a checkpoint round trip.
+// outputs; the categorical grounder's order and its split of a dead value; a checkpoint round
+// trip.
 
 import { describe, expect, it } from "vitest";
 import {
   codebookToArrays,
   createCodebook,
   loadCodebook,
+  DEAD_SHARE,
   nearest,
+  splitDeadValue,
+  spreadCodebook,
+  trackUsage,
   updateCodebook,
 } from "../../runtime/codebook.js";
 
@@ -78,12 +83,93 @@ describe("codebook", () => {
     expect(nearest(c.values, 0.45)).toBe(1);
   });
 
+  it("keeps each value in its place with keepOrder, where sorting would swap two", () => {
+    const c = createCodebook(2);
+    spreadCodebook(c, 0, 1); // 0.25, 0.75
+    // Two pairs, each one symbol: the first given value 0 and read as 0.9 by both programs, the
+    // second given value 1 and read as 0.1.
+    const evidence = {
+      numInputs: 1,
+      programs: [
+        (s: readonly number[]) => s[0],
+        (s: readonly number[]) => s[0],
+      ],
+      indices: Int32Array.of(0, 1),
+      y: [0.9, 0.1, 0.9, 0.1],
+      sigma: [1, 1],
+    };
+    const kept = createCodebook(2);
+    spreadCodebook(kept, 0, 1);
+    updateCodebook(kept, [0.25, 0.75], evidence, 0, 1, true);
+    expect(Array.from(kept.values)).toEqual([
+      Math.fround(0.9),
+      Math.fround(0.1),
+    ]);
+    updateCodebook(c, [0.25, 0.75], evidence, 0, 1);
+    expect(Array.from(c.values)).toEqual([Math.fround(0.1), Math.fround(0.9)]);
+  });
+
+  it("tracks the share of abduced symbols per value and splits a dead value next to a busy one", () => {
+    const c = createCodebook(6);
+    // Values 0.1 and 0.2 merged at 0.15; 1.2 reads nothing.
+    c.values.set([0.15, 0.3, 0.4, 0.5, 0.6, 1.2]);
+    c.initialized = true;
+    // A third of the symbols on value 0, a sixth on 1 to 4, none on 5; one unconstrained on 5.
+    const indices = Int32Array.of(0, 0, 1, 2, 3, 4, 5);
+    const constrained = Uint8Array.of(1, 1, 1, 1, 1, 1, 0);
+    expect(splitDeadValue(c)).toBeUndefined(); // usage starts uniform
+    for (let step = 0; step < 400; step++) {
+      trackUsage(c, indices, constrained);
+      if (step < 100) expect(splitDeadValue(c)).toBeUndefined();
+    }
+    expect(c.usage[5]).toBeLessThan(DEAD_SHARE / 6);
+    expect(c.usage[0]).toBeCloseTo(1 / 3, 3);
+    const split = splitDeadValue(c);
+    expect(split).toEqual({ dead: 5, busy: 0 });
+    // Half the median gap (0.1) on either side of 0.15.
+    expect(c.values[0]).toBeCloseTo(0.1, 6);
+    expect(c.values[5]).toBeCloseTo(0.2, 6);
+    expect(c.splits).toBe(1);
+    expect(c.usage[0]).toBeCloseTo(1 / 6, 3);
+    expect(c.usage[5]).toBeCloseTo(1 / 6, 3);
+    // Nothing dead any more: no second split.
+    expect(splitDeadValue(c)).toBeUndefined();
+    // No constrained symbol: the usage stays.
+    const before = Float32Array.from(c.usage);
+    trackUsage(c, indices, new Uint8Array(7));
+    expect(c.usage).toEqual(before);
+  });
+
+  it("leaves balanced classes alone", () => {
+    const c = createCodebook(4);
+    spreadCodebook(c, 0, 1);
+    for (let step = 0; step < 400; step++) {
+      trackUsage(
+        c,
+        Int32Array.of(0, 1, 2, 3, 0, 1, 2),
+        Uint8Array.of(1, 1, 1, 1, 1, 1, 1),
+      );
+      expect(splitDeadValue(c)).toBeUndefined();
+    }
+  });
+
   it("round-trips through checkpoint arrays", () => {
     const c = createCodebook(3);
     updateCodebook(c, [0.1, 0.5, 0.9]);
+    trackUsage(c, Int32Array.of(0, 0, 2), Uint8Array.of(1, 1, 1));
+    c.splits = 2;
     const d = createCodebook(3);
     loadCodebook(d, codebookToArrays(c));
     expect(d).toEqual(c);
+    // A checkpoint from before the usage was kept: uniform usage, no split.
+    const old = codebookToArrays(c).filter(
+      (a) => a.name === "codebook/values" || a.name === "codebook/initialized",
+    );
+    const e = createCodebook(3);
+    loadCodebook(e, old);
+    expect(Array.from(e.values)).toEqual(Array.from(c.values));
+    expect(Array.from(e.usage)).toEqual([1 / 3, 1 / 3, 1 / 3].map(Math.fround));
+    expect(e.splits).toBe(0);
     expect(() => loadCodebook(createCodebook(2), codebookToArrays(c))).toThrow(
       /3 values, the run 2/,
     );

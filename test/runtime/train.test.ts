@@ -551,6 +551,11 @@ describe("train", () => {
       .split("\n")
       .map((l) => JSON.parse(l));
     expect(log.map((r) => r.epoch)).toEqual([1, 2]);
+    // The categorical grounder's codebook: its values and its splits so far, every epoch.
+    for (const r of log) {
+      expect(r.symbolValues).toHaveLength(10);
+      expect(r.codebookSplits).toBe(0);
+    }
     const metrics = JSON.parse(
       fs.readFileSync(path.join(config.out, "metrics.json"), "utf8"),
     );
