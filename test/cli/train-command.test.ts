@@ -20,6 +20,7 @@ describe("parseTrainArgs", () => {
       "--lr",
       "0.001",
       "--no-gumbel",
+      "--no-codebook-split",
       "--backend",
       "cpu",
       "--fresh",
@@ -31,6 +32,7 @@ describe("parseTrainArgs", () => {
       taskBatch: 10,
       learningRate: 0.001,
       gumbel: false,
+      codebookSplit: false,
       backend: "cpu",
     });
     expect(fresh).toBe(true);
