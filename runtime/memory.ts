@@ -751,6 +751,12 @@ export type CrossProduct = (
   out: Float64Array,
 ) => void;
 
+/** `CrossProduct` in JavaScript: row by row, four rows of y at a time (`crossTerms`). */
+export const crossProductJs: CrossProduct = (a, y, M, U, B, out) => {
+  for (let i = 0; i < M; i++)
+    crossTerms(a, i * U, y, U, B, out.subarray(i * B, (i + 1) * B));
+};
+
 let crossProduct: CrossProduct = crossProductJs;
 
 /** Replaces abduction's cross product (undefined: the JavaScript one). */
@@ -761,19 +767,6 @@ export function installCrossProduct(product: CrossProduct | undefined): void {
 /** The cross product abduction uses now (for tests). */
 export function activeCrossProduct(): CrossProduct {
   return crossProduct;
-}
-
-/** `CrossProduct` in JavaScript: row by row, four rows of y at a time (`crossTerms`). */
-export function crossProductJs(
-  a: Float64Array,
-  y: Float64Array,
-  M: number,
-  U: number,
-  B: number,
-  out: Float64Array,
-): void {
-  for (let i = 0; i < M; i++)
-    crossTerms(a, i * U, y, U, B, out.subarray(i * B, (i + 1) * B));
 }
 
 /**
