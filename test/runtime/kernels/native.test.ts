@@ -46,6 +46,15 @@ import { expectClose, wave } from "./helpers.js";
 
 const status = nativeStatus();
 
+/** arith.sketch compiled into a temporary folder and imported, on the wasm backend. */
+async function loadArithOnWasm(): Promise<SketchModule & CompiledModule> {
+  await selectBackend("wasm");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sketchc-native-"));
+  return (await loadSketch("sketches/arith.sketch", dir).finally(() =>
+    fs.rmSync(dir, { recursive: true, force: true }),
+  )) as SketchModule & CompiledModule;
+}
+
 /** Runs f on wasm with the native kernels (true) or the stock ones (false), as plain numbers. */
 async function onWasm(
   native: boolean,
@@ -306,11 +315,7 @@ describe.runIf(status.on)(
   "the fused interpreter's native argument mixing",
   () => {
     it("gives the JavaScript loops' values and gradients, bit for bit", async () => {
-      await selectBackend("wasm");
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sketchc-native-"));
-      const mod = (await loadSketch("sketches/arith.sketch", dir).finally(() =>
-        fs.rmSync(dir, { recursive: true, force: true }),
-      )) as SketchModule & CompiledModule;
+      const mod = await loadArithOnWasm();
       const run = () => {
         const next = createRandom(5);
         const z = randomSoftParams(mod, 37, next);
@@ -377,11 +382,7 @@ describe.runIf(status.on)("abduction's native cross product", () => {
   });
 
   it("abduces the same symbols as the JavaScript product", async () => {
-    await selectBackend("wasm");
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sketchc-native-"));
-    const mod = (await loadSketch("sketches/arith.sketch", dir).finally(() =>
-      fs.rmSync(dir, { recursive: true, force: true }),
-    )) as SketchModule & CompiledModule;
+    const mod = await loadArithOnWasm();
     const next = createRandom(11);
     const memory = createMemory(mod, 40);
     const alphabet = Array.from({ length: 10 }, (_, k) => (k + 1) / 10);
