@@ -455,15 +455,16 @@ export function straightSketch<Op extends string, Head extends string>(
     const plan = planOf(program);
     const values = scratch;
     for (let i = 0; i < V; i++) values[i] = s[i];
-    const { lines, arity, operators, first, second, rest } = plan;
+    const { lines, operators, args } = plan;
     for (let k = 0; k < lines.length; k++) {
       const op = operators[k];
+      const a = args[k];
       values[BASE + lines[k]] =
-        arity[k] === 1
-          ? op(values[first[k]])
-          : arity[k] === 2
-            ? op(values[first[k]], values[second[k]])
-            : op(...rest[k].map((a) => values[a]));
+        a.length === 1
+          ? op(values[a[0]])
+          : a.length === 2
+            ? op(values[a[0]], values[a[1]])
+            : op(...a.map((slot) => values[slot]));
     }
     return values[OUTPUT];
   }
@@ -476,12 +477,9 @@ export function straightSketch<Op extends string, Head extends string>(
   /** The reached lines in order, each with its operator and argument slots. */
   interface EvaluationPlan {
     readonly lines: Int32Array;
-    readonly arity: Int32Array;
     readonly operators: readonly ((...x: number[]) => number)[];
-    readonly first: Int32Array;
-    readonly second: Int32Array;
-    /** Every argument of a line of arity 3 or more (empty otherwise). */
-    readonly rest: readonly (readonly number[])[];
+    /** Each line's argument slots. */
+    readonly args: readonly (readonly number[])[];
   }
 
   function planOf(program: StraightProgram<Op>): EvaluationPlan {
@@ -494,14 +492,9 @@ export function straightSketch<Op extends string, Head extends string>(
     );
     const plan: EvaluationPlan = {
       lines: Int32Array.from(order),
-      arity: Int32Array.from(order, (l) => program.lines[l]!.args.length),
       operators: order.map((l) => spec.operators[program.lines[l]!.op]),
-      first: Int32Array.from(order, (l) => program.lines[l]!.args[0] ?? 0),
-      second: Int32Array.from(order, (l) => program.lines[l]!.args[1] ?? 0),
-      rest: order.map((l) => {
-        const args = program.lines[l]!.args;
-        return args.length > 2 ? [...args] : [];
-      }),
+      // A copy: an unfrozen program's plan must not change with it after this call.
+      args: order.map((l) => [...program.lines[l]!.args]),
     };
     if (frozen) plans.set(program, plan);
     return plan;
