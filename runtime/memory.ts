@@ -7,7 +7,7 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 import type { NamedArray } from "./checkpoint.js";
-import type { SketchModule } from "./sketch-module.js";
+import { evaluateAll, type SketchModule } from "./sketch-module.js";
 import { alphabetSpacing } from "./domains/alphabet.js";
 import {
   bestEnumerated,
@@ -247,13 +247,27 @@ export function normalizedError<P>(
   y: ArrayLike<number>,
   sigma: number,
 ): number {
+  const outputs = evaluateAll(
+    module,
+    program,
+    flatSymbols(symbols),
+    new Float64Array(symbols.length),
+  );
   let sum = 0;
   for (let i = 0; i < symbols.length; i++) {
-    const d = module.evaluate(program, symbols[i]) - y[i];
+    const d = outputs[i] - y[i];
     if (!Number.isFinite(d)) return Infinity;
     sum += d * d;
   }
   return sum / (symbols.length * sigma * sigma);
+}
+
+/** Symbol vectors as one row-major array. */
+function flatSymbols(symbols: readonly (readonly number[])[]): Float64Array {
+  const V = symbols[0]?.length ?? 0;
+  const flat = new Float64Array(symbols.length * V);
+  symbols.forEach((s, b) => flat.set(s, b * V));
+  return flat;
 }
 
 /**
@@ -567,6 +581,7 @@ export function abduceSymbols<P>(
   // outputs[u * tuples + k]: stored program of task used[u] on tuple k.
   const outputs = new Float64Array(U * tuples);
   const key = alphabet.join(",");
+  const tupleFlat = Float64Array.from(tupleList.flat());
   used.forEach((k, u) => {
     const p = memory.programs[tasks[k]]!;
     const cached = typeof p === "object" && p !== null && tupleOutputs.get(p);
@@ -574,8 +589,12 @@ export function abduceSymbols<P>(
       outputs.set(cached.outputs, u * tuples);
       return;
     }
-    for (let i = 0; i < tuples; i++)
-      outputs[u * tuples + i] = module.evaluate(p, tupleList[i]);
+    evaluateAll(
+      module,
+      p,
+      tupleFlat,
+      outputs.subarray(u * tuples, (u + 1) * tuples),
+    );
     if (typeof p === "object" && p !== null)
       tupleOutputs.set(p, {
         key,

@@ -31,6 +31,15 @@ export interface SketchModule<Program = unknown> {
   encode(program: Program): ProgramParams;
   /** Exact scalar evaluation of a discrete program on one symbol vector s (length V). */
   evaluate(program: Program, s: readonly number[]): number;
+  /**
+   * `evaluate` on out.length symbol vectors at once (symbols [n * V], row-major), the same
+   * values; returns out. Absent in modules compiled before it existed (`evaluateAll`).
+   */
+  evaluateMany?(
+    program: Program,
+    symbols: ArrayLike<number>,
+    out: Float64Array,
+  ): Float64Array;
   /** Readable straight-line code followed by the equivalent formula. */
   format(program: Program): string;
   /** The formula alone, e.g. `(s1 + s3) * (s1 - s3)`. */
@@ -41,4 +50,21 @@ export interface SketchModule<Program = unknown> {
   readonly operators: Readonly<Record<string, (...xs: number[]) => number>>;
   /** Straight-line code only: the slot (inputs, constants, then one per line) the output reads. */
   readonly OUTPUT_SLOT?: number;
+}
+
+/** `module.evaluateMany`, or `evaluate` one vector at a time where the module predates it. */
+export function evaluateAll<P>(
+  module: SketchModule<P>,
+  program: P,
+  symbols: ArrayLike<number>,
+  out: Float64Array,
+): Float64Array {
+  if (module.evaluateMany) return module.evaluateMany(program, symbols, out);
+  const V = module.sketch.numInputs;
+  for (let b = 0; b < out.length; b++)
+    out[b] = module.evaluate(
+      program,
+      Array.from({ length: V }, (_, i) => symbols[b * V + i]),
+    );
+  return out;
 }

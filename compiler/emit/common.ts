@@ -308,6 +308,12 @@ export function discreteWrappers(root: string): Wrapper[] {
       doc: "Exact evaluation of a discrete program on one symbol vector s (length V).",
     },
     {
+      name: "evaluateMany",
+      params: [...p, ["symbols", "ArrayLike<number>"], ["out", "Float64Array"]],
+      returns: "Float64Array",
+      doc: "`evaluate` on out.length symbol vectors at once (symbols [n * V], row-major), the same values, into out.",
+    },
+    {
       name: "length",
       params: p,
       returns: "number",

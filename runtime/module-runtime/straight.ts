@@ -99,6 +99,11 @@ export interface StraightSketch<Op extends string, Head extends string> {
   encode(program: StraightProgram<Op>): Params<Head>;
   prune(program: StraightProgram<Op>): StraightProgram<Op>;
   evaluate(program: StraightProgram<Op>, s: readonly number[]): number;
+  evaluateMany(
+    program: StraightProgram<Op>,
+    symbols: ArrayLike<number>,
+    out: Float64Array,
+  ): Float64Array;
   length(program: StraightProgram<Op>): number;
   formula(program: StraightProgram<Op>): string;
   format(program: StraightProgram<Op>): string;
@@ -469,6 +474,51 @@ export function straightSketch<Op extends string, Head extends string>(
     return values[OUTPUT];
   }
 
+  /**
+   * `evaluate` on out.length symbol vectors at once (symbols: [n * V], row-major), slot by slot
+   * over all of them: per vector the same operations in the same order, so the same values.
+   */
+  function evaluateMany(
+    program: StraightProgram<Op>,
+    symbols: ArrayLike<number>,
+    out: Float64Array,
+  ): Float64Array {
+    const n = out.length;
+    if (symbols.length !== n * V)
+      throw new RangeError(
+        `expected ${n} x ${V} symbols, got ${symbols.length}`,
+      );
+    const plan = planOf(program);
+    if (columns.length < S * n) columns = new Float64Array(S * n);
+    const values = columns;
+    for (let i = 0; i < V; i++)
+      for (let b = 0; b < n; b++) values[i * n + b] = symbols[b * V + i];
+    spec.constants.forEach((c, i) =>
+      values.fill(c.value, (V + i) * n, (V + i + 1) * n),
+    );
+    const { lines, operators, args } = plan;
+    for (let k = 0; k < lines.length; k++) {
+      const op = operators[k];
+      const a = args[k];
+      const to = (BASE + lines[k]) * n;
+      if (a.length === 1) {
+        const x = a[0] * n;
+        for (let b = 0; b < n; b++) values[to + b] = op(values[x + b]);
+      } else if (a.length === 2) {
+        const [x, y] = [a[0] * n, a[1] * n];
+        for (let b = 0; b < n; b++)
+          values[to + b] = op(values[x + b], values[y + b]);
+      } else {
+        for (let b = 0; b < n; b++)
+          values[to + b] = op(...a.map((slot) => values[slot * n + b]));
+      }
+    }
+    out.set(values.subarray(OUTPUT * n, OUTPUT * n + n));
+    return out;
+  }
+  /** Slot-major columns of `evaluateMany` ([S, n]), grown as needed. */
+  let columns = new Float64Array(0);
+
   /** Slots of one evaluation: the inputs, the constants (written once), then the lines. */
   const scratch = new Float64Array(S);
   spec.constants.forEach((c, i) => (scratch[V + i] = c.value));
@@ -555,6 +605,7 @@ export function straightSketch<Op extends string, Head extends string>(
     encode,
     prune,
     evaluate,
+    evaluateMany,
     length,
     formula,
     format,

@@ -50,6 +50,11 @@ export interface TreeSketch<Op extends string, Head extends string> {
   encode(program: TreeProgram<Op>): Params<Head>;
   prune(program: TreeProgram<Op>): TreeProgram<Op>;
   evaluate(program: TreeProgram<Op>, s: readonly number[]): number;
+  evaluateMany(
+    program: TreeProgram<Op>,
+    symbols: ArrayLike<number>,
+    out: Float64Array,
+  ): Float64Array;
   length(program: TreeProgram<Op>): number;
   formula(program: TreeProgram<Op>): string;
   format(program: TreeProgram<Op>): string;
@@ -227,6 +232,25 @@ export function treeSketch<Op extends string, Head extends string>(
     return visit(0);
   }
 
+  /** `evaluate` on out.length symbol vectors (symbols: [n * V], row-major), one at a time. */
+  function evaluateMany(
+    program: TreeProgram<Op>,
+    symbols: ArrayLike<number>,
+    out: Float64Array,
+  ): Float64Array {
+    const V = spec.numInputs;
+    if (symbols.length !== out.length * V)
+      throw new RangeError(
+        `expected ${out.length} x ${V} symbols, got ${symbols.length}`,
+      );
+    const s = new Array<number>(V);
+    for (let b = 0; b < out.length; b++) {
+      for (let i = 0; i < V; i++) s[i] = symbols[b * V + i];
+      out[b] = evaluate(program, s);
+    }
+    return out;
+  }
+
   function evaluate(program: TreeProgram<Op>, s: readonly number[]): number {
     if (s.length !== spec.numInputs)
       throw new RangeError(
@@ -277,6 +301,7 @@ export function treeSketch<Op extends string, Head extends string>(
     encode,
     prune,
     evaluate,
+    evaluateMany,
     length,
     formula,
     format,

@@ -49,6 +49,7 @@ describe("targeted assertions", () => {
       "encode",
       "prune",
       "evaluate",
+      "evaluateMany",
       "length",
       "formula",
       "format",

@@ -177,6 +177,26 @@ describe.each(FILES)("%s", (file) => {
     }
   });
 
+  it("evaluateMany gives evaluate's values to the bit, for hand-built and decoded programs", () => {
+    const m = mod(file);
+    const next = createRandom(500 + FILES.indexOf(file));
+    const V = m.sketch.numInputs;
+    const rows = randomSymbols(EXAMPLES, V, next);
+    const flat = Float64Array.from(rows.flat());
+    for (const program of programsOf(file)) {
+      const z = m.encode(program);
+      const [decoded] = m.decode(z);
+      dispose(z);
+      for (const p of [program, decoded]) {
+        const many = m.evaluateMany!(p, flat, new Float64Array(rows.length));
+        expect(Array.from(many)).toEqual(rows.map((row) => m.evaluate(p, row)));
+      }
+    }
+    expect(() =>
+      m.evaluateMany!(programsOf(file)[0], flat, new Float64Array(3)),
+    ).toThrow(/expected 3 x/);
+  });
+
   it("expectedLength(encode(p)) is length(p)", () => {
     const m = mod(file);
     for (const program of programsOf(file)) {

@@ -143,6 +143,15 @@ export function evaluate(program: Program, s: readonly number[]): number {
   return compiled.evaluate(program, s);
 }
 
+/** `evaluate` on out.length symbol vectors at once (symbols [n * V], row-major), the same values, into out. */
+export function evaluateMany(
+  program: Program,
+  symbols: ArrayLike<number>,
+  out: Float64Array,
+): Float64Array {
+  return compiled.evaluateMany(program, symbols, out);
+}
+
 /** Discrete length: the summed cost of the nodes that reach the root. */
 export function length(program: Program): number {
   return compiled.length(program);
