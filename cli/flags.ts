@@ -32,6 +32,21 @@ export function numFlag<F extends number | undefined>(
   return n;
 }
 
+/** `--NAME X`: a share in [0, 1], or `fallback` when absent. */
+export function shareFlag(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === "" || !(n >= 0 && n <= 1))
+    throw new CliError(
+      `--${name} must be a share between 0 and 1, got '${value}'`,
+    );
+  return n;
+}
+
 /** `--weight-average D`: a decay in [0, 1) (0: off), or `fallback` when absent. */
 export function decayFlag(value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;

@@ -45,7 +45,7 @@ import type { CnnMlpVariant } from "../runtime/nets/baselines.js";
 import { FileWriteError } from "../util/files.js";
 import type { Count, Metrics } from "../runtime/metrics.js";
 import { CliError } from "./main.js";
-import { choiceFlag, decayFlag, intFlag, numFlag } from "./flags.js";
+import { choiceFlag, decayFlag, intFlag, numFlag, shareFlag } from "./flags.js";
 
 export const TRAIN_HELP = `Usage: sketchc train SKETCH [options]
 
@@ -139,6 +139,11 @@ Options (defaults are the cpu preset):
   --no-codebook-split  the categorical grounder's codebook never moves a value no symbol is
                        abduced to next to one that reads about two classes (the split assumes
                        roughly balanced classes)
+  --memory-restart A   forget every stored program when, at the end of an epoch, g's own reading
+                       agrees with the abduced symbols on fewer than a share A of them (a memory
+                       locked into programs that fit misread symbols; label-free), after at least
+                       150 steps since the start or the last restart, at most twice
+                       (${DEFAULT_CONFIG.memoryRestart}; 0: off)
   --step-pairs P       random: each step's B pairs drawn at random | confident: the B of 2B drawn
                        that the categorical grounder is surest of (${DEFAULT_CONFIG.stepPairs})
   --dreams N           dream tasks per step: programs of the domain's pool that the run neither
@@ -245,6 +250,7 @@ export function parseTrainArgs(args: readonly string[]): {
         "memory-layout": { type: "string" },
         abduction: { type: "string" },
         "abduction-threshold": { type: "string" },
+        "memory-restart": { type: "string" },
         "abduction-alphabet": { type: "string" },
         "abduction-targets": { type: "string" },
         "abduction-width": { type: "string" },
@@ -395,6 +401,11 @@ export function parseTrainArgs(args: readonly string[]): {
     rehearsal: intFlag("rehearsal", v.rehearsal, base.rehearsal, 0),
     rehearsalPermute: v["rehearsal-permute"] === true || base.rehearsalPermute,
     codebookSplit: v["no-codebook-split"] !== true && base.codebookSplit,
+    memoryRestart: shareFlag(
+      "memory-restart",
+      v["memory-restart"],
+      base.memoryRestart,
+    ),
     stepPairs: choiceFlag<StepPairs>(
       "step-pairs",
       v["step-pairs"],

@@ -221,6 +221,14 @@ export interface TrainConfig {
    */
   readonly codebookSplit: boolean;
   /**
+   * Restarts a locked program memory (beyond the paper): at the end of an epoch, when g's own
+   * reading agrees with the abduced symbols on fewer than this share of them (the label-free
+   * `abductionAgreement`), after at least `RESTART_PATIENCE_STEPS` steps since the start or the
+   * last restart, every stored program but the given ones is forgotten (train.ts
+   * `lockedMemory`), at most `MAX_MEMORY_RESTARTS` times. 0: off.
+   */
+  readonly memoryRestart: number;
+  /**
    * The pairs of each training step (beyond the paper, which draws them at random): `random`, B
    * pairs drawn from (seed, step); `confident`, 2B drawn so and the B whose symbols the
    * categorical grounder is surest of before the step (the product of its top class
@@ -375,6 +383,10 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   rehearsal: 0,
   rehearsalPermute: false,
   codebookSplit: true,
+  // On since issue 15's seed round (docs/results.md): the locked seeds 1 and 3 (agreement 0.18
+  // and 0.26 at step 150) filled their memories right after one restart; healthy runs are at
+  // 0.49 or more there and never restart.
+  memoryRestart: 0.35,
   stepPairs: "random",
   // Imitation alone for solved tasks since issue 15's round (docs/results.md): programSuccess
   // 162 -> 214 at 1,000 steps, and a step that runs only the unsolved tasks' relaxed samples.

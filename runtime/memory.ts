@@ -46,6 +46,10 @@ export interface ProgramMemory<P = unknown> {
   readonly live: Record<string, Uint8Array>;
   /** Normalized error of the best program when last scored (Infinity: none). */
   readonly errors: Float32Array;
+  /** Times the memory was cleared (`clearMemory`: a restart out of a locked memory). */
+  restarts: number;
+  /** The training step of the last restart (0: none yet). */
+  restartStep: number;
   /**
    * Rewrites a program into the sketch's canonical placement of the same expression before it is
    * stored (`createCanonicalizer`), so that r imitates one layout per function rather than
@@ -88,6 +92,8 @@ export function createMemory<P>(
       heads.map((h) => [h.name, new Uint8Array(numTasks * h.rows)]),
     ),
     errors: new Float32Array(numTasks).fill(Infinity),
+    restarts: 0,
+    restartStep: 0,
     canonicalize: options.canonical ? createCanonicalizer(module) : undefined,
     search:
       (options.searchSize ?? 0) > 0
@@ -390,8 +396,29 @@ export function targetLogLikelihood(
 }
 
 /** The memory as named arrays for a checkpoint (choices as float32, exact below 2^24). */
+/**
+ * Forgets every stored program, as at the start of a run, and counts a restart at `step`
+ * (train.ts `lockedMemory` decides when). The search then fills the memory again from g's
+ * current reading instead of the programs a misread alphabet made fit.
+ */
+export function clearMemory(memory: ProgramMemory, step: number): void {
+  memory.programs.fill(undefined);
+  memory.errors.fill(Infinity);
+  for (const h of memory.heads) {
+    memory.choices[h.name].fill(0);
+    memory.live[h.name].fill(0);
+  }
+  memory.restarts++;
+  memory.restartStep = step;
+}
+
 export function memoryToArrays(memory: ProgramMemory): NamedArray[] {
   return [
+    {
+      name: "memory/restarts",
+      shape: [2],
+      data: Float32Array.of(memory.restarts, memory.restartStep),
+    },
     ...memory.heads.map((h) => ({
       name: `memory/${h.name}`,
       shape: [memory.numTasks, h.rows],
@@ -444,8 +471,18 @@ export function loadMemory<P>(
   const decoded = module.decode(z);
   Object.values(z).forEach((t) => t.dispose());
   memory.errors.set(errors.data);
+  // Checkpoints before restarts existed have none.
+  const restarts = byName.get("memory/restarts")?.data;
+  memory.restarts = restarts?.[0] ?? 0;
+  memory.restartStep = restarts?.[1] ?? 0;
   decoded.forEach((p, t) => {
-    if (!Number.isFinite(errors.data[t])) return;
+    if (!Number.isFinite(errors.data[t])) {
+      // No program: what the run held before loading (a recovery mid-run) goes too.
+      memory.programs[t] = undefined;
+      for (const h of memory.heads)
+        memory.live[h.name].fill(0, t * h.rows, (t + 1) * h.rows);
+      return;
+    }
     memory.programs[t] = p;
     const live = liveRows(module, p);
     for (const h of memory.heads)

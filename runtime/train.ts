@@ -81,6 +81,7 @@ import {
   type Metrics,
 } from "./metrics.js";
 import {
+  clearMemory,
   createMemory,
   imitationLoss,
   loadMemory,
@@ -1466,6 +1467,44 @@ function abductionGap(
   return tf.mul(run.config.abduction, loss) as tf.Scalar;
 }
 
+/** Steps a program memory gets, from the start or its last restart, before it can be judged locked. */
+export const RESTART_PATIENCE_STEPS = 150;
+/** The most restarts of one run's memory. */
+export const MAX_MEMORY_RESTARTS = 2;
+
+/**
+ * Whether the program memory is locked (`TrainConfig.memoryRestart`): it filled with programs
+ * that fit the outputs on symbols abduced through those same programs, and g, which reads the
+ * images, disagrees with them. agreement: the epoch's `abductionAgreement` (undefined: no
+ * abduction this epoch); stepsDone: the steps trained so far; threshold: 0 never restarts.
+ */
+export function lockedMemory(
+  memory: ProgramMemory,
+  agreement: number | undefined,
+  stepsDone: number,
+  threshold: number,
+): boolean {
+  return (
+    threshold > 0 &&
+    agreement !== undefined &&
+    agreement < threshold &&
+    memory.restarts < MAX_MEMORY_RESTARTS &&
+    stepsDone - memory.restartStep >= RESTART_PATIENCE_STEPS
+  );
+}
+
+/** Forgets every stored program but the given ones, which are exact (`lockedMemory`). */
+function restartMemory(
+  run: RunContext,
+  memory: ProgramMemory,
+  stepsDone: number,
+): void {
+  clearMemory(memory, stepsDone);
+  run.given.forEach(
+    (g, t) => g && storeProgram(memory, run.module, t, g.program, 0),
+  );
+}
+
 /**
  * Sets the categorical grounder's K symbol values for the next step or evaluation: the
  * codebook's (value k is class k's, in the order they started: ascending unless a split moved
@@ -2242,11 +2281,21 @@ export async function train(
     // The mean dream loss (-log q per dream task, before --dream-weight) of the epoch's steps.
     if (run.dreams)
       record.dreamLoss = dreamCount > 0 ? dreamSum / dreamCount : null;
+    const stepsDone = (epoch + 1) * config.stepsPerEpoch;
+    let restart = false;
     if (run.memory) {
       // Tasks whose stored program explains this epoch's last batch (the ones being imitated).
       record.remembered = run.memory.errors.filter(
         (e) => e <= config.imitationThreshold,
       ).length;
+      restart = lockedMemory(
+        run.memory,
+        record.abductionAgreement as number | undefined,
+        stepsDone,
+        config.memoryRestart,
+      );
+      // Restarts so far, this epoch's included (it happens after the epoch's evaluation).
+      record.memoryRestarts = run.memory.restarts + (restart ? 1 : 0);
     }
     // Dead symbol values moved so far (codebook.ts `splitDeadValue`), and the values now.
     if (run.codebook && run.model.grounderOutput === "categorical") {
@@ -2280,6 +2329,15 @@ export async function train(
           : "") +
         `  ${elapsed().toFixed(0)} s`,
     );
+    if (restart && run.memory) {
+      restartMemory(run, run.memory, stepsDone);
+      progress.line(
+        `epoch ${epoch + 1}: g's reading agrees with the abduced symbols on ` +
+          `${(100 * (record.abductionAgreement as number)).toFixed(0)}% of them (under ` +
+          `--memory-restart ${config.memoryRestart}): the program memory starts again ` +
+          `(restart ${run.memory.restarts} of at most ${MAX_MEMORY_RESTARTS})`,
+      );
+    }
     await saveRun(run, epoch + 1, elapsed());
   }
   if (!evaluation || lastEpoch !== config.epochs)

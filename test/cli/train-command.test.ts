@@ -301,6 +301,29 @@ describe("--preset", () => {
   });
 });
 
+describe("--memory-restart", () => {
+  it("takes a share in [0, 1] (0: off), 0.35 by default, and names a bad value", () => {
+    expect(parseTrainArgs(["a.sketch"]).config.memoryRestart).toBe(0.35);
+    for (const [flag, value] of [
+      ["0", 0],
+      ["0.5", 0.5],
+      ["1", 1],
+    ] as const)
+      expect(
+        parseTrainArgs(["a.sketch", "--memory-restart", flag]).config
+          .memoryRestart,
+      ).toBe(value);
+    for (const bad of ["1.5", "=-0.1", "often", ""])
+      expect(() =>
+        parseTrainArgs(
+          bad.startsWith("=")
+            ? ["a.sketch", `--memory-restart${bad}`]
+            : ["a.sketch", "--memory-restart", bad],
+        ),
+      ).toThrow(/--memory-restart must be a share between 0 and 1/);
+  });
+});
+
 describe("--weight-average", () => {
   it("takes a decay in [0, 1), off by default, and says what a bad value lacks", () => {
     expect(parseTrainArgs(["a.sketch"]).config.weightAverage).toBe(0);

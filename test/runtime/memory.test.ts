@@ -10,6 +10,7 @@ import { selectBackend } from "../../runtime/backend.js";
 import { loadSketch } from "../../runtime/load-sketch.js";
 import {
   abduceSymbols,
+  clearMemory,
   createCanonicalizer,
   createMemory,
   createSearcher,
@@ -582,6 +583,58 @@ describe("checkpoint arrays", () => {
     expect(() =>
       loadMemory(createMemory(module, 2), module, memoryToArrays(memory)),
     ).toThrow(/3 tasks, the run 2/);
+  });
+});
+
+describe("a restart (clearMemory)", () => {
+  it("forgets every program, row and error, and counts itself", () => {
+    const memory = createMemory(module, 3);
+    updateMemory(memory, module, 0, [sum12Long], symbols, ySum, 0.5);
+    updateMemory(memory, module, 2, [product12], symbols, ySum, 0.5);
+    const fresh = createMemory(module, 3);
+    clearMemory(memory, 150);
+    expect(memory.programs).toEqual([undefined, undefined, undefined]);
+    expect(Array.from(memory.errors)).toEqual([Infinity, Infinity, Infinity]);
+    for (const h of module.sketch.heads) {
+      expect(Array.from(memory.choices[h.name])).toEqual(
+        Array.from(fresh.choices[h.name]),
+      );
+      expect(Array.from(memory.live[h.name])).toEqual(
+        Array.from(fresh.live[h.name]),
+      );
+    }
+    expect([memory.restarts, memory.restartStep]).toEqual([1, 150]);
+    // The memory fills again as at the start.
+    updateMemory(memory, module, 1, [sum12], symbols, ySum, 0.5);
+    expect(module.formula(memory.programs[1]!)).toBe(module.formula(sum12));
+  });
+
+  it("survives a checkpoint: the count, the step and the cleared programs", () => {
+    const memory = createMemory(module, 2);
+    updateMemory(memory, module, 0, [sum12], symbols, ySum, 0.5);
+    clearMemory(memory, 200);
+    updateMemory(memory, module, 1, [product12], symbols, ySum, 0.5);
+    // A run that still holds the programs of before the restart, as one that recovers from a
+    // non-finite step does, loads the cleared state.
+    const running = createMemory(module, 2);
+    updateMemory(running, module, 0, [sum12], symbols, ySum, 0.5);
+    loadMemory(running, module, memoryToArrays(memory));
+    expect(running.programs[0]).toBeUndefined();
+    expect(running.errors[0]).toBe(Infinity);
+    for (const h of module.sketch.heads)
+      expect(
+        running.live[h.name].subarray(0, h.shape[0]).every((v) => v === 0),
+      ).toBe(true);
+    expect(module.formula(running.programs[1]!)).toBe(
+      module.formula(product12),
+    );
+    expect([running.restarts, running.restartStep]).toEqual([1, 200]);
+    // A checkpoint from before restarts existed: none.
+    const old = memoryToArrays(createMemory(module, 2)).filter(
+      (a) => a.name !== "memory/restarts",
+    );
+    loadMemory(running, module, old);
+    expect([running.restarts, running.restartStep]).toEqual([0, 0]);
   });
 });
 
