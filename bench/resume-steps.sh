@@ -35,6 +35,8 @@ for root in "$A" "$B"; do
 done
 [ -f "$RUN/checkpoint.ckpt" ] || { echo "resume-steps.sh: no checkpoint.ckpt in $RUN" >&2; exit 2; }
 HERE=$(cd "$(dirname "$0")/.." && pwd)
+# The run's own seed (its tasks): sketchc refuses to resume a checkpoint under another.
+SEED=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).config.seed)' "$RUN/metrics.json")
 EPOCHS=$(node -e 'const l=require("fs").readFileSync(process.argv[1],"utf8").trim().split("\n");console.log(JSON.parse(l[l.length-1]).epoch)' "$RUN/log.jsonl")
 TMP=$(mktemp -d /tmp/sketchc-resume-XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
@@ -45,7 +47,7 @@ for round in $(seq 1 "$ROUNDS"); do
     out="$TMP/$side"
     rm -rf "$out"
     cp -r "$RUN" "$out"
-    node "$root/bin/sketchc.js" train "$HERE/$SKETCH" --out "$out" \
+    node "$root/bin/sketchc.js" train "$HERE/$SKETCH" --out "$out" --seed "$SEED" \
       --epochs $((EPOCHS + 2)) --eval-every 1000 --quiet >/dev/null
     wall=$(node -e 'const l=require("fs").readFileSync(process.argv[1],"utf8").trim().split("\n").map(JSON.parse);const [a,b]=l.slice(-2);console.log((b.wallSeconds-a.wallSeconds).toFixed(1), b.loss.toFixed(4))' "$out/log.jsonl")
     echo "round $round  $side  ${wall% *} s  loss ${wall#* }"

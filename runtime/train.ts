@@ -16,7 +16,7 @@ import {
   writeCheckpoint,
   type NamedArray,
 } from "./checkpoint.js";
-import { knowledgeOf, type TrainConfig } from "./config.js";
+import { DEFAULT_CONFIG, knowledgeOf, type TrainConfig } from "./config.js";
 import {
   CODEBOOK_RATE,
   codebookToArrays,
@@ -1953,6 +1953,53 @@ export async function resumeRun(
   return { epoch, wallSeconds, warning: loaded.warning };
 }
 
+/**
+ * The settings that choose a run's data and tasks, with their flags: resuming a checkpoint under
+ * others would train its nets and memory on another run's tasks without a word (another --seed
+ * draws other formulas; the shapes still fit). Schedules, weights of losses and the like may
+ * change on resume (e.g. more --epochs); a moved dataset may be named anew with --data.
+ */
+const RUN_IDENTITY: readonly (readonly [keyof TrainConfig, string])[] = [
+  ["seed", "--seed"],
+  ["domain", "--domain"],
+  ["taskFile", "--task-file"],
+  ["maxOps", "--max-ops"],
+  ["symbols", "--symbols"],
+  ["tasks", "--tasks"],
+  ["trainPairs", "--train-pairs"],
+  ["testPairs", "--test-pairs"],
+  ["heldOutTasks", "--held-out-tasks"],
+];
+
+/**
+ * Where a checkpoint's config and a resuming command's differ in `RUN_IDENTITY`, as flags
+ * (`--seed 1` against `--seed 0`), or undefined. A setting the checkpoint lacks is undefined
+ * there when the run's default is (no --task-file), and not compared when it has a default
+ * (a checkpoint from before the setting existed).
+ */
+export function resumeClash(
+  saved: Partial<TrainConfig>,
+  requested: TrainConfig,
+): { saved: string; requested: string } | undefined {
+  const show = (flag: string, value: unknown) =>
+    value === undefined
+      ? `no ${flag}`
+      : `${flag} ${Array.isArray(value) ? value.join(",") : String(value)}`;
+  const differ = RUN_IDENTITY.filter(
+    ([key]) =>
+      (key in saved ||
+        DEFAULT_CONFIG[key as keyof typeof DEFAULT_CONFIG] === undefined) &&
+      JSON.stringify(saved[key]) !== JSON.stringify(requested[key]),
+  );
+  if (differ.length === 0) return undefined;
+  return {
+    saved: differ.map(([key, flag]) => show(flag, saved[key])).join(" "),
+    requested: differ
+      .map(([key, flag]) => show(flag, requested[key]))
+      .join(" "),
+  };
+}
+
 /** The files of a run folder that a fresh run replaces. */
 export const RUN_FILES = [
   CHECKPOINT_FILE,
@@ -2156,6 +2203,17 @@ export async function train(
 ): Promise<TrainResult> {
   const progress = options.progress ?? createProgress();
   const backend = await selectBackend(requested.backend);
+  // A checkpoint to resume, checked before the run is built: it must be this run's.
+  const saved =
+    options.resume === false
+      ? undefined
+      : loadCheckpoint<RunState>(path.join(requested.out, CHECKPOINT_FILE));
+  const clash = saved && resumeClash(saved.checkpoint.state.config, requested);
+  if (saved && clash)
+    throw new RunError(
+      `${saved.file}: this run was trained with ${clash.saved}; the command says ${clash.requested}. ` +
+        `Resume it with the run's settings, or pass --fresh (or another --out) to start over.`,
+    );
   // A run that cannot start (a bad dataset or task file) leaves behind no folder it made.
   const made = outermostMissing(path.join(requested.out, "module"));
   makeFolder(requested.out);
@@ -2187,7 +2245,7 @@ export async function train(
   let spent = 0;
   removeStaleTemps(config.out);
   if (options.resume === false) clearRun(config.out);
-  const resumed = await resumeRun(run);
+  const resumed = await resumeRun(run, saved);
   if (resumed) {
     if (resumed.warning) progress.warn(resumed.warning);
     startEpoch = resumed.epoch;

@@ -825,6 +825,14 @@ const RUN_ROWS: Row[] = [
     status: 1,
   },
   {
+    name: "checkpoint: train resumes another seed's run",
+    args: trainArgs("$D/run", "--seed", "5"),
+    setup: (d) => copyRun(d),
+    stderr:
+      /^sketchc: error: \$D\/run\/checkpoint\.ckpt: this run was trained with --seed \d+; the command says --seed 5\. Resume it with the run's settings, or pass --fresh \(or another --out\) to start over\.\n$/,
+    status: 1,
+  },
+  {
     name: "full disk: metrics.json",
     args: trainArgs("$D/run"),
     env: { SKETCHC_FAILPOINTS: "enospc@metrics.json:1" },

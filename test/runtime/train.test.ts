@@ -584,6 +584,36 @@ describe("train", () => {
     expect(again.metrics.symbolicLoss).toBeCloseTo(metrics.symbolicLoss, 6);
   });
 
+  it("refuses to resume a run under another seed or task set, naming the flags", async () => {
+    const config = tinyConfig("clash", { epochs: 2 });
+    const quiet = createProgress(undefined, true);
+    await train(config, { progress: quiet, maxEpochs: 1 });
+    await expect(
+      train({ ...config, seed: config.seed + 1 }, { progress: quiet }),
+    ).rejects.toThrow(
+      new RegExp(
+        `checkpoint.ckpt: this run was trained with --seed ${config.seed}; the command says --seed ${config.seed + 1}\\. .*--fresh`,
+      ),
+    );
+    await expect(
+      train({ ...config, tasks: 6, taskFile: "t.jsonl" }, { progress: quiet }),
+    ).rejects.toThrow(
+      /trained with no --task-file --tasks 8; the command says --task-file t\.jsonl --tasks 6/,
+    );
+    // More epochs, another learning rate: the same run, resumed.
+    const resumed = await train(
+      { ...config, epochs: 3, learningRate: 1e-3 },
+      { progress: quiet },
+    );
+    expect(resumed.epochs).toBe(3);
+    // --fresh starts over whatever the checkpoint says.
+    const fresh = await train(
+      { ...config, seed: config.seed + 1 },
+      { progress: quiet, resume: false },
+    );
+    expect(fresh.epochs).toBe(2);
+  });
+
   it("evaluates a saved run on its own dataset, and says so when it is gone", async () => {
     const data = path.join(root, "own-data");
     fs.cpSync("runtime/data/fixtures/fashion-mnist-sample", data, {
