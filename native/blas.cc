@@ -13,6 +13,8 @@
 //                                                    LayerNorm over rows (+ ReLU), and its gradient
 //   crossProduct(a, y, m, u, b, out)                out[m x b] = a[m x u] y[b x u]^T, in float64
 //                                                    (abduction's cross terms, memory.ts)
+//   im2col(memory, N, H, W, C, KH, KW, sH, sW, dH, dW, padTop, padLeft, OH, OW, x, cols)
+//                                 a convolution's input patches as rows (NHWC), for a GEMM
 //   mixArgs(values, z, args, T, S, B, L, LINES, A, i, l, from, to)
 //   mixArgsGrad(values, z, dArgs, dValues, dz, T, S, B, L, A, i, l, from, to)
 //                                 the fused straight-line interpreter's argument mixing (Fig. 3)
@@ -485,6 +487,50 @@ napi_value MixArgsGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// The patches of a convolution's input as rows: cols[(n * OH + oh) * OW + ow, (kh * KW + kw) * C + c]
+// = x[n, oh * sH + kh * dH - padTop, ow * sW + kw * dW - padLeft, c] (NHWC), 0 outside x. A GEMM
+// of cols [N*OH*OW, KH*KW*C] by the filter [KH*KW*C, Cout] is then the convolution.
+napi_value Im2col(napi_env env, napi_callback_info info) {
+  void* data = nullptr;
+  size_t bytes = 0;
+  double v[16];
+  if (!ReadArgs(env, info, 17, &data, &bytes, v)) return nullptr;
+  int64_t a[16];
+  for (int i = 0; i < 16; i++) a[i] = static_cast<int64_t>(v[i]);
+  const int64_t N = a[0], H = a[1], W = a[2], C = a[3], KH = a[4], KW = a[5], sH = a[6], sW = a[7],
+                dH = a[8], dW = a[9], padTop = a[10], padLeft = a[11], OH = a[12], OW = a[13],
+                x = a[14], cols = a[15];
+  const int64_t floats = static_cast<int64_t>(bytes / sizeof(float));
+  if (N < 0 || H < 0 || W < 0 || C < 1 || KH < 1 || KW < 1 || sH < 1 || sW < 1 || dH < 1 ||
+      dW < 1 || OH < 0 || OW < 0 || !Inside(x, N * H * W * C, floats) ||
+      !Inside(cols, N * OH * OW * KH * KW * C, floats))
+    return Throw(env, "im2col: shapes or offsets outside the buffer");
+  float* m = static_cast<float*>(data);
+  const float* in = m + x;
+  float* out = m + cols;
+  const int64_t depth = KH * KW * C;
+  ParallelBlocks(N * OH, N * OH * OW, depth, [&](int64_t first, int64_t end) {
+    for (int64_t row = first; row < end; row++) {
+      const int64_t n = row / OH, oh = row % OH;
+      for (int64_t ow = 0; ow < OW; ow++) {
+        float* dst = out + ((n * OH + oh) * OW + ow) * depth;
+        for (int64_t kh = 0; kh < KH; kh++) {
+          const int64_t h = oh * sH + kh * dH - padTop;
+          for (int64_t kw = 0; kw < KW; kw++) {
+            const int64_t w = ow * sW + kw * dW - padLeft;
+            float* cell = dst + (kh * KW + kw) * C;
+            if (h < 0 || h >= H || w < 0 || w >= W)
+              std::memset(cell, 0, C * sizeof(float));
+            else
+              std::memcpy(cell, in + ((n * H + h) * W + w) * C, C * sizeof(float));
+          }
+        }
+      }
+    }
+  });
+  return nullptr;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   OpenBlas();
   napi_property_descriptor properties[] = {
@@ -495,6 +541,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"crossProduct", nullptr, CrossProduct, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"mixArgs", nullptr, MixArgs, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"mixArgsGrad", nullptr, MixArgsGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"im2col", nullptr, Im2col, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
   return exports;

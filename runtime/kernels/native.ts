@@ -5,6 +5,7 @@
 //   use both cores. Every case the addon does not cover (other dtypes, general batch
 //   broadcasting, activations other than linear and relu, non-vector biases) goes to the stock
 //   wasm kernel, kept underneath.
+// - Conv2D (NHWC, float32) as im2col in the addon and one OpenBLAS GEMM by the filter.
 // - SketchcLayerNorm and SketchcLayerNormGrad, LayerNorm (+ ReLU) over rows and its gradient in
 //   one pass each, used by kernels/layer-norm.ts while the native kernels are installed.
 // - The fused straight-line interpreter's argument mixing (module-runtime/mixing.ts), threaded
@@ -58,6 +59,26 @@ interface BlasAddon extends ArgumentMixer {
     out: number,
     xHat: number,
     rstd: number,
+  ): void;
+  /** A convolution's input patches as rows [N*OH*OW, KH*KW*C] (NHWC), for a GEMM. */
+  im2col?(
+    memory: ArrayBuffer,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    kh: number,
+    kw: number,
+    strideH: number,
+    strideW: number,
+    dilationH: number,
+    dilationW: number,
+    padTop: number,
+    padLeft: number,
+    outH: number,
+    outW: number,
+    x: number,
+    cols: number,
   ): void;
   /** Abduction's float64 cross terms (memory.ts); throws where the BLAS has no cblas_dgemm. */
   crossProduct: CrossProduct;
@@ -139,6 +160,7 @@ interface WasmBackend {
   wasm: { HEAPU8: Uint8Array };
   dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: tf.DataId): boolean;
 }
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
@@ -288,6 +310,93 @@ function nativeMatMulKernel(
   return { kernelName: name, backendName: "wasm", kernelFunc };
 }
 
+/**
+ * Conv2D as im2col + one GEMM through OpenBLAS (NHWC, float32, any strides, dilations and
+ * padding); NCHW and other dtypes go to the stock kernel. XNNPACK's convolution on one wasm
+ * thread was a tenth of the training step for the small CNN (docs/performance.md); it is every
+ * convolution of g's forward pass and of its gradients (kernels/conv2d-grad.ts builds those from
+ * forward convolutions).
+ */
+function nativeConv2dKernel(
+  addon: BlasAddon,
+  im2col: NonNullable<BlasAddon["im2col"]>,
+  fallback: tf.KernelConfig,
+): tf.KernelConfig {
+  const kernelFunc = (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
+    const backend = args.backend as unknown as WasmBackend;
+    const x = args.inputs.x as tf.TensorInfo;
+    const filter = args.inputs.filter as tf.TensorInfo;
+    const attrs = (args.attrs ?? {}) as unknown as {
+      strides: number | [number, number];
+      pad: "same" | "valid" | number | tf.backend_util.ExplicitPadding;
+      dataFormat?: "NHWC" | "NCHW";
+      dilations?: number | [number, number];
+      dimRoundingMode?: "floor" | "round" | "ceil";
+    };
+    if (
+      x.dtype !== "float32" ||
+      filter.dtype !== "float32" ||
+      x.shape.length !== 4 ||
+      filter.shape.length !== 4 ||
+      attrs.dataFormat === "NCHW"
+    )
+      return fallback.kernelFunc(args);
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      attrs.strides,
+      attrs.dilations ?? 1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+    );
+    const rows = info.batchSize * info.outHeight * info.outWidth;
+    const depth = info.filterHeight * info.filterWidth * info.inChannels;
+    const out = backend.makeOutput([...info.outShape], "float32");
+    if (rows === 0 || info.outChannels === 0) return out;
+    const cols = backend.makeOutput([rows, depth], "float32");
+    // Read the heap after makeOutput: an allocation can grow (and so replace) the buffer.
+    const heap = backend.wasm.HEAPU8.buffer as ArrayBuffer;
+    im2col(
+      heap,
+      info.batchSize,
+      info.inHeight,
+      info.inWidth,
+      info.inChannels,
+      info.filterHeight,
+      info.filterWidth,
+      info.strideHeight,
+      info.strideWidth,
+      info.dilationHeight,
+      info.dilationWidth,
+      info.padInfo.top,
+      info.padInfo.left,
+      info.outHeight,
+      info.outWidth,
+      floatOffset(backend, x),
+      floatOffset(backend, cols),
+    );
+    addon.gemm(
+      heap,
+      1,
+      rows,
+      info.outChannels,
+      depth,
+      0,
+      0,
+      floatOffset(backend, cols),
+      0,
+      floatOffset(backend, filter),
+      0,
+      floatOffset(backend, out),
+      -1,
+      0,
+    );
+    backend.disposeData(cols.dataId);
+    return out;
+  };
+  return { kernelName: tf.Conv2D, backendName: "wasm", kernelFunc };
+}
+
 /** The rows and width of a LayerNorm input [N, D]. */
 function rowsAndWidth(x: tf.TensorInfo): [number, number] {
   const d = x.shape[x.shape.length - 1];
@@ -377,6 +486,16 @@ export function installNativeKernels(): NativeStatus {
       tf.registerKernel(
         nativeMatMulKernel(state.addon, name, stock.get(name)!),
       );
+    }
+    // An addon built before im2col existed keeps the stock convolution.
+    const { im2col } = state.addon;
+    if (im2col !== undefined) {
+      const current = stock.get(tf.Conv2D) ?? tf.getKernel(tf.Conv2D, "wasm");
+      if (current !== undefined) {
+        stock.set(tf.Conv2D, current);
+        tf.unregisterKernel(tf.Conv2D, "wasm");
+        tf.registerKernel(nativeConv2dKernel(state.addon, im2col, current));
+      }
     }
     for (const config of layerNormKernels(state.addon)) {
       if (tf.getKernel(config.kernelName, "wasm") !== undefined)

@@ -1,6 +1,6 @@
 // The native kernels (native/blas.cc through runtime/kernels/native.ts) against the stock wasm
 // kernels and the cpu backend: matmuls in every transpose and batch-broadcast combination, the
-// fused matmul's bias and activations (and its fallbacks), and the LayerNorm (+ ReLU) forward
+// fused matmul's bias and activations (and its fallbacks), Conv2D and its gradients, and the LayerNorm (+ ReLU) forward
 // and gradient against the composed formulation. CI installs OpenBLAS, so there the native path
 // must be on; elsewhere, without the addon or OpenBLAS, the fallback and its notice are tested.
 
@@ -205,6 +205,93 @@ describe.runIf(status.on)("native matmul", () => {
       }),
     );
     expect(Number.isNaN(out[0])).toBe(true);
+  });
+});
+
+describe.runIf(status.on)("native Conv2D (im2col + GEMM)", () => {
+  const conv =
+    (
+      strides: [number, number],
+      pad: "same" | "valid" | number,
+      dilations: [number, number],
+    ) =>
+    (x: tf.Tensor, filter: tf.Tensor) =>
+      tf.conv2d(
+        x as tf.Tensor4D,
+        filter as tf.Tensor4D,
+        strides,
+        pad,
+        "NHWC",
+        dilations,
+      );
+  /** y, and the gradients of sum(y * dy) in x and the filter (on wasm, kernels/conv2d-grad.ts). */
+  const withGrads =
+    (xShape: number[], fShape: number[], op: ReturnType<typeof conv>) => () => {
+      const x = wave(xShape, 0.3);
+      const filter = wave(fShape, 1.1);
+      const y = op(x, filter);
+      const dy = wave(y.shape, 2.3);
+      const grads = tf.grads((a, b) => tf.sum(tf.mul(op(a, b), dy)))([
+        x,
+        filter,
+      ]);
+      return [y, ...grads];
+    };
+
+  it("the grounder's convolutions: values and gradients match the stock kernel and cpu", async () => {
+    for (const [xShape, fShape] of [
+      [
+        [5, 28, 28, 1],
+        [3, 3, 1, 16],
+      ],
+      [
+        [6, 14, 14, 16],
+        [3, 3, 16, 32],
+      ],
+    ]) {
+      const f = withGrads(xShape, fShape, conv([1, 1], "same", [1, 1]));
+      const native = await onWasm(true, f);
+      const stock = await onWasm(false, f);
+      const cpu = await onCpu(f);
+      native.forEach((values, i) => {
+        expectClose(values, cpu[i]);
+        expectClose(stock[i], cpu[i]);
+      });
+    }
+  });
+
+  // Shapes the small CNN does not use (ResNet-18's strides, other paddings): against cpu.
+  const cases: [
+    string,
+    number[],
+    number[],
+    [number, number],
+    "same" | "valid" | number,
+  ][] = [
+    ["3x3 valid", [2, 7, 6, 3], [3, 3, 3, 5], [1, 1], "valid"],
+    ["stride 2, same", [3, 9, 8, 4], [3, 3, 4, 6], [2, 2], "same"],
+    ["stride (2, 1), pad 1", [2, 8, 7, 2], [5, 3, 2, 3], [2, 1], 1],
+    ["1x1, one channel", [4, 5, 5, 1], [1, 1, 1, 2], [1, 1], "valid"],
+  ];
+  for (const [name, xShape, fShape, strides, pad] of cases) {
+    it(`${name}: values and gradients match cpu`, async () => {
+      const f = withGrads(xShape, fShape, conv(strides, pad, [1, 1]));
+      const native = await onWasm(true, f);
+      const cpu = await onCpu(f);
+      native.forEach((values, i) => expectClose(values, cpu[i]));
+    });
+  }
+
+  it("dilation 2: values match cpu", async () => {
+    const f = () =>
+      conv(
+        [1, 1],
+        "same",
+        [2, 2],
+      )(wave([2, 9, 9, 2], 0.3), wave([3, 3, 2, 4], 1.1));
+    const [native] = await onWasm(true, f);
+    const [cpu] = await onCpu(f);
+    expectClose(native, cpu);
   });
 });
 
