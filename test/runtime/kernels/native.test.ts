@@ -268,10 +268,16 @@ describe.runIf(status.on)("native Conv2D (im2col + GEMM)", () => {
     [number, number],
     "same" | "valid" | number,
   ][] = [
-    ["3x3 valid", [2, 7, 6, 3], [3, 3, 3, 5], [1, 1], "valid"],
+    ["3x3 valid", [2, 7, 6, 4], [3, 3, 4, 5], [1, 1], "valid"],
     ["stride 2, same", [3, 9, 8, 4], [3, 3, 4, 6], [2, 2], "same"],
-    ["stride (2, 1), pad 1", [2, 8, 7, 2], [5, 3, 2, 3], [2, 1], 1],
-    ["1x1, one channel", [4, 5, 5, 1], [1, 1, 1, 2], [1, 1], "valid"],
+    ["stride (2, 1), pad 1", [2, 8, 7, 4], [5, 3, 4, 3], [2, 1], 1],
+    [
+      "1x1, one channel (shallow: the stock kernel)",
+      [4, 5, 5, 1],
+      [1, 1, 1, 2],
+      [1, 1],
+      "valid",
+    ],
   ];
   for (const [name, xShape, fShape, strides, pad] of cases) {
     it(`${name}: values and gradients match cpu`, async () => {
@@ -288,7 +294,7 @@ describe.runIf(status.on)("native Conv2D (im2col + GEMM)", () => {
         [1, 1],
         "same",
         [2, 2],
-      )(wave([2, 9, 9, 2], 0.3), wave([3, 3, 2, 4], 1.1));
+      )(wave([2, 9, 9, 4], 0.3), wave([3, 3, 4, 4], 1.1));
     const [native] = await onWasm(true, f);
     const [cpu] = await onCpu(f);
     expectClose(native, cpu);
