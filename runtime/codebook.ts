@@ -29,6 +29,9 @@ export const CODEBOOK_RATE = 0.1;
 /** The damping of the Gauss-Newton step that fits a value to the outputs. */
 export const CODEBOOK_FIT_RATE = 0.2;
 
+/** The longest Gauss-Newton step of a value, in spans of the codebook (max - min of its values). */
+export const FIT_STEP_SPANS = 2;
+
 /**
  * What the outputs say about the values: the programs that explain them (one per evidence
  * task), the codebook index abduction gave each symbol of each pair, and the outputs.
@@ -105,9 +108,17 @@ export function updateCodebook(
     count[k]++;
   }
   const next = Float32Array.from(v);
+  // A Gauss-Newton step is local: where the outputs barely depend on a value (J^T J tiny, e.g.
+  // one program reading it through a near-constant branch) it can throw the value far off the
+  // alphabet in one step (measured: seed 4 of the main command moved one to 184 at step 31, and
+  // every later step overflowed). No step moves a value further than twice the codebook's span.
+  const span = Math.max(...v) - Math.min(...v);
+  const limit = span > 0 ? FIT_STEP_SPANS * span : Infinity;
   for (let k = 0; k < K; k++) {
-    if (jj[k] > 1e-12) next[k] = v[k] - (fitRate * jr[k]) / jj[k];
-    else if (count[k] > 0) next[k] = v[k] + rate * (sum[k] / count[k] - v[k]);
+    if (jj[k] > 1e-12) {
+      const step = (fitRate * jr[k]) / jj[k];
+      next[k] = v[k] - Math.max(-limit, Math.min(limit, step));
+    } else if (count[k] > 0) next[k] = v[k] + rate * (sum[k] / count[k] - v[k]);
   }
   v.set(next.filter(Number.isFinite).length === K ? next : v);
   if (!keepOrder) v.sort();

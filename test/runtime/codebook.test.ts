@@ -67,6 +67,26 @@ describe("codebook", () => {
     expect(d.values[1]).toBeCloseTo(0.6, 6); // 0.5 -> halfway to g's 0.7
   });
 
+  it("moves no value further than twice the codebook's span in one step", () => {
+    // y = 1e-3 * s reads the value only faintly: the full Gauss-Newton step to fit y = 0.5 would
+    // take value 0 from 0.1 to 500.
+    const c = createCodebook(3);
+    updateCodebook(c, [0.1, 0.5, 0.9]);
+    const faint = {
+      numInputs: 1,
+      programs: [(s: readonly number[]) => 1e-3 * s[0]],
+      indices: Int32Array.from([0, 0]),
+      y: Float32Array.from([0.5, 0.5]),
+      sigma: Float32Array.from([1]),
+    };
+    updateCodebook(c, [0.1, 0.1], faint, 0, 1, true);
+    expect(c.values[0]).toBeCloseTo(0.1 + 2 * 0.8, 5); // twice the span, 0.9 - 0.1
+    expect(Array.from(c.values.subarray(1))).toEqual([
+      Math.fround(0.5),
+      Math.fround(0.9),
+    ]);
+  });
+
   it("converges to the clusters of a stationary stream", () => {
     const c = createCodebook(3);
     const centers = [0.2, 0.5, 0.9];
