@@ -1985,11 +1985,16 @@ export function resumeClash(
     value === undefined
       ? `no ${flag}`
       : `${flag} ${Array.isArray(value) ? value.join(",") : String(value)}`;
+  // A task file named by another spelling of the same path is the same file.
+  const same = (key: keyof TrainConfig, a: unknown, b: unknown) =>
+    key === "taskFile" && typeof a === "string" && typeof b === "string"
+      ? path.resolve(a) === path.resolve(b)
+      : JSON.stringify(a) === JSON.stringify(b);
   const differ = RUN_IDENTITY.filter(
     ([key]) =>
       (key in saved ||
         DEFAULT_CONFIG[key as keyof typeof DEFAULT_CONFIG] === undefined) &&
-      JSON.stringify(saved[key]) !== JSON.stringify(requested[key]),
+      !same(key, saved[key], requested[key]),
   );
   if (differ.length === 0) return undefined;
   return {

@@ -16,6 +16,7 @@ import {
   evaluateRun,
   gatherBatch,
   holdSymbolValues,
+  resumeClash,
   resumeRun,
   saveRun,
   train,
@@ -600,6 +601,12 @@ describe("train", () => {
     ).rejects.toThrow(
       /trained with no --task-file --tasks 8; the command says --task-file t\.jsonl --tasks 6/,
     );
+    expect(
+      resumeClash(
+        { ...config, taskFile: "tasks/t.jsonl" },
+        { ...config, taskFile: `./tasks/../tasks/t.jsonl` },
+      ),
+    ).toBeUndefined();
     // More epochs, another learning rate: the same run, resumed.
     const resumed = await train(
       { ...config, epochs: 3, learningRate: 1e-3 },
