@@ -253,19 +253,26 @@ export function normalizedError<P>(
   y: ArrayLike<number>,
   sigma: number,
 ): number {
-  const outputs = evaluateAll(
-    module,
-    program,
-    flatSymbols(symbols),
-    new Float64Array(symbols.length),
-  );
+  return flatError(module, program, flatSymbols(symbols), y, sigma);
+}
+
+/** `normalizedError` on symbol vectors already flattened ([n * V], row-major; n = y.length). */
+function flatError<P>(
+  module: SketchModule<P>,
+  program: P,
+  flat: Float64Array,
+  y: ArrayLike<number>,
+  sigma: number,
+): number {
+  const n = y.length;
+  const outputs = evaluateAll(module, program, flat, new Float64Array(n));
   let sum = 0;
-  for (let i = 0; i < symbols.length; i++) {
+  for (let i = 0; i < n; i++) {
     const d = outputs[i] - y[i];
     if (!Number.isFinite(d)) return Infinity;
     sum += d * d;
   }
-  return sum / (symbols.length * sigma * sigma);
+  return sum / (n * sigma * sigma);
 }
 
 /** Symbol vectors as one row-major array. */
@@ -290,14 +297,14 @@ export function updateMemory<P>(
   y: ArrayLike<number>,
   sigma: number,
 ): number {
+  // One flat copy of the pairs for the stored program and every candidate.
+  const flat = flatSymbols(symbols);
   let best = memory.programs[task];
   let bestError =
-    best === undefined
-      ? Infinity
-      : normalizedError(module, best, symbols, y, sigma);
+    best === undefined ? Infinity : flatError(module, best, flat, y, sigma);
   let changed = false;
   for (const p of candidates) {
-    const e = normalizedError(module, p, symbols, y, sigma);
+    const e = flatError(module, p, flat, y, sigma);
     const better =
       e < bestError - 1e-9 ||
       (best !== undefined &&
@@ -395,7 +402,6 @@ export function targetLogLikelihood(
   );
 }
 
-/** The memory as named arrays for a checkpoint (choices as float32, exact below 2^24). */
 /**
  * Forgets every stored program, as at the start of a run, and counts a restart at `step`
  * (train.ts `lockedMemory` decides when). The search then fills the memory again from g's
@@ -412,6 +418,7 @@ export function clearMemory(memory: ProgramMemory, step: number): void {
   memory.restartStep = step;
 }
 
+/** The memory as named arrays for a checkpoint (choices as float32, exact below 2^24). */
 export function memoryToArrays(memory: ProgramMemory): NamedArray[] {
   return [
     {

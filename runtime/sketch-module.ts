@@ -6,7 +6,7 @@ import type * as tf from "@tensorflow/tfjs-core";
 
 /** The static description of a compiled sketch and of its heads: one definition, the library's. */
 export type { HeadInfo, SketchInfo } from "./module-runtime/common.js";
-import type { SketchInfo } from "./module-runtime/common.js";
+import { evaluateEach, type SketchInfo } from "./module-runtime/common.js";
 
 /** z: per head, probabilities of shape [T, rows, choices]. */
 export type ProgramParams = Readonly<Record<string, tf.Tensor3D>>;
@@ -60,11 +60,11 @@ export function evaluateAll<P>(
   out: Float64Array,
 ): Float64Array {
   if (module.evaluateMany) return module.evaluateMany(program, symbols, out);
-  const V = module.sketch.numInputs;
-  for (let b = 0; b < out.length; b++)
-    out[b] = module.evaluate(
-      program,
-      Array.from({ length: V }, (_, i) => symbols[b * V + i]),
-    );
-  return out;
+  return evaluateEach(
+    (p: P, s: readonly number[]) => module.evaluate(p, s),
+    module.sketch.numInputs,
+    program,
+    symbols,
+    out,
+  );
 }

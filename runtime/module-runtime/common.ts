@@ -216,3 +216,27 @@ export function inputName(
 export function cheapestOperator(spec: SketchSpec<string, string>): number {
   return spec.cost.indexOf(Math.min(...spec.cost));
 }
+
+/**
+ * `evaluateMany` by calling `evaluate` once per symbol vector (symbols [n * V], row-major, n =
+ * out.length): the syntax-tree modules' form, and the runtime's for modules compiled before
+ * `evaluateMany` existed.
+ */
+export function evaluateEach<P>(
+  evaluate: (program: P, s: readonly number[]) => number,
+  numInputs: number,
+  program: P,
+  symbols: ArrayLike<number>,
+  out: Float64Array,
+): Float64Array {
+  if (symbols.length !== out.length * numInputs)
+    throw new RangeError(
+      `expected ${out.length} x ${numInputs} symbols, got ${symbols.length}`,
+    );
+  const s = new Array<number>(numInputs);
+  for (let b = 0; b < out.length; b++) {
+    for (let i = 0; i < numInputs; i++) s[i] = symbols[b * numInputs + i];
+    out[b] = evaluate(program, s);
+  }
+  return out;
+}

@@ -8,6 +8,7 @@ import {
   argmaxAllowed,
   cheapestOperator,
   checkFormat,
+  evaluateEach,
   inputName,
   loadSlots,
   maskFromScope,
@@ -238,17 +239,7 @@ export function treeSketch<Op extends string, Head extends string>(
     symbols: ArrayLike<number>,
     out: Float64Array,
   ): Float64Array {
-    const V = spec.numInputs;
-    if (symbols.length !== out.length * V)
-      throw new RangeError(
-        `expected ${out.length} x ${V} symbols, got ${symbols.length}`,
-      );
-    const s = new Array<number>(V);
-    for (let b = 0; b < out.length; b++) {
-      for (let i = 0; i < V; i++) s[i] = symbols[b * V + i];
-      out[b] = evaluate(program, s);
-    }
-    return out;
+    return evaluateEach(evaluate, spec.numInputs, program, symbols, out);
   }
 
   function evaluate(program: TreeProgram<Op>, s: readonly number[]): number {
