@@ -5,6 +5,10 @@
 // Node's headers; a machine without OpenBLAS still builds the addon, and loading it then reports
 // why. Exports:
 //   info() -> { library, config, core, threads }      what was opened (throws if nothing was)
+//   setThreads(n) -> threads                           OpenBLAS's thread count (and so the
+//                                                    LayerNorm and mixing kernels'); returns
+//                                                    the count in effect (unchanged where the
+//                                                    library cannot set it)
 //   gemm(memory, batch, m, n, k, transA, transB,
 //        aOffset, aStride, bOffset, bStride, cOffset,
 //        biasOffset, relu)                              C[i] = op(A[i]) op(B[i]) (+ bias) (relu)
@@ -49,6 +53,7 @@ using DgemmFn = void (*)(int order, int transA, int transB, int m, int n, int k,
                          double* c, int ldc);
 using ConfigFn = char* (*)();
 using ThreadsFn = int (*)();
+using SetThreadsFn = void (*)(int);
 
 struct Blas {
   void* handle = nullptr;
@@ -57,6 +62,7 @@ struct Blas {
   ConfigFn config = nullptr;
   ConfigFn corename = nullptr;
   ThreadsFn threads = nullptr;
+  SetThreadsFn setThreads = nullptr;
   std::string library;
   std::string error;
 };
@@ -90,6 +96,8 @@ void OpenBlas() {
     blas.config = config;
     blas.corename = reinterpret_cast<ConfigFn>(dlsym(handle, "openblas_get_corename"));
     blas.threads = reinterpret_cast<ThreadsFn>(dlsym(handle, "openblas_get_num_threads"));
+    blas.setThreads =
+        reinterpret_cast<SetThreadsFn>(dlsym(handle, "openblas_set_num_threads"));
     blas.library = name;
     return true;
   };
@@ -124,6 +132,20 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_value threads;
   napi_create_int32(env, blas.threads ? blas.threads() : 0, &threads);
   napi_set_named_property(env, result, "threads", threads);
+  return result;
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  if (blas.sgemm == nullptr) return Throw(env, blas.error);
+  size_t argc = 1;
+  napi_value arg;
+  double n = 0;
+  if (napi_get_cb_info(env, info, &argc, &arg, nullptr, nullptr) != napi_ok || argc != 1 ||
+      napi_get_value_double(env, arg, &n) != napi_ok || !(n >= 1) || n != std::floor(n))
+    return Throw(env, "setThreads: expected a positive integer");
+  if (blas.setThreads != nullptr) blas.setThreads(static_cast<int>(std::min(n, 1024.0)));
+  napi_value result;
+  napi_create_int32(env, blas.threads ? blas.threads() : 0, &result);
   return result;
 }
 
@@ -535,6 +557,7 @@ napi_value Init(napi_env env, napi_value exports) {
   OpenBlas();
   napi_property_descriptor properties[] = {
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layerNormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},

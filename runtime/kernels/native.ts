@@ -25,6 +25,8 @@ import { installCrossProduct, type CrossProduct } from "../memory.js";
 
 /** The addon's exports (native/blas.cc). */
 interface BlasAddon extends ArgumentMixer {
+  /** Sets OpenBLAS's thread count; returns the count in effect. Absent in addons built before it. */
+  setThreads?(threads: number): number;
   info(): {
     library: string;
     config: string;
@@ -128,6 +130,36 @@ function packageRoot(): string | undefined {
 
 let loaded: { addon: BlasAddon; info: NativeInfo } | string | undefined;
 
+/** The variables OpenBLAS itself reads its thread count from, in its order. */
+const OPENBLAS_THREAD_VARIABLES = [
+  "OPENBLAS_NUM_THREADS",
+  "GOTO_NUM_THREADS",
+  "OMP_NUM_THREADS",
+];
+
+/**
+ * The thread count sketchc sets on OpenBLAS: `SKETCHC_BLAS_THREADS` where set; else none (undefined)
+ * where the environment sizes OpenBLAS itself (OPENBLAS_NUM_THREADS, GOTO_NUM_THREADS,
+ * OMP_NUM_THREADS); else 1. One thread is the default because a second one did not make the
+ * training step faster on 2 cores (docs/performance.md, "One BLAS thread"): the step's GEMMs are
+ * small, and the idle OpenBLAS thread spins on the second core (6x the system time) instead of
+ * leaving it to the garbage collector, another run or the tests. A string: why the value is bad.
+ */
+export function blasThreads(
+  env: Readonly<Record<string, string | undefined>>,
+): number | undefined | string {
+  const own = env.SKETCHC_BLAS_THREADS;
+  if (own !== undefined && own !== "") {
+    const n = Number(own);
+    return Number.isInteger(n) && n >= 1 && n <= 1024
+      ? n
+      : `SKETCHC_BLAS_THREADS=${own}: expected a whole number of threads from 1 to 1024`;
+  }
+  if (OPENBLAS_THREAD_VARIABLES.some((v) => (env[v] ?? "") !== ""))
+    return undefined;
+  return 1;
+}
+
 /** Loads the addon and its BLAS once; a string says why it cannot be used. */
 function load(): { addon: BlasAddon; info: NativeInfo } | string {
   if (loaded !== undefined) return loaded;
@@ -138,8 +170,12 @@ function load(): { addon: BlasAddon; info: NativeInfo } | string {
     return (loaded =
       "the addon is not built (node native/build.mjs; needs a C++ compiler)");
   }
+  const threads = blasThreads(process.env);
+  if (typeof threads === "string") return (loaded = threads);
   try {
     const addon = createRequire(import.meta.url)(file) as BlasAddon;
+    // An addon built before setThreads existed keeps OpenBLAS's own count.
+    if (threads !== undefined) addon.setThreads?.(threads);
     loaded = { addon, info: addon.info() };
   } catch (error) {
     loaded = (error as Error).message.split("\n")[0];

@@ -2,6 +2,8 @@
 // OPENBLAS_NUM_THREADS), beyond floating-point summation order: two tiny runs of the real binary,
 // on 1 and on 2 threads, give the same losses and metrics. The LayerNorm and interpreter kernels
 // split fixed blocks between threads; OpenBLAS's sgemm splits rows and columns, not the inner sum.
+// And the count sketchc chooses (kernels/native.ts `blasThreads`): 1 where the environment does
+// not size OpenBLAS, SKETCHC_BLAS_THREADS over everything, a bad value named in the run's header.
 
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -9,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
-import { nativeStatus } from "../../runtime/kernels/native.js";
+import { blasThreads, nativeStatus } from "../../runtime/kernels/native.js";
 import { ensureBuilt, SKETCHC_BIN } from "../built-binary.js";
 
 const SAMPLE = path.resolve("runtime/data/fixtures/fashion-mnist-sample");
@@ -18,12 +20,28 @@ const root = fs.mkdtempSync(path.join(os.tmpdir(), "sketchc-threads-"));
 
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
-/** Trains the tiny run with `threads` native threads; returns its metrics and epoch losses. */
-function train(threads: number): {
+/** The environment without the variables OpenBLAS sizes its threads from, plus `extra`. */
+function envWithout(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
+  for (const name of [
+    "OPENBLAS_NUM_THREADS",
+    "GOTO_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "SKETCHC_BLAS_THREADS",
+  ])
+    if (!(name in extra)) delete env[name];
+  return env;
+}
+
+/** Trains the tiny run under `env`; returns its metrics and epoch losses. */
+function train(
+  name: string,
+  env: NodeJS.ProcessEnv,
+): {
   metrics: Record<string, unknown>;
   losses: number[];
 } {
-  const out = path.join(root, `threads-${threads}`);
+  const out = path.join(root, name);
   const result = spawnSync(
     process.execPath,
     [
@@ -58,7 +76,7 @@ function train(threads: number): {
     ],
     {
       encoding: "utf8",
-      env: { ...process.env, OPENBLAS_NUM_THREADS: String(threads) },
+      env,
     },
   );
   expect(result.stderr).toBe("");
@@ -79,8 +97,8 @@ function train(threads: number): {
 describe.runIf(nativeStatus().on)("native kernels on 1 and 2 threads", () => {
   it("train to the same losses and metrics", { timeout: 300_000 }, () => {
     expect(ensureBuilt()).toBeUndefined();
-    const one = train(1);
-    const two = train(2);
+    const one = train("one", envWithout({ OPENBLAS_NUM_THREADS: "1" }));
+    const two = train("two", envWithout({ OPENBLAS_NUM_THREADS: "2" }));
     expect(JSON.stringify(one.metrics)).toMatch(
       /native kernels \(.*1 thread\)/,
     );
@@ -102,5 +120,57 @@ describe.runIf(nativeStatus().on)("native kernels on 1 and 2 threads", () => {
       expect(one.metrics[key]).toBeDefined();
       expect(two.metrics[key]).toEqual(one.metrics[key]);
     }
+  });
+
+  it(
+    "default to one thread; SKETCHC_BLAS_THREADS sets the count over OpenBLAS's variables",
+    {
+      timeout: 300_000,
+    },
+    () => {
+      expect(ensureBuilt()).toBeUndefined();
+      const backend = (run: { metrics: Record<string, unknown> }) =>
+        JSON.stringify(run.metrics);
+      expect(backend(train("default", envWithout({})))).toMatch(
+        /native kernels \(.*, 1 thread\)/,
+      );
+      expect(
+        backend(
+          train(
+            "own",
+            envWithout({
+              SKETCHC_BLAS_THREADS: "2",
+              OPENBLAS_NUM_THREADS: "1",
+            }),
+          ),
+        ),
+      ).toMatch(/native kernels \(.*, 2 threads\)/);
+      // A bad value leaves the native kernels off, says why, and the run trains on wasm.
+      const bad = train("bad", envWithout({ SKETCHC_BLAS_THREADS: "two" }));
+      expect(backend(bad)).toContain(
+        "native kernels off: SKETCHC_BLAS_THREADS=two: expected a whole number of threads from 1 to 1024",
+      );
+      expect(bad.losses.length).toBeGreaterThan(0);
+    },
+  );
+});
+
+describe("blasThreads", () => {
+  it("is 1 unless the environment sizes OpenBLAS; SKETCHC_BLAS_THREADS comes first", () => {
+    expect(blasThreads({})).toBe(1);
+    expect(blasThreads({ OPENBLAS_NUM_THREADS: "" })).toBe(1);
+    for (const name of [
+      "OPENBLAS_NUM_THREADS",
+      "GOTO_NUM_THREADS",
+      "OMP_NUM_THREADS",
+    ])
+      expect(blasThreads({ [name]: "4" })).toBeUndefined();
+    expect(
+      blasThreads({ SKETCHC_BLAS_THREADS: "3", OPENBLAS_NUM_THREADS: "1" }),
+    ).toBe(3);
+    for (const bad of ["0", "-1", "1.5", "two", "2000"])
+      expect(blasThreads({ SKETCHC_BLAS_THREADS: bad })).toBe(
+        `SKETCHC_BLAS_THREADS=${bad}: expected a whole number of threads from 1 to 1024`,
+      );
   });
 });
