@@ -247,6 +247,35 @@ export function spreadCodebook(
   codebook.initialized = true;
 }
 
+/**
+ * Sets back to its start (`spreadCodebook`'s place k over (low, high)) every value further from
+ * the interval (low, high) than the interval's own width: a value the fit threw off the range the
+ * run knows the symbols lie in, which no class's images can be read as and which a restart of the
+ * memory alone does not bring back (docs/training.md, "Restarting a locked memory"). Its usage
+ * starts again at 1 / K. Values within reach keep their place; without `keepOrder` the values
+ * are sorted again. Returns how many values were set back.
+ */
+export function resetStrayValues(
+  codebook: Codebook,
+  low: number,
+  high: number,
+  keepOrder = false,
+): number {
+  if (!codebook.initialized) return 0;
+  const K = codebook.values.length;
+  const width = high - low;
+  let reset = 0;
+  for (let k = 0; k < K; k++) {
+    const v = codebook.values[k];
+    if (Number.isFinite(v) && v >= low - width && v <= high + width) continue;
+    codebook.values[k] = low + ((k + 0.5) * width) / K;
+    codebook.usage[k] = 1 / K;
+    reset++;
+  }
+  if (reset > 0 && !keepOrder) codebook.values.sort();
+  return reset;
+}
+
 /** Index of the value nearest to x (the first of equals). */
 export function nearest(values: ArrayLike<number>, x: number): number {
   let best = 0;

@@ -26,6 +26,7 @@ import {
   nearest,
   splitDeadValue,
   trackUsage,
+  resetStrayValues,
   spreadCodebook,
   updateCodebook,
   type Codebook,
@@ -197,6 +198,12 @@ export interface RunContext {
   readonly memory: ProgramMemory | undefined;
   /** Abduction's learned symbol values, with `abductionAlphabet: "codebook"` (codebook.ts). */
   readonly codebook: Codebook | undefined;
+  /**
+   * The interval the run knows the symbols lie in (the alphabet's statistics with the symbol
+   * prior, else the bounded output's): the categorical codebook starts spread over it, and a
+   * restart sets back the values thrown far off it (`resetStrayValues`).
+   */
+  readonly symbolRange: { readonly low: number; readonly high: number };
   /** The programs dreams draw from, with `config.dreams` > 0 (dreams.ts). */
   readonly dreams: DreamPool | undefined;
   /** New tasks and their small- and large-symbol pairs, for the generalization loss. */
@@ -342,18 +349,18 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
     ((config.imitation > 0 && config.abduction > 0) || categorical)
       ? createCodebook(numSymbols)
       : undefined;
+  // With the symbol prior the run knows the alphabet's mean and variance: the symbols lie in the
+  // interval of the uniform distribution that has them (mean +- sqrt(3 variance); for an evenly
+  // spaced alphabet, within 0.002 of its values), else in the bounded output's.
+  const symbolRange =
+    config.symbolPrior > 0
+      ? uniformInterval(alphabetStats(alphabet))
+      : symbolBounds(alphabet);
   if (codebook && categorical) {
     // The categorical grounder's symbols are blends of the codebook's values, so the first
-    // batch's quantiles would all be one value: the values start spread over the range of the
-    // bounded output, and only the fit to the outputs moves them (`abduceStep`).
-    // With the symbol prior the run knows the alphabet's mean and variance: the values start
-    // over the interval of the uniform distribution that has them (mean +- sqrt(3 variance); for
-    // an evenly spaced alphabet, within 0.002 of its values), else over the bounded output's.
-    const { low, high } =
-      config.symbolPrior > 0
-        ? uniformInterval(alphabetStats(alphabet))
-        : symbolBounds(alphabet);
-    spreadCodebook(codebook, low, high);
+    // batch's quantiles would all be one value: the values start spread over the symbols' range,
+    // and only the fit to the outputs moves them (`abduceStep`).
+    spreadCodebook(codebook, symbolRange.low, symbolRange.high);
     if (!(config.imitation > 0 && config.abduction > 0))
       notes.push(
         "the categorical grounder's symbol values stay where they start: without abduction nothing fits them",
@@ -433,6 +440,7 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
         : undefined,
     memory,
     codebook,
+    symbolRange,
     dreams: dreams.pool,
     generalization,
     heldOut:
@@ -1493,15 +1501,28 @@ export function lockedMemory(
   );
 }
 
-/** Forgets every stored program but the given ones, which are exact (`lockedMemory`). */
+/**
+ * Forgets every stored program but the given ones, which are exact (`lockedMemory`), and sets
+ * back the codebook's values thrown far off the symbols' range (`resetStrayValues`); returns how
+ * many values were set back.
+ */
 function restartMemory(
   run: RunContext,
   memory: ProgramMemory,
   stepsDone: number,
-): void {
+): number {
   clearMemory(memory, stepsDone);
   run.given.forEach(
     (g, t) => g && storeProgram(memory, run.module, t, g.program, 0),
+  );
+  if (!run.codebook) return 0;
+  const { low, high } = run.symbolRange;
+  // The next step's `holdSymbolValues` hands the categorical grounder the values set back.
+  return resetStrayValues(
+    run.codebook,
+    low,
+    high,
+    run.model.grounderOutput === "categorical",
   );
 }
 
@@ -2392,13 +2413,19 @@ export async function train(
           : "") +
         `  ${elapsed().toFixed(0)} s`,
     );
+    // The restart tests throw a codebook value off the range (`resetStrayValues`).
+    if (run.codebook && failpoint("nan", `codebook-${epoch + 1}`))
+      run.codebook.values[0] = NaN;
     if (restart && run.memory) {
-      restartMemory(run, run.memory, stepsDone);
+      const reset = restartMemory(run, run.memory, stepsDone);
       progress.line(
         `epoch ${epoch + 1}: g's reading agrees with the abduced symbols on ` +
           `${(100 * (record.abductionAgreement as number)).toFixed(0)}% of them (under ` +
           `--memory-restart ${config.memoryRestart}): the program memory starts again ` +
-          `(restart ${run.memory.restarts} of at most ${MAX_MEMORY_RESTARTS})`,
+          `(restart ${run.memory.restarts} of at most ${MAX_MEMORY_RESTARTS})` +
+          (reset > 0
+            ? `; ${plural(reset, "symbol value")} far off the symbols' range set back to ${reset === 1 ? "its" : "their"} start`
+            : ""),
       );
     }
     await saveRun(run, epoch + 1, elapsed());

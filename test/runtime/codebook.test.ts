@@ -1,6 +1,6 @@
 // The abduction codebook: quantiles of the first batch, then online k-means that tracks g's
-// outputs; the categorical grounder's order and its split of a dead value; a checkpoint round
-// trip.
+// outputs; the categorical grounder's order and its split of a dead value; the values a restart
+// sets back; a checkpoint round trip.
 
 import { describe, expect, it } from "vitest";
 import {
@@ -9,6 +9,7 @@ import {
   loadCodebook,
   DEAD_SHARE,
   nearest,
+  resetStrayValues,
   splitDeadValue,
   spreadCodebook,
   trackUsage,
@@ -193,5 +194,35 @@ describe("codebook", () => {
     expect(() => loadCodebook(createCodebook(2), codebookToArrays(c))).toThrow(
       /3 values, the run 2/,
     );
+  });
+
+  it("sets back only the values thrown far off the symbols' range, to their start", () => {
+    // The categorical grounder's order: value k keeps place k. Range (0, 1), so within reach is
+    // [-1, 2]; seed 4's first epoch threw values to 5.31 and -0.99 (docs/results.md).
+    const c = createCodebook(5);
+    spreadCodebook(c, 0, 1); // 0.1, 0.3, 0.5, 0.7, 0.9
+    c.values.set([5.31, -0.99, 0.96, 2.12, NaN]);
+    c.usage.set([0.5, 0.2, 0.1, 0.1, 0.1]);
+    expect(resetStrayValues(c, 0, 1, true)).toBe(3);
+    expect(Array.from(c.values)).toEqual(
+      [0.1, -0.99, 0.96, 0.7, 0.9].map(Math.fround),
+    );
+    expect(Array.from(c.usage)).toEqual(
+      [0.2, 0.2, 0.1, 0.2, 0.2].map(Math.fround),
+    );
+    // Nothing stray: nothing changes (and the count says so).
+    const before = Array.from(c.values);
+    expect(resetStrayValues(c, 0, 1, true)).toBe(0);
+    expect(Array.from(c.values)).toEqual(before);
+    // Without keepOrder the values stay sorted.
+    const sorted = createCodebook(3);
+    updateCodebook(sorted, [0.2, 0.5, 0.8]);
+    sorted.values.set([0.2, 0.5, 9]);
+    expect(resetStrayValues(sorted, 0, 1)).toBe(1);
+    expect(Array.from(sorted.values)).toEqual(
+      [0.2, 0.5, 5 / 6].map(Math.fround),
+    );
+    // An uninitialized codebook has nothing to set back.
+    expect(resetStrayValues(createCodebook(2), 0, 1)).toBe(0);
   });
 });

@@ -1,5 +1,6 @@
 // Restarting a locked program memory (`--memory-restart`, train.ts `lockedMemory`): when it fires,
-// what the log says, and that a run interrupted around a restart resumes to the same end.
+// what the log says, that a run interrupted around a restart resumes to the same end, and that a
+// restart sets back a codebook value thrown off the symbols' range.
 
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -7,6 +8,7 @@ import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { readCheckpoint } from "../../runtime/checkpoint.js";
 import { createMemory } from "../../runtime/memory.js";
+import { alphabetStats } from "../../runtime/domains/alphabet.js";
 import { createProgress } from "../../runtime/progress.js";
 import {
   CHECKPOINT_FILE,
@@ -14,11 +16,15 @@ import {
   MAX_MEMORY_RESTARTS,
   RESTART_PATIENCE_STEPS,
   train,
+  uniformInterval,
 } from "../../runtime/train.js";
 import { tinyRunConfig, writeFile } from "./tiny-run.js";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "sketchc-restart-"));
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+afterAll(() => {
+  delete process.env.SKETCHC_FAILPOINTS;
+  fs.rmSync(root, { recursive: true, force: true });
+});
 
 describe("lockedMemory", () => {
   const memory = () =>
@@ -108,7 +114,13 @@ describe("a run with --memory-restart", () => {
       ].join("\n"),
     );
     const run = { ...config("given"), taskFile: tasks, epochs: 3 };
-    await train(run, { progress: createProgress(undefined, true) });
+    // Value 0 of the codebook is thrown off the range (NaN) just before the restart.
+    process.env.SKETCHC_FAILPOINTS = "nan@codebook-3";
+    try {
+      await train(run, { progress: createProgress(undefined, true) });
+    } finally {
+      delete process.env.SKETCHC_FAILPOINTS;
+    }
     expect(readLog(run.out).map((r) => r.memoryRestarts)).toEqual([0, 0, 1]);
     const arrays = readCheckpoint(path.join(run.out, CHECKPOINT_FILE)).tensors;
     const errors = arrays.find((a) => a.name === "memory/errors")!.data;
@@ -116,5 +128,15 @@ describe("a run with --memory-restart", () => {
     expect(Array.from(errors)).toEqual([0, Infinity, Infinity]);
     const restarts = arrays.find((a) => a.name === "memory/restarts")!.data;
     expect(Array.from(restarts)).toEqual([1, RESTART_PATIENCE_STEPS]);
+    // The restart set value 0 back to its start, the first place over the symbols' range (the
+    // alphabet's uniform interval, with the symbol prior); the other values kept theirs.
+    const values = arrays.find((a) => a.name === "codebook/values")!.data;
+    const { low, high } = uniformInterval(
+      alphabetStats([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1]),
+    );
+    expect(values[0]).toBe(
+      Math.fround(low + (0.5 * (high - low)) / values.length),
+    );
+    expect(Array.from(values).every(Number.isFinite)).toBe(true);
   }, 300_000);
 });
