@@ -41,6 +41,15 @@ export interface CodebookEvidence {
   readonly numInputs: number;
   /** Per evidence task, its program as a function of one pair's symbols. */
   readonly programs: readonly ((s: readonly number[]) => number)[];
+  /**
+   * Program u on n symbol vectors at once (symbols [n * V], row-major; out [n]), the same values
+   * as `programs[u]` (the module's `evaluateMany`). Absent: `programs` one vector at a time.
+   */
+  readonly evaluateRows?: (
+    u: number,
+    symbols: Float64Array,
+    out: Float64Array,
+  ) => void;
   /** [B * V]: the index of the value each symbol of each pair was given. */
   readonly indices: Int32Array;
   /** [programs.length * B]: each evidence task's outputs. */
@@ -196,7 +205,11 @@ export function splitDeadValue(
   return { dead, busy };
 }
 
-/** Adds each pair's J^T r and J^T J to the values its symbols were given (`updateCodebook`). */
+/**
+ * Adds each pair's J^T r and J^T J to the values its symbols were given (`updateCodebook`). Every
+ * program runs once on all the rows it needs (per pair: its symbols, then each symbol moved up
+ * and down by h), then the sums run pair by pair, program by program, symbol by symbol.
+ */
 function accumulateFit(
   v: Float32Array,
   evidence: CodebookEvidence,
@@ -207,25 +220,48 @@ function accumulateFit(
   const { programs, indices, y, sigma, numInputs: V } = evidence;
   const B = cells / V;
   const h = 1e-3;
-  const s = new Array<number>(V);
+  // Rows per pair: the pair's symbols, then symbol j moved up (row 1 + 2j) and down (2 + 2j).
+  const per = 1 + 2 * V;
+  const rows = new Float64Array(B * per * V);
   for (let b = 0; b < B; b++) {
-    programs.forEach((p, u) => {
-      for (let j = 0; j < V; j++) s[j] = v[indices[b * V + j]];
-      const r = (p(s) - y[u * B + b]) / sigma[u];
-      if (!Number.isFinite(r)) return;
+    for (let c = 0; c < per; c++) {
+      const row = (b * per + c) * V;
+      for (let j = 0; j < V; j++) rows[row + j] = v[indices[b * V + j]];
+      if (c > 0) {
+        const j = (c - 1) >> 1;
+        rows[row + j] += c % 2 === 1 ? h : -h;
+      }
+    }
+  }
+  const U = programs.length;
+  const outputs = new Float64Array(U * B * per);
+  const s = new Array<number>(V);
+  for (let u = 0; u < U; u++) {
+    const out = outputs.subarray(u * B * per, (u + 1) * B * per);
+    if (evidence.evaluateRows) {
+      evidence.evaluateRows(u, rows, out);
+      continue;
+    }
+    for (let r = 0; r < B * per; r++) {
+      for (let j = 0; j < V; j++) s[j] = rows[r * V + j];
+      out[r] = programs[u](s);
+    }
+  }
+  for (let b = 0; b < B; b++) {
+    for (let u = 0; u < U; u++) {
+      const at = (u * B + b) * per;
+      const r = (outputs[at] - y[u * B + b]) / sigma[u];
+      if (!Number.isFinite(r)) continue;
       for (let j = 0; j < V; j++) {
         const k = indices[b * V + j];
-        s[j] = v[k] + h;
-        const up = p(s);
-        s[j] = v[k] - h;
-        const down = p(s);
-        s[j] = v[k];
-        const d = (up - down) / (2 * h * sigma[u]);
+        const d =
+          (outputs[at + 1 + 2 * j] - outputs[at + 2 + 2 * j]) /
+          (2 * h * sigma[u]);
         if (!Number.isFinite(d)) continue;
         jr[k] += d * r;
         jj[k] += d * d;
       }
-    });
+    }
   }
 }
 

@@ -140,7 +140,11 @@ import {
   type GeneralizationData,
   type GeneralizationReport,
 } from "./generalization.js";
-import type { ProgramParams, SketchModule } from "./sketch-module.js";
+import {
+  evaluateAll,
+  type ProgramParams,
+  type SketchModule,
+} from "./sketch-module.js";
 
 /** What a checkpoint remembers besides the tensors. */
 export interface RunState {
@@ -1411,6 +1415,13 @@ function abduceStep(
           const p = memory.programs[evidenceTasks[k]];
           return (x: readonly number[]) => module.evaluate(p, x);
         }),
+        evaluateRows: (u, symbols, out) =>
+          evaluateAll(
+            module,
+            memory.programs[evidenceTasks[used[u]]],
+            symbols,
+            out,
+          ),
         indices: abduced.indices,
         y: Float32Array.from(
           { length: used.length * B },

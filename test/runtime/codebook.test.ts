@@ -225,4 +225,46 @@ describe("codebook", () => {
     // An uninitialized codebook has nothing to set back.
     expect(resetStrayValues(createCodebook(2), 0, 1)).toBe(0);
   });
+
+  it("fits the same bits from the programs one vector at a time and from evaluateRows", () => {
+    const programs = [
+      (s: readonly number[]) => s[0] * s[1] + s[0],
+      (s: readonly number[]) => s[0] - s[1] * s[1],
+      (s: readonly number[]) => 1 / s[1], // infinite at 0: its pairs are skipped
+    ];
+    const B = 6;
+    const indices = Int32Array.from({ length: B * 2 }, (_, i) => (i * 7) % 4);
+    const evidence = {
+      numInputs: 2,
+      programs,
+      indices,
+      y: Float32Array.from({ length: 3 * B }, (_, i) => Math.sin(i)),
+      sigma: Float32Array.from([0.5, 1.5, 2]),
+    };
+    const rows = (u: number, symbols: Float64Array, out: Float64Array) => {
+      for (let r = 0; r < out.length; r++)
+        out[r] = programs[u]([symbols[2 * r], symbols[2 * r + 1]]);
+    };
+    const step = (withRows: boolean) => {
+      const c = createCodebook(4);
+      spreadCodebook(c, -0.5, 1);
+      c.values[1] = 0; // 1 / 0
+      updateCodebook(
+        c,
+        Float32Array.from({ length: B * 2 }, (_, i) => i / 10),
+        withRows ? { ...evidence, evaluateRows: rows } : evidence,
+        0.1,
+        0.3,
+        true,
+      );
+      return Array.from(c.values);
+    };
+    const one = step(false);
+    expect(step(true)).toEqual(one);
+    expect(one.every(Number.isFinite)).toBe(true);
+    // The fit moved the values the programs read (else this test would compare no-ops).
+    const start = createCodebook(4);
+    spreadCodebook(start, -0.5, 1);
+    expect(one[0]).not.toBe(start.values[0]);
+  });
 });
