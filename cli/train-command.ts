@@ -136,6 +136,10 @@ Options (defaults are the cpu preset):
                        (${DEFAULT_CONFIG.rehearsal}; 0: off)
   --rehearsal-permute  the rehearsed pairs read the symbols in a random order each step, and r
                        imitates the stored program with its input reads moved to match (off)
+  --rehearsal-permute-share P
+                       with --rehearsal-permute, the share of each step's rehearsed tasks that
+                       read the permuted order, drawn per step; the others read it as it is
+                       (${DEFAULT_CONFIG.rehearsalPermuteShare}: all)
   --no-codebook-split  the categorical grounder's codebook never moves a value no symbol is
                        abduced to next to one that reads about two classes (the split assumes
                        roughly balanced classes)
@@ -244,6 +248,7 @@ export function parseTrainArgs(args: readonly string[]): {
         dreams: { type: "string" },
         rehearsal: { type: "string" },
         "rehearsal-permute": { type: "boolean" },
+        "rehearsal-permute-share": { type: "string" },
         "no-codebook-split": { type: "boolean" },
         "step-pairs": { type: "string" },
         "dream-weight": { type: "string" },
@@ -400,6 +405,11 @@ export function parseTrainArgs(args: readonly string[]): {
     dreams: intFlag("dreams", v.dreams, base.dreams, 0),
     rehearsal: intFlag("rehearsal", v.rehearsal, base.rehearsal, 0),
     rehearsalPermute: v["rehearsal-permute"] === true || base.rehearsalPermute,
+    rehearsalPermuteShare: shareFlag(
+      "rehearsal-permute-share",
+      v["rehearsal-permute-share"],
+      base.rehearsalPermuteShare,
+    ),
     codebookSplit: v["no-codebook-split"] !== true && base.codebookSplit,
     memoryRestart: shareFlag(
       "memory-restart",

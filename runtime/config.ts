@@ -215,6 +215,11 @@ export interface TrainConfig {
    */
   readonly rehearsalPermute: boolean;
   /**
+   * With `rehearsalPermute`, the share of each step's rehearsed tasks that read the permuted
+   * inputs (drawn per step); the others read the symbols in order (rehearsal.ts). 1: all.
+   */
+  readonly rehearsalPermuteShare: number;
+  /**
    * The categorical grounder's codebook splits a value no symbol is abduced to next to one that
    * reads about two classes (codebook.ts `splitDeadValue`; beyond the paper). Assumes roughly
    * balanced classes.
@@ -382,6 +387,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   imitationThreshold: 0.05,
   rehearsal: 0,
   rehearsalPermute: false,
+  rehearsalPermuteShare: 1,
   codebookSplit: true,
   // On since issue 15's seed round (docs/results.md): the locked seeds 1 and 3 (agreement 0.18
   // and 0.26 at step 150) filled their memories right after one restart; healthy runs are at

@@ -7,7 +7,10 @@
 // pairs (s_p, y), where column k of s_p is column p[k] of s, and imitates the stored program
 // with every read of input j moved to input p^-1[j], which maps s_p to the same y. That program
 // is expressible only where the sketch's scopes treat all inputs alike (`inputRelabeling`).
-// Nothing is assumed about the tasks: the rehearsed pairs are the task's own data.
+// With `rehearsalPermuteShare` < 1, only that share of the step's rehearsed tasks (drawn per step)
+// read the permuted pairs; the others read them in order, so r keeps imitating the tasks as they
+// are read at evaluation. Nothing is assumed about the tasks: the rehearsed pairs are the task's
+// own data.
 
 import * as tf from "@tensorflow/tfjs-core";
 import type { TrainConfig } from "./config.js";
@@ -22,7 +25,12 @@ const REHEARSAL_STREAM = 2_000_029;
 
 type RehearsalConfig = Pick<
   TrainConfig,
-  "seed" | "rehearsal" | "rehearsalPermute" | "imitation" | "imitationThreshold"
+  | "seed"
+  | "rehearsal"
+  | "rehearsalPermute"
+  | "rehearsalPermuteShare"
+  | "imitation"
+  | "imitationThreshold"
 >;
 
 /**
@@ -102,6 +110,27 @@ export function rehearsalPermutation(
   return rng.shuffle(Array.from({ length: numInputs }, (_, j) => j));
 }
 
+/**
+ * The rehearsed tasks of step `step` split into those that read the permuted inputs and those
+ * that read them in order: round(share * n) of them, drawn from (seed, step), permuted; each part
+ * ascending.
+ */
+export function permutedRehearsal(
+  config: Pick<TrainConfig, "seed" | "rehearsalPermuteShare">,
+  rehearsed: readonly number[],
+  step: number,
+): { readonly permuted: number[]; readonly plain: number[] } {
+  const k = Math.round(config.rehearsalPermuteShare * rehearsed.length);
+  if (k >= rehearsed.length) return { permuted: [...rehearsed], plain: [] };
+  if (k <= 0) return { permuted: [], plain: [...rehearsed] };
+  const stream = deriveSeed(config.seed, REHEARSAL_STREAM + step);
+  const drawn = createRng(deriveSeed(stream, 2)).shuffle([...rehearsed]);
+  return {
+    permuted: drawn.slice(0, k).sort((a, b) => a - b),
+    plain: drawn.slice(k).sort((a, b) => a - b),
+  };
+}
+
 export interface RehearsalStep {
   readonly config: RehearsalConfig;
   readonly given: readonly unknown[];
@@ -133,28 +162,39 @@ export function rehearsalLoss(
   const relabel = config.rehearsalPermute
     ? inputRelabeling(at.sketch, p)
     : undefined;
-  const s = relabel
-    ? Float32Array.from(grounded, (_, i) => grounded[i - (i % V) + p[i % V]])
-    : grounded;
-  return tf.tidy(() => {
+  const parts = relabel
+    ? permutedRehearsal(config, rehearsed, step)
+    : { permuted: [], plain: rehearsed };
+  const permuted = Float32Array.from(
+    grounded,
+    (_, i) => grounded[i - (i % V) + p[i % V]],
+  );
+  // Each rehearsed task weighs as one of the step's batch, in either part.
+  const part = (tasks: readonly number[], permute: boolean): tf.Scalar => {
     const logits = at.recognizer.call(
-      tf.tensor2d(s, [B, V]),
-      tf.tensor2d(outputRows(at.train, pairs, rehearsed), [
-        rehearsed.length,
-        B,
-      ]),
-      rehearsed,
+      tf.tensor2d(permute ? permuted : grounded, [B, V]),
+      tf.tensor2d(outputRows(at.train, pairs, tasks), [tasks.length, B]),
+      tasks,
     );
-    const weight = (config.imitation * rehearsed.length) / batch.length;
+    const weight = (config.imitation * tasks.length) / batch.length;
     return tf.mul(
       weight,
       imitationLoss(
         memory,
-        rehearsed,
+        tasks,
         logits,
         config.imitationThreshold,
-        relabel,
+        permute ? relabel : undefined,
       ),
     ) as tf.Scalar;
+  };
+  return tf.tidy(() => {
+    const losses = [
+      ...(parts.permuted.length > 0 ? [part(parts.permuted, true)] : []),
+      ...(parts.plain.length > 0 ? [part(parts.plain, false)] : []),
+    ];
+    return losses.length === 1
+      ? losses[0]
+      : (tf.add(losses[0], losses[1]) as tf.Scalar);
   });
 }

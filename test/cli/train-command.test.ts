@@ -324,6 +324,24 @@ describe("--memory-restart", () => {
   });
 });
 
+describe("--rehearsal-permute-share", () => {
+  it("takes a share in [0, 1], 1 by default, and names a bad value", () => {
+    expect(parseTrainArgs(["a.sketch"]).config.rehearsalPermuteShare).toBe(1);
+    expect(
+      parseTrainArgs([
+        "a.sketch",
+        "--rehearsal-permute",
+        "--rehearsal-permute-share",
+        "0.25",
+      ]).config.rehearsalPermuteShare,
+    ).toBe(0.25);
+    for (const bad of ["2", "half", ""])
+      expect(() =>
+        parseTrainArgs(["a.sketch", "--rehearsal-permute-share", bad]),
+      ).toThrow(/--rehearsal-permute-share must be a share between 0 and 1/);
+  });
+});
+
 describe("--weight-average", () => {
   it("takes a decay in [0, 1), off by default, and says what a bad value lacks", () => {
     expect(parseTrainArgs(["a.sketch"]).config.weightAverage).toBe(0);

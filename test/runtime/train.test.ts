@@ -24,6 +24,7 @@ import {
 } from "../../runtime/train.js";
 import { createProgress } from "../../runtime/progress.js";
 import {
+  permutedRehearsal,
   rehearsalPermutation,
   rehearsalTasks,
 } from "../../runtime/rehearsal.js";
@@ -413,6 +414,67 @@ describe("rehearsal", () => {
     expect(moved).toBe(true);
     // -log q of 4 stored programs, each weighed as 1 of the 3 batch tasks: well above 0.
     expect(with4.loss - without.loss).toBeGreaterThan(0.1);
+  });
+
+  it("permutes a share of the rehearsed tasks, drawn per step; 1 is all, 0 none", async () => {
+    const rehearsed = [1, 3, 4, 8, 9, 12, 20];
+    const split = (share: number, step: number) =>
+      permutedRehearsal(
+        { seed: 3, rehearsalPermuteShare: share },
+        rehearsed,
+        step,
+      );
+    expect(split(1, 5)).toEqual({ permuted: rehearsed, plain: [] });
+    expect(split(0, 5)).toEqual({ permuted: [], plain: rehearsed });
+    const half = split(0.5, 5);
+    expect(half.permuted).toHaveLength(4); // round(3.5)
+    expect(half.permuted).toEqual([...half.permuted].sort((a, b) => a - b));
+    expect(half.plain).toEqual([...half.plain].sort((a, b) => a - b));
+    expect([...half.permuted, ...half.plain].sort((a, b) => a - b)).toEqual(
+      rehearsed,
+    );
+    expect(split(0.5, 5)).toEqual(half);
+    const drawn = new Set(
+      Array.from({ length: 20 }, (_, step) =>
+        split(0.5, step).permuted.join(","),
+      ),
+    );
+    expect(drawn.size).toBeGreaterThan(1);
+
+    // In a step: share 1 is --rehearsal-permute as before, share 0 the inputs in order, and a
+    // share in between neither; g takes the same step in all.
+    const stepOf = async (name: string, overrides: Partial<TrainConfig>) => {
+      const run = await solvedRun(name, {
+        rehearsal: 4,
+        taskBatch: 3,
+        ...overrides,
+      });
+      const result = await trainStep(run, 1, 2);
+      const g = run.model.grounder.variables.map((v) =>
+        Array.from(v.dataSync()),
+      );
+      dispose(run);
+      return { loss: result.loss, g };
+    };
+    const all = await stepOf("share-all", { rehearsalPermute: true });
+    const one = await stepOf("share-1", {
+      rehearsalPermute: true,
+      rehearsalPermuteShare: 1,
+    });
+    const plain = await stepOf("share-plain", {});
+    const none = await stepOf("share-0", {
+      rehearsalPermute: true,
+      rehearsalPermuteShare: 0,
+    });
+    const mixed = await stepOf("share-half", {
+      rehearsalPermute: true,
+      rehearsalPermuteShare: 0.5,
+    });
+    expect(one.loss).toBe(all.loss);
+    expect(none.loss).toBe(plain.loss);
+    expect(Math.abs(mixed.loss - all.loss)).toBeGreaterThan(1e-4);
+    expect(Math.abs(mixed.loss - plain.loss)).toBeGreaterThan(1e-4);
+    expect(mixed.g).toEqual(plain.g);
   });
 });
 
