@@ -333,6 +333,14 @@ export function parseTrainArgs(args: readonly string[]): {
     );
   if (domain === "file" && taskFile === undefined)
     throw new CliError("--domain file needs --task-file FILE");
+  if (
+    v["rehearsal-permute-share"] !== undefined &&
+    v["rehearsal-permute"] !== true &&
+    !base.rehearsalPermute
+  )
+    throw new CliError(
+      "--rehearsal-permute-share needs --rehearsal-permute (the share of the rehearsed tasks it permutes)",
+    );
   const config: TrainConfig = {
     ...base,
     sketch: parsed.positionals[0] ?? "",

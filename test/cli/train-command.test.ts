@@ -337,8 +337,17 @@ describe("--rehearsal-permute-share", () => {
     ).toBe(0.25);
     for (const bad of ["2", "half", ""])
       expect(() =>
-        parseTrainArgs(["a.sketch", "--rehearsal-permute-share", bad]),
+        parseTrainArgs([
+          "a.sketch",
+          "--rehearsal-permute",
+          "--rehearsal-permute-share",
+          bad,
+        ]),
       ).toThrow(/--rehearsal-permute-share must be a share between 0 and 1/);
+    // Alone it would change nothing: it says what it needs.
+    expect(() =>
+      parseTrainArgs(["a.sketch", "--rehearsal-permute-share", "0.5"]),
+    ).toThrow(/--rehearsal-permute-share needs --rehearsal-permute/);
   });
 });
 
