@@ -165,14 +165,13 @@ export function rehearsalLoss(
   const parts = relabel
     ? permutedRehearsal(config, rehearsed, step)
     : { permuted: [], plain: rehearsed };
-  const permuted = Float32Array.from(
-    grounded,
-    (_, i) => grounded[i - (i % V) + p[i % V]],
-  );
   // Each rehearsed task weighs as one of the step's batch, in either part.
   const part = (tasks: readonly number[], permute: boolean): tf.Scalar => {
+    const s = permute
+      ? Float32Array.from(grounded, (_, i) => grounded[i - (i % V) + p[i % V]])
+      : grounded;
     const logits = at.recognizer.call(
-      tf.tensor2d(permute ? permuted : grounded, [B, V]),
+      tf.tensor2d(s, [B, V]),
       tf.tensor2d(outputRows(at.train, pairs, tasks), [tasks.length, B]),
       tasks,
     );

@@ -1404,6 +1404,7 @@ function abduceStep(
         ? [k]
         : [],
     );
+    const usedPrograms = used.map((k) => memory.programs[evidenceTasks[k]]);
     // No k-means for the categorical grounder: its symbols are blends of the values themselves,
     // and following them would only pull the values together.
     updateCodebook(
@@ -1411,17 +1412,11 @@ function abduceStep(
       grounded,
       {
         numInputs: run.train.numInputs,
-        programs: used.map((k) => {
-          const p = memory.programs[evidenceTasks[k]];
-          return (x: readonly number[]) => module.evaluate(p, x);
-        }),
+        programs: usedPrograms.map(
+          (p) => (x: readonly number[]) => module.evaluate(p, x),
+        ),
         evaluateRows: (u, symbols, out) =>
-          evaluateAll(
-            module,
-            memory.programs[evidenceTasks[used[u]]],
-            symbols,
-            out,
-          ),
+          evaluateAll(module, usedPrograms[u], symbols, out),
         indices: abduced.indices,
         y: Float32Array.from(
           { length: used.length * B },
