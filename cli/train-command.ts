@@ -525,9 +525,25 @@ export function parseTrainArgs(args: readonly string[]): {
 const EVAL_USAGE =
   "sketchc eval RUN_DIR [--decode-samples N] [--inference-pairs all|confident] [--weights averaged|live] [--data DIR] [--transductive-eval]";
 
+export const EVAL_HELP = `Usage: ${EVAL_USAGE}
+
+Recomputes the metrics of a trained run from its checkpoint (RUN_DIR, a 'sketchc train --out'
+folder) and prints them; the run's own files are left as they are. Options:
+  --decode-samples N   programs sampled from q per task for foundProgramSuccess and the held-out
+                       samples (the run's own setting)
+  --inference-pairs P  all | confident: the pairs r reads (the run's own setting)
+  --weights W          averaged (the weight average of a --weight-average run, the default) |
+                       live (the last step's weights)
+  --data DIR           the images' folder, when it moved since training
+  --transductive-eval  also report transductiveProgramSuccess (candidates scored on abduced
+                       symbols; never a headline)
+  -h, --help           this help
+`;
+
 /** `sketchc eval RUN_DIR [--decode-samples N] [--inference-pairs P] [--weights W] [--data DIR] [--transductive-eval]`. */
 export function parseEvalArgs(args: readonly string[]): {
   dir: string;
+  help: boolean;
   overrides: Partial<
     Pick<
       TrainConfig,
@@ -550,11 +566,13 @@ export function parseEvalArgs(args: readonly string[]): {
         "transductive-eval": { type: "boolean" },
         "inference-pairs": { type: "string" },
         weights: { type: "string" },
+        help: { type: "boolean", short: "h" },
       },
     });
   } catch (e) {
     throw new CliError(`${(e as Error).message} (usage: ${EVAL_USAGE})`);
   }
+  if (parsed.values.help) return { dir: "", help: true, overrides: {} };
   if (parsed.positionals.length !== 1) {
     throw new CliError(`usage: ${EVAL_USAGE}`);
   }
@@ -563,6 +581,7 @@ export function parseEvalArgs(args: readonly string[]): {
     throw new CliError(`--data: no such folder '${v.data}'`);
   return {
     dir: parsed.positionals[0],
+    help: false,
     overrides: {
       ...(v["decode-samples"] === undefined
         ? {}
@@ -684,7 +703,11 @@ export async function runTrainCommand(
   let running: TrainConfig | undefined;
   try {
     if (command === "eval") {
-      const { dir, overrides } = parseEvalArgs(args);
+      const { dir, help, overrides } = parseEvalArgs(args);
+      if (help) {
+        process.stdout.write(EVAL_HELP);
+        return 0;
+      }
       const { metrics, wallSeconds, knowledge, weights, warning } =
         await evaluateSaved(dir, overrides);
       if (warning) process.stderr.write(`sketchc: warning: ${warning}\n`);

@@ -102,7 +102,18 @@ export async function runExperimentCli(
   return failed.length > 0 ? 1 : 0;
 }
 
+const REPORT_HELP = `Usage: sketchc report DIR
+
+Writes DIR/report.md, DIR/report.html and DIR/results.json again from what DIR holds: an
+experiment folder (experiment.json, 'sketchc experiment --out') or a finished train run folder
+(metrics.json, 'sketchc train --out'). Nothing is trained.
+`;
+
 export async function runReportCli(args: readonly string[]): Promise<number> {
+  if (args.length === 1 && (args[0] === "--help" || args[0] === "-h")) {
+    process.stdout.write(REPORT_HELP);
+    return 0;
+  }
   if (args.length !== 1 || args[0].startsWith("-"))
     throw new CliError(
       "usage: sketchc report DIR (an experiment folder or a train run folder)",

@@ -116,6 +116,26 @@ describe("main", () => {
     expect(stderr).toBe("");
   });
 
+  it("every command answers --help and -h with its usage and exit 0", async () => {
+    for (const command of [
+      "check",
+      "fmt",
+      "lsp",
+      "train",
+      "eval",
+      "synthesize",
+      "experiment",
+      "report",
+    ])
+      for (const flag of ["--help", "-h"]) {
+        const { result, stdout, stderr } = await capture(() =>
+          main([command, flag]),
+        );
+        expect([command, flag, result, stderr]).toEqual([command, flag, 0, ""]);
+        expect(stdout).toMatch(/Usage:/);
+      }
+  });
+
   it("--version prints the version", async () => {
     const { result, stdout } = await capture(() => main(["--version"]));
     expect(result).toBe(0);

@@ -6,6 +6,7 @@ import {
   formatMetrics,
   parseEvalArgs,
   parseTrainArgs,
+  runTrainCommand,
 } from "../../cli/train-command.js";
 import { CliError } from "../../cli/main.js";
 
@@ -454,15 +455,21 @@ describe("runTrainCommand", () => {
 
 describe("parseEvalArgs", () => {
   it("takes a run folder and an optional --decode-samples", () => {
-    expect(parseEvalArgs(["runs/a"])).toEqual({ dir: "runs/a", overrides: {} });
+    expect(parseEvalArgs(["runs/a"])).toEqual({
+      dir: "runs/a",
+      help: false,
+      overrides: {},
+    });
     expect(parseEvalArgs(["runs/a", "--decode-samples", "0"])).toEqual({
       dir: "runs/a",
+      help: false,
       overrides: { decodeSamples: 0 },
     });
     expect(
       parseEvalArgs(["runs/a", "--data", "runtime", "--transductive-eval"]),
     ).toEqual({
       dir: "runs/a",
+      help: false,
       overrides: { data: "runtime", transductiveEval: true },
     });
     expect(() => parseEvalArgs(["a", "--data", "/no/such"])).toThrow(
@@ -472,5 +479,31 @@ describe("parseEvalArgs", () => {
     expect(() => parseEvalArgs(["a", "--decode-samples", "many"])).toThrow(
       /--decode-samples must be an integer >= 0/,
     );
+  });
+
+  it("answers --help with the eval help, which names every option it parses", async () => {
+    expect(parseEvalArgs(["--help"]).help).toBe(true);
+    expect(parseEvalArgs(["-h"]).help).toBe(true);
+    const out: string[] = [];
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: string) => {
+      out.push(chunk);
+      return true;
+    }) as typeof process.stdout.write;
+    try {
+      expect(await runTrainCommand("eval", ["--help"])).toBe(0);
+    } finally {
+      process.stdout.write = write;
+    }
+    const help = out.join("");
+    expect(help).toMatch(/^Usage: sketchc eval RUN_DIR/);
+    for (const flag of [
+      "--decode-samples",
+      "--inference-pairs",
+      "--weights",
+      "--data",
+      "--transductive-eval",
+    ])
+      expect(help).toContain(`\n  ${flag} `);
   });
 });
