@@ -13,6 +13,7 @@ import {
   DOMAIN_NAMES,
   GROUNDER_OUTPUTS,
   MEMORY_LAYOUTS,
+  TARGET_ARG_ORDERS,
   MODEL_NAMES,
   SOLVED_OBJECTIVES,
   INFERENCE_PAIRS,
@@ -33,6 +34,7 @@ import {
   type DomainName,
   type GrounderOutput,
   type MemoryLayout,
+  type TargetArgOrder,
   type PresetName,
   type TrainConfig,
 } from "../runtime/config.js";
@@ -127,6 +129,9 @@ Options (defaults are the cpu preset):
   --memory-layout L    canonical: the memory stores each program in the sketch's canonical
                        placement of its expression, so r imitates one layout per function | found:
                        as the search found it (${DEFAULT_CONFIG.memoryLayout})
+  --target-arg-order O sorted: r's targets (imitation, rehearsal, dreams) list a symmetric
+                       operator's arguments by slot, so add(s3, s1) is taught as add(s1, s3) |
+                       stored: as the memory holds them (${DEFAULT_CONFIG.targetArgOrder})
   --pretrain-steps N   steps of self-supervised pretraining of g before ROAP: IIC clustering of two
                        augmented views of the training images into C clusters, no labels; knows
                        the class-count (${DEFAULT_CONFIG.pretrainSteps}; 0: off)
@@ -253,6 +258,7 @@ export function parseTrainArgs(args: readonly string[]): {
         "step-pairs": { type: "string" },
         "dream-weight": { type: "string" },
         "memory-layout": { type: "string" },
+        "target-arg-order": { type: "string" },
         abduction: { type: "string" },
         "abduction-threshold": { type: "string" },
         "memory-restart": { type: "string" },
@@ -509,6 +515,12 @@ export function parseTrainArgs(args: readonly string[]): {
       v["memory-layout"],
       MEMORY_LAYOUTS,
       base.memoryLayout,
+    ),
+    targetArgOrder: choiceFlag<TargetArgOrder>(
+      "target-arg-order",
+      v["target-arg-order"],
+      TARGET_ARG_ORDERS,
+      base.targetArgOrder,
     ),
     grounderOutput: choiceFlag<GrounderOutput>(
       "grounder-output",

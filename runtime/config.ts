@@ -88,6 +88,13 @@ export const DOMAIN_NAMES: readonly DomainName[] = [
 export type MemoryLayout = "canonical" | "found";
 export const MEMORY_LAYOUTS: readonly MemoryLayout[] = ["canonical", "found"];
 
+/** How r's targets order a symmetric operator's arguments (`TrainConfig.targetArgOrder`). */
+export type TargetArgOrder = "sorted" | "stored";
+export const TARGET_ARG_ORDERS: readonly TargetArgOrder[] = [
+  "sorted",
+  "stored",
+];
+
 /**
  * What trains r on a task whose stored program is imitated (`TrainConfig.solvedObjective`):
  * `both`, the relaxed objective of Eq. 3-6 and the imitation loss; `imitation`, the imitation
@@ -257,6 +264,12 @@ export interface TrainConfig {
    */
   readonly memoryLayout: MemoryLayout;
   /**
+   * How r's targets (imitation, rehearsal, dreams) order the arguments of a symmetric operator
+   * (beyond the paper; arg-order.ts): `sorted`, by slot number, one order per function; `stored`,
+   * as the memory or the placement has them.
+   */
+  readonly targetArgOrder: TargetArgOrder;
+  /**
    * A stored program is evidence for g (abduction, and run exactly on g(x)) when its normalized
    * error is at most this.
    */
@@ -398,6 +411,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   // 162 -> 214 at 1,000 steps, and a step that runs only the unsolved tasks' relaxed samples.
   solvedObjective: "imitation",
   memoryLayout: "found",
+  targetArgOrder: "stored",
   abductionThreshold: 0.2,
   memorySamples: 6,
   memorySearch: 3,

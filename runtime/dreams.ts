@@ -10,6 +10,7 @@
 // shown it: what dreams add is transfer from other programs of the same family.
 
 import * as tf from "@tensorflow/tfjs-core";
+import { argumentOrderOf, sortArguments } from "./arg-order.js";
 import type { TrainConfig } from "./config.js";
 import type { DomainTask, TaskDomain } from "./domains/domain.js";
 import {
@@ -64,7 +65,12 @@ export function createDreamPool(
   module: SketchModule,
   domain: TaskDomain,
   exclude: readonly DomainTask[],
+  /** Symmetric operators' arguments in slot order in every placement (arg-order.ts). */
+  sortedArguments = false,
 ): DreamPool {
+  const order = sortedArguments
+    ? argumentOrderOf(module as SketchModule<unknown>)
+    : undefined;
   const language = languageOf(module);
   const space = createProgramSpace(module, language);
   const excluded = new Set(exclude.map((t) => t.id));
@@ -78,7 +84,10 @@ export function createDreamPool(
     if (expr === undefined) continue;
     const choices = placeExpr(space, expr);
     if (choices === undefined) unplaceable++;
-    else placed.push({ task, choices });
+    else {
+      if (order) sortArguments(order, choices, module.sketch.size);
+      placed.push({ task, choices });
+    }
   }
   const m = module as SketchModule<unknown>;
   const programs: DreamProgram[] = [];
@@ -125,7 +134,12 @@ export function createRunDreams(
     return {
       note: `no dreams: ${config.model} has no recognizer that reads a task's pairs`,
     };
-  const pool = createDreamPool(module, domain, measured);
+  const pool = createDreamPool(
+    module,
+    domain,
+    measured,
+    config.targetArgOrder === "sorted",
+  );
   const unplaceable =
     pool.unplaceable > 0
       ? ` (${pool.unplaceable} more the sketch cannot express)`

@@ -6,6 +6,11 @@
 // search has found instead of rediscovering it at every step.
 
 import * as tf from "@tensorflow/tfjs-core";
+import {
+  argumentOrderOf,
+  sortArguments,
+  type ArgumentOrder,
+} from "./arg-order.js";
 import type { NamedArray } from "./checkpoint.js";
 import { evaluateAll, type SketchModule } from "./sketch-module.js";
 import { alphabetSpacing } from "./domains/alphabet.js";
@@ -58,6 +63,12 @@ export interface ProgramMemory<P = unknown> {
    */
   canonicalize?(program: P): P;
   /**
+   * With `targetArgOrder: "sorted"`, the symmetric operators' argument order that every imitation
+   * target is rewritten to (arg-order.ts); the stored choices stay as found. Absent: targets are
+   * the stored choices.
+   */
+  readonly argumentOrder?: ArgumentOrder;
+  /**
    * Enumerative proposals (`createSearcher`): per task, the program of at most the search size
    * that fits its outputs on the step's symbols best. Absent: the memory sees only q's samples.
    */
@@ -74,6 +85,8 @@ export function createMemory<P>(
     readonly canonical?: boolean;
     /** Enumerative proposals of at most this many operators (0 or absent: none). */
     readonly searchSize?: number;
+    /** Imitation targets list a symmetric operator's arguments in slot order (arg-order.ts). */
+    readonly sortedArguments?: boolean;
   } = {},
 ): ProgramMemory<P> {
   const heads = module.sketch.heads.map((h) => ({
@@ -95,6 +108,9 @@ export function createMemory<P>(
     restarts: 0,
     restartStep: 0,
     canonicalize: options.canonical ? createCanonicalizer(module) : undefined,
+    argumentOrder: options.sortedArguments
+      ? argumentOrderOf(module as SketchModule<unknown>)
+      : undefined,
     search:
       (options.searchSize ?? 0) > 0
         ? createSearcher(module, options.searchSize!)
@@ -365,21 +381,51 @@ export function imitationLoss(
     const weights = Float32Array.from(tasks, (t) =>
       memory.errors[t] <= threshold && memory.programs[t] !== undefined ? 1 : 0,
     );
+    const choices = targetChoices(memory, tasks, relabel);
     const targets = Object.fromEntries(
       memory.heads.map((h) => {
         const live = memory.live[h.name];
-        const target = storedOneHot(
-          memory,
-          h,
-          tasks,
-          (k, i) => (weights[k] === 0 ? false : live[i] === 1),
-          relabel && ((choice) => relabel(h.name, choice)),
-        );
-        return [h.name, target];
+        const chosen = choices[h.name];
+        const oneHot = new Float32Array(n * h.rows * h.choices);
+        tasks.forEach((t, k) => {
+          if (weights[k] === 0) return;
+          for (let r = 0; r < h.rows; r++)
+            if (live[t * h.rows + r] === 1)
+              oneHot[(k * h.rows + r) * h.choices + chosen[k * h.rows + r]] = 1;
+        });
+        return [h.name, tf.tensor3d(oneHot, [n, h.rows, h.choices])];
       }),
     );
     return tf.div(tf.neg(targetLogLikelihood(targets, logits)), n) as tf.Scalar;
   });
+}
+
+/**
+ * The imitation target of `tasks`: per head, the stored choice of every row ([tasks.length *
+ * rows], row r of the k-th task at k * rows + r), `relabel`ed, then with the symmetric
+ * operators' arguments in slot order where the memory has an `argumentOrder`.
+ */
+export function targetChoices(
+  memory: ProgramMemory,
+  tasks: readonly number[],
+  relabel?: (head: string, choice: number) => number,
+): Record<string, Int32Array> {
+  const choices = Object.fromEntries(
+    memory.heads.map((h) => {
+      const src = memory.choices[h.name];
+      const out = new Int32Array(tasks.length * h.rows);
+      tasks.forEach((t, k) => {
+        for (let r = 0; r < h.rows; r++) {
+          const c = src[t * h.rows + r];
+          out[k * h.rows + r] = relabel ? relabel(h.name, c) : c;
+        }
+      });
+      return [h.name, out];
+    }),
+  );
+  if (memory.argumentOrder)
+    sortArguments(memory.argumentOrder, choices, memory.heads[0].rows);
+  return choices;
 }
 
 /**
@@ -920,27 +966,18 @@ export const RESIDUAL_WIDTH_FLOOR = 0.1;
 /** The most symbol tuples abduction enumerates per step. */
 export const MAX_ABDUCED_TUPLES = 4096;
 
-/**
- * One head of the stored programs of `tasks` as one-hot rows, [tasks.length, rows, choices]:
- * row r of task t (the k-th of `tasks`) is set where `keep(k, t * rows + r)`, else all zeros;
- * the column set is `relabel` of the stored choice.
- */
+/** One head of the stored programs of `tasks` as one-hot rows, [tasks.length, rows, choices]. */
 function storedOneHot(
   memory: ProgramMemory,
   h: MemoryHead,
   tasks: readonly number[],
-  keep: (k: number, row: number) => boolean = () => true,
-  relabel: (choice: number) => number = (choice) => choice,
 ): tf.Tensor3D {
   const n = tasks.length;
   const oneHot = new Float32Array(n * h.rows * h.choices);
   const src = memory.choices[h.name];
   tasks.forEach((t, k) => {
-    for (let r = 0; r < h.rows; r++) {
-      const i = t * h.rows + r;
-      if (keep(k, i))
-        oneHot[(k * h.rows + r) * h.choices + relabel(src[i])] = 1;
-    }
+    for (let r = 0; r < h.rows; r++)
+      oneHot[(k * h.rows + r) * h.choices + src[t * h.rows + r]] = 1;
   });
   return tf.tensor3d(oneHot, [n, h.rows, h.choices]);
 }

@@ -418,6 +418,7 @@ export async function createRun(requested: TrainConfig): Promise<RunContext> {
       ? createMemory(module, tasks.length, {
           canonical: config.memoryLayout === "canonical",
           searchSize: config.memorySearch,
+          sortedArguments: config.targetArgOrder === "sorted",
         })
       : undefined;
   // Given programs are stored as exact (error 0): evidence for abduction, never replaced.

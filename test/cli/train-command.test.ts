@@ -265,6 +265,20 @@ describe("--preset", () => {
     ).toBe("canonical");
   });
 
+  it("maps --target-arg-order, and names the flag on a bad value", () => {
+    expect(
+      parseTrainArgs(["a.sketch", "--target-arg-order", "sorted"]).config
+        .targetArgOrder,
+    ).toBe("sorted");
+    expect(
+      parseTrainArgs(["a.sketch", "--target-arg-order", "stored"]).config
+        .targetArgOrder,
+    ).toBe("stored");
+    expect(() =>
+      parseTrainArgs(["a.sketch", "--target-arg-order", "alphabetical"]),
+    ).toThrow(/--target-arg-order must be one of sorted, stored/);
+  });
+
   it("maps --rehearsal, 0 by default, and rejects a negative count", () => {
     expect(
       parseTrainArgs(["a.sketch", "--rehearsal", "200"]).config.rehearsal,
