@@ -411,7 +411,7 @@ export const DEFAULT_CONFIG: Omit<TrainConfig, "sketch"> = {
   // 162 -> 214 at 1,000 steps, and a step that runs only the unsolved tasks' relaxed samples.
   solvedObjective: "imitation",
   memoryLayout: "found",
-  targetArgOrder: "stored",
+  targetArgOrder: "sorted",
   abductionThreshold: 0.2,
   memorySamples: 6,
   memorySearch: 3,

@@ -265,7 +265,8 @@ describe("--preset", () => {
     ).toBe("canonical");
   });
 
-  it("maps --target-arg-order, and names the flag on a bad value", () => {
+  it("maps --target-arg-order, sorted by default, and names the flag on a bad value", () => {
+    expect(parseTrainArgs(["a.sketch"]).config.targetArgOrder).toBe("sorted");
     expect(
       parseTrainArgs(["a.sketch", "--target-arg-order", "sorted"]).config
         .targetArgOrder,
