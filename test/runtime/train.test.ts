@@ -116,6 +116,8 @@ describe("the default objective across the domain refactor", () => {
       abductionEvidence: "batch",
       memorySearch: 0,
       solvedObjective: "both",
+      // The imitation targets as stored, before sorted argument targets became the default.
+      targetArgOrder: "stored",
     });
     const losses: number[] = [];
     for (const step of [0, 1, 2])
