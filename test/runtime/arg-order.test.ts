@@ -25,15 +25,8 @@ import {
   targetChoices,
   updateMemory,
 } from "../../runtime/memory.js";
+import type { StraightProgram as Program } from "../../runtime/module-runtime/straight.js";
 import type { SketchModule } from "../../runtime/sketch-module.js";
-
-interface Line {
-  op: string;
-  args: number[];
-}
-interface Program {
-  lines: (Line | null)[];
-}
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "sketchc-arg-order-"));
 let module: SketchModule<Program>;
