@@ -101,10 +101,20 @@ export function sortArguments(
     const o = ops[i];
     if (!order.symmetric[o]) continue;
     const n = order.arity[o];
+    const r = i % rows;
+    if (n === 2) {
+      // The common case, without allocating: one comparison and one swap.
+      const a = heads[0][i];
+      const b = heads[1][i];
+      if (a > b && order.masks[0][r][b] === 1 && order.masks[1][r][a] === 1) {
+        heads[0][i] = b;
+        heads[1][i] = a;
+      }
+      continue;
+    }
     const read = heads.slice(0, n).map((h) => h[i]);
     const sorted = [...read].sort((a, b) => a - b);
     if (sorted.every((c, k) => c === read[k])) continue;
-    const r = i % rows;
     if (sorted.some((c, k) => order.masks[k][r][c] !== 1)) continue;
     sorted.forEach((c, k) => (heads[k][i] = c));
   }
