@@ -11,6 +11,7 @@ import {
   registerStockGradients,
   uninstallWasmGradients,
 } from "./kernels/index.js";
+import { installSharedIdentity } from "./kernels/identity.js";
 import {
   describeNativeKernels,
   installNativeKernels,
@@ -112,6 +113,7 @@ async function selectWasm(): Promise<SelectedBackend> {
   }
   await activate("wasm");
   installWasmGradients();
+  installSharedIdentity();
   const native = installNativeKernels();
   const simd = (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"))
     ? "SIMD"
