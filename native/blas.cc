@@ -19,6 +19,8 @@
 //                                                    (abduction's cross terms, memory.ts)
 //   im2col(memory, N, H, W, C, KH, KW, sH, sW, dH, dW, padTop, padLeft, OH, OW, x, cols)
 //                                 a convolution's input patches as rows (NHWC), for a GEMM
+//   maxPoolGrad(memory, N, H, W, C, OH, OW, KH, KW, sH, sW, padTop, padLeft, x, dy, dx)
+//                                 a max-pool's gradient (NHWC): dy to each window's first maximum
 //   mixArgs(values, z, args, T, S, B, L, LINES, A, i, l, from, to)
 //   mixArgsGrad(values, z, dArgs, dValues, dz, T, S, B, L, A, i, l, from, to)
 //                                 the fused straight-line interpreter's argument mixing (Fig. 3)
@@ -32,6 +34,7 @@
 #include <node_api.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -68,6 +71,56 @@ struct Blas {
 };
 
 Blas blas;
+
+// Rows per block of the LayerNorm kernels: the unit of work of a thread and of the column sums.
+constexpr int64_t kRowBlock = 256;
+
+// sketchc's own threads for its kernels' loops and for splitting GEMMs (setKernelThreads); not
+// OpenBLAS's, which stays at one thread unless asked (docs/backends.md, "Threads").
+std::atomic<int> kernelThreads{1};
+
+// A GEMM of fewer multiply-adds than this runs on one thread (a thread costs tens of microseconds).
+constexpr int64_t kGemmSplitWork = int64_t{1} << 22;
+// Slices of a split GEMM start at multiples of this many rows or columns.
+constexpr int64_t kGemmAlign = 16;
+
+int WorkerCount() {
+  int threads = kernelThreads.load();
+  int cores = static_cast<int>(std::thread::hardware_concurrency());
+  if (cores > 0 && threads > cores) threads = cores;
+  return threads < 1 ? 1 : threads;
+}
+
+// Runs body(firstBlock, endBlock) over `blocks` blocks of rows, split between the workers.
+template <typename Body>
+void ParallelBlocks(int64_t blocks, int64_t rowsTotal, int64_t width, Body body) {
+  int workers = WorkerCount();
+  // Below about 64k floats a thread costs more than it saves.
+  if (rowsTotal * width < 65536) workers = 1;
+  if (workers > blocks) workers = static_cast<int>(blocks);
+  if (workers <= 1) {
+    body(0, blocks);
+    return;
+  }
+  std::vector<std::thread> pool;
+  const int64_t per = (blocks + workers - 1) / workers;
+  for (int w = 1; w < workers; w++) {
+    const int64_t first = w * per, end = std::min(blocks, first + per);
+    if (first < end) pool.emplace_back(body, first, end);
+  }
+  body(0, std::min(blocks, per));
+  for (auto& t : pool) t.join();
+}
+
+// Runs body(0 .. parts - 1), part 0 on the calling thread and each other part on a thread of its own.
+template <typename Body>
+void ParallelParts(int parts, Body body) {
+  std::vector<std::thread> pool;
+  for (int w = 1; w < parts; w++) pool.emplace_back(body, w);
+  body(0);
+  for (auto& t : pool) t.join();
+}
+
 
 // Opens the first library of the list that exports cblas_sgemm. SKETCHC_BLAS names one
 // explicitly; otherwise only OpenBLAS is accepted (the reference BLAS is slower than wasm).
@@ -132,6 +185,9 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_value threads;
   napi_create_int32(env, blas.threads ? blas.threads() : 0, &threads);
   napi_set_named_property(env, result, "threads", threads);
+  napi_value own;
+  napi_create_int32(env, WorkerCount(), &own);
+  napi_set_named_property(env, result, "kernelThreads", own);
   return result;
 }
 
@@ -146,6 +202,19 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   if (blas.setThreads != nullptr) blas.setThreads(static_cast<int>(std::min(n, 1024.0)));
   napi_value result;
   napi_create_int32(env, blas.threads ? blas.threads() : 0, &result);
+  return result;
+}
+
+napi_value SetKernelThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg;
+  double n = 0;
+  if (napi_get_cb_info(env, info, &argc, &arg, nullptr, nullptr) != napi_ok || argc != 1 ||
+      napi_get_value_double(env, arg, &n) != napi_ok || !(n >= 1) || n != std::floor(n))
+    return Throw(env, "setKernelThreads: expected a positive integer");
+  kernelThreads.store(static_cast<int>(std::min(n, 1024.0)));
+  napi_value result;
+  napi_create_int32(env, WorkerCount(), &result);
   return result;
 }
 
@@ -183,60 +252,67 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   float* base = static_cast<float*>(data);
   const int lda = static_cast<int>(transA ? m : k);
   const int ldb = static_cast<int>(transB ? k : n);
-  for (int64_t i = 0; i < batch; i++) {
+  // C[r0:r1, c0:c1] of product i: its own slice of A's rows or B's columns, one sgemm.
+  auto part = [&](int64_t i, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
     float* c = base + cOffset + i * m * n;
+    const float* a = base + aOffset + i * aStride + (transA ? r0 : r0 * k);
+    const float* b = base + bOffset + i * bStride + (transB ? c0 * k : c0);
     float beta = 0.0f;
     if (biasOffset >= 0) {
-      const float* bias = base + biasOffset;
-      for (int64_t r = 0; r < m; r++) std::memcpy(c + r * n, bias, n * sizeof(float));
+      const float* bias = base + biasOffset + c0;
+      for (int64_t r = r0; r < r1; r++) std::memcpy(c + r * n + c0, bias, (c1 - c0) * sizeof(float));
       beta = 1.0f;
     }
     if (k == 0) {
-      if (beta == 0.0f) std::memset(c, 0, m * n * sizeof(float));
-    } else if (m > 0 && n > 0) {
+      if (beta == 0.0f)
+        for (int64_t r = r0; r < r1; r++) std::memset(c + r * n + c0, 0, (c1 - c0) * sizeof(float));
+    } else if (r1 > r0 && c1 > c0) {
       blas.sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
-                 transB ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-                 static_cast<int>(k), 1.0f, base + aOffset + i * aStride, lda,
-                 base + bOffset + i * bStride, ldb, beta, c, static_cast<int>(n));
+                 transB ? CblasTrans : CblasNoTrans, static_cast<int>(r1 - r0),
+                 static_cast<int>(c1 - c0), static_cast<int>(k), 1.0f, a, lda, b, ldb, beta,
+                 c + r0 * n + c0, static_cast<int>(n));
     }
     if (relu) {
-      for (int64_t j = 0; j < m * n; j++) c[j] = c[j] < 0.0f ? 0.0f : c[j];  // keeps NaN
+      for (int64_t r = r0; r < r1; r++) {
+        float* row = c + r * n;
+        for (int64_t j = c0; j < c1; j++) row[j] = row[j] < 0.0f ? 0.0f : row[j];  // keeps NaN
+      }
+    }
+  };
+  // sketchc's own threads split the products (never k, so every entry is the same sum) when
+  // OpenBLAS runs one thread itself and the work is worth a thread.
+  int workers = WorkerCount();
+  if ((blas.threads != nullptr && blas.threads() > 1) || batch * m * n * k < kGemmSplitWork)
+    workers = 1;
+  if (workers <= 1) {
+    for (int64_t i = 0; i < batch; i++) part(i, 0, m, 0, n);
+  } else if (batch >= workers) {
+    ParallelParts(workers, [&](int w) {
+      const int64_t per = (batch + workers - 1) / workers;
+      for (int64_t i = w * per; i < std::min(batch, (w + 1) * per); i++) part(i, 0, m, 0, n);
+    });
+  } else {
+    // Each product in `workers` slices of rows (or of columns, when they are fewer), cut at
+    // multiples of kGemmAlign so that every slice keeps whole register tiles.
+    const bool byRows = m >= n;
+    const int64_t extent = byRows ? m : n;
+    const int64_t per =
+        ((extent + workers - 1) / workers + kGemmAlign - 1) / kGemmAlign * kGemmAlign;
+    const int parts = static_cast<int>((extent + per - 1) / per);
+    for (int64_t i = 0; i < batch; i++) {
+      ParallelParts(parts, [&](int w) {
+        const int64_t from = std::min(extent, w * per), to = std::min(extent, (w + 1) * per);
+        if (from >= to) return;
+        if (byRows)
+          part(i, from, to, 0, n);
+        else
+          part(i, 0, m, from, to);
+      });
     }
   }
   return nullptr;
 }
 
-
-// Rows per block of the LayerNorm kernels: the unit of work of a thread and of the column sums.
-constexpr int64_t kRowBlock = 256;
-
-int WorkerCount() {
-  int threads = blas.threads ? blas.threads() : 1;
-  int cores = static_cast<int>(std::thread::hardware_concurrency());
-  if (cores > 0 && threads > cores) threads = cores;
-  return threads < 1 ? 1 : threads;
-}
-
-// Runs body(firstBlock, endBlock) over `blocks` blocks of rows, split between the workers.
-template <typename Body>
-void ParallelBlocks(int64_t blocks, int64_t rowsTotal, int64_t width, Body body) {
-  int workers = WorkerCount();
-  // Below about 64k floats a thread costs more than it saves.
-  if (rowsTotal * width < 65536) workers = 1;
-  if (workers > blocks) workers = static_cast<int>(blocks);
-  if (workers <= 1) {
-    body(0, blocks);
-    return;
-  }
-  std::vector<std::thread> pool;
-  const int64_t per = (blocks + workers - 1) / workers;
-  for (int w = 1; w < workers; w++) {
-    const int64_t first = w * per, end = std::min(blocks, first + per);
-    if (first < end) pool.emplace_back(body, first, end);
-  }
-  body(0, std::min(blocks, per));
-  for (auto& t : pool) t.join();
-}
 
 bool ReadArgs(napi_env env, napi_callback_info info, size_t count, void** data, size_t* bytes,
               double* values) {
@@ -553,11 +629,69 @@ napi_value Im2col(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// The gradient of a max-pool (NHWC, any window, strides and padding): each window's dy goes to
+// the first maximum of the window in row-major order (padding never wins), as the cpu backend
+// and kernels/max-pool-grad.ts route it. Images are split between the threads (overlapping
+// windows of one image add into the same cells).
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  void* data = nullptr;
+  size_t bytes = 0;
+  double v[15];
+  if (!ReadArgs(env, info, 16, &data, &bytes, v)) return nullptr;
+  int64_t a[15];
+  for (int i = 0; i < 15; i++) a[i] = static_cast<int64_t>(v[i]);
+  const int64_t N = a[0], H = a[1], W = a[2], C = a[3], OH = a[4], OW = a[5], KH = a[6],
+                KW = a[7], sH = a[8], sW = a[9], padTop = a[10], padLeft = a[11], x = a[12],
+                dy = a[13], dx = a[14];
+  const int64_t floats = static_cast<int64_t>(bytes / sizeof(float));
+  if (N < 0 || H < 0 || W < 0 || C < 1 || OH < 0 || OW < 0 || KH < 1 || KW < 1 || sH < 1 ||
+      sW < 1 || !Inside(x, N * H * W * C, floats) || !Inside(dy, N * OH * OW * C, floats) ||
+      !Inside(dx, N * H * W * C, floats))
+    return Throw(env, "maxPoolGrad: shapes or offsets outside the buffer");
+  float* m = static_cast<float*>(data);
+  ParallelBlocks(N, N * H * W, C, [&](int64_t first, int64_t end) {
+    std::vector<float> best(static_cast<size_t>(C));
+    std::vector<int64_t> at(static_cast<size_t>(C));
+    for (int64_t n = first; n < end; n++) {
+      float* dxn = m + dx + n * H * W * C;
+      std::memset(dxn, 0, H * W * C * sizeof(float));
+      const float* xn = m + x + n * H * W * C;
+      for (int64_t oh = 0; oh < OH; oh++) {
+        for (int64_t ow = 0; ow < OW; ow++) {
+          std::fill(at.begin(), at.end(), int64_t{-1});
+          for (int64_t kh = 0; kh < KH; kh++) {
+            const int64_t h = oh * sH + kh - padTop;
+            if (h < 0 || h >= H) continue;
+            for (int64_t kw = 0; kw < KW; kw++) {
+              const int64_t w = ow * sW + kw - padLeft;
+              if (w < 0 || w >= W) continue;
+              const int64_t cell = h * W + w;
+              const float* p = xn + cell * C;
+              for (int64_t c = 0; c < C; c++) {
+                if (at[c] < 0 || p[c] > best[c]) {
+                  best[c] = p[c];
+                  at[c] = cell;
+                }
+              }
+            }
+          }
+          const float* g = m + dy + ((n * OH + oh) * OW + ow) * C;
+          for (int64_t c = 0; c < C; c++)
+            if (at[c] >= 0) dxn[at[c] * C + c] += g[c];
+        }
+      }
+    }
+  });
+  return nullptr;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
   OpenBlas();
   napi_property_descriptor properties[] = {
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setKernelThreads", nullptr, SetKernelThreads, nullptr, nullptr, nullptr, napi_default,
+       nullptr},
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layerNorm", nullptr, LayerNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"layerNormGrad", nullptr, LayerNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -565,6 +699,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"mixArgs", nullptr, MixArgs, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"mixArgsGrad", nullptr, MixArgsGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"im2col", nullptr, Im2col, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
   return exports;

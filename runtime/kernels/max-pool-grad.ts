@@ -4,14 +4,12 @@
 // the first maximum of the window in row-major order, as the cpu backend does.
 
 import * as tf from "@tensorflow/tfjs-core";
+import {
+  MAX_POOL_GRAD_KERNEL,
+  nativeMaxPoolGradActive,
+  type MaxPoolAttrs as PoolAttrs,
+} from "./native.js";
 import { dilateSpatial, padOrCrop } from "./spatial.js";
-
-interface PoolAttrs {
-  readonly filterSize: number | [number, number];
-  readonly strides: number | [number, number];
-  readonly pad: "same" | "valid" | number | tf.backend_util.ExplicitPadding;
-  readonly dimRoundingMode?: "floor" | "round" | "ceil";
-}
 
 /** dL/dx of y = maxPool(x) (NHWC), given dy and the saved x and y. */
 export function maxPoolBackprop(
@@ -145,6 +143,18 @@ export const maxPoolGradConfig: tf.GradConfig = {
   outputsToSave: [true],
   gradFunc: (dy, saved, attrs) => {
     const [x, y] = saved as [tf.Tensor4D, tf.Tensor4D];
+    // With the native kernels on wasm, one pass of the same routing (kernels/native.ts).
+    if (nativeMaxPoolGradActive() && x.dtype === "float32")
+      return {
+        x: () =>
+          tf
+            .engine()
+            .runKernel(
+              MAX_POOL_GRAD_KERNEL,
+              { dy: dy as tf.Tensor, x },
+              attrs as unknown as tf.NamedAttrMap,
+            ) as tf.Tensor4D,
+      };
     return {
       x: () =>
         maxPoolBackprop(dy as tf.Tensor4D, x, y, attrs as unknown as PoolAttrs),

@@ -13,6 +13,7 @@
 
 import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs-core";
@@ -27,11 +28,14 @@ import { installCrossProduct, type CrossProduct } from "../memory.js";
 interface BlasAddon extends ArgumentMixer {
   /** Sets OpenBLAS's thread count; returns the count in effect. Absent in addons built before it. */
   setThreads?(threads: number): number;
+  /** Sets sketchc's own kernel threads; returns the count in effect. Absent in older addons. */
+  setKernelThreads?(threads: number): number;
   info(): {
     library: string;
     config: string;
     core: string;
     threads: number;
+    kernelThreads?: number;
   };
   gemm(
     memory: ArrayBuffer,
@@ -48,6 +52,11 @@ interface BlasAddon extends ArgumentMixer {
     cOffset: number,
     biasOffset: number,
     relu: number,
+  ): void;
+  /** A max-pool's gradient (NHWC); absent in addons built before it. */
+  maxPoolGrad?(
+    memory: ArrayBuffer,
+    ...shapeAndOffsets: number[] // N, H, W, C, OH, OW, KH, KW, sH, sW, padTop, padLeft, x, dy, dx
   ): void;
   layerNorm(
     memory: ArrayBuffer,
@@ -106,7 +115,13 @@ export interface NativeInfo {
   readonly config: string;
   /** The kernel family OpenBLAS chose for this CPU (OPENBLAS_CORETYPE overrides it), e.g. `Zen`. */
   readonly core: string;
+  /** OpenBLAS's own threads. */
   readonly threads: number;
+  /**
+   * sketchc's threads for its kernels' loops and for splitting large GEMMs into slices of rows
+   * or columns (each one sgemm on one OpenBLAS thread); 1 in addons built before them.
+   */
+  readonly kernelThreads: number;
   readonly library: string;
 }
 
@@ -160,6 +175,28 @@ export function blasThreads(
   return 1;
 }
 
+/**
+ * sketchc's own kernel threads: `SKETCHC_THREADS` where set, else every core the process may use
+ * (os.availableParallelism). They split each large GEMM into slices of rows or columns (never the
+ * inner sum, so every entry is the same sum whatever the count), and the LayerNorm, im2col and
+ * interpreter loops into fixed blocks; OpenBLAS itself stays at one thread (`blasThreads`), and
+ * where it runs more, the GEMMs are left to it. Measured in docs/performance.md ("Both cores for
+ * the native kernels"). A string: why the value is bad.
+ */
+export function kernelThreads(
+  env: Readonly<Record<string, string | undefined>>,
+  cores: number = os.availableParallelism(),
+): number | string {
+  const own = env.SKETCHC_THREADS;
+  if (own !== undefined && own !== "") {
+    const n = Number(own);
+    return Number.isInteger(n) && n >= 1 && n <= 1024
+      ? n
+      : `SKETCHC_THREADS=${own}: expected a whole number of threads from 1 to 1024`;
+  }
+  return Math.max(1, cores);
+}
+
 /** Loads the addon and its BLAS once; a string says why it cannot be used. */
 function load(): { addon: BlasAddon; info: NativeInfo } | string {
   if (loaded !== undefined) return loaded;
@@ -172,15 +209,34 @@ function load(): { addon: BlasAddon; info: NativeInfo } | string {
   }
   const threads = blasThreads(process.env);
   if (typeof threads === "string") return (loaded = threads);
+  const own = kernelThreads(process.env);
+  if (typeof own === "string") return (loaded = own);
   try {
     const addon = createRequire(import.meta.url)(file) as BlasAddon;
     // An addon built before setThreads existed keeps OpenBLAS's own count.
     if (threads !== undefined) addon.setThreads?.(threads);
-    loaded = { addon, info: addon.info() };
+    addon.setKernelThreads?.(own);
+    const info = addon.info();
+    loaded = {
+      addon,
+      info: { ...info, kernelThreads: info.kernelThreads ?? 1 },
+    };
   } catch (error) {
     loaded = (error as Error).message.split("\n")[0];
   }
   return loaded;
+}
+
+/**
+ * Sets sketchc's own kernel threads (`kernelThreads`) for the rest of the process; returns the
+ * count in effect (1 where the addon is off or predates them). For tests and benchmarks that
+ * compare thread counts within one process.
+ */
+export function setKernelThreads(threads: number): number {
+  const state = load();
+  if (typeof state === "string" || state.addon.setKernelThreads === undefined)
+    return 1;
+  return state.addon.setKernelThreads(threads);
 }
 
 /** Whether the native kernels can run here, and on what; loads the addon on first use. */
@@ -285,6 +341,78 @@ const MATMUL_KERNELS = [tf.BatchMatMul, tf._FusedMatMul] as const;
 /** The kernel names of the native LayerNorm (not TF.js kernels: sketchc's own). */
 export const LAYER_NORM_KERNEL = "SketchcLayerNorm";
 export const LAYER_NORM_GRAD_KERNEL = "SketchcLayerNormGrad";
+
+/** The kernel name of the native max-pool gradient (sketchc's own, not a TF.js kernel). */
+export const MAX_POOL_GRAD_KERNEL = "SketchcMaxPoolGrad";
+
+/** The pooling attributes of tf.maxPool, which the native gradient reads. */
+export interface MaxPoolAttrs {
+  readonly filterSize: number | [number, number];
+  readonly strides: number | [number, number];
+  readonly pad: "same" | "valid" | number | tf.backend_util.ExplicitPadding;
+  readonly dimRoundingMode?: "floor" | "round" | "ceil";
+}
+
+/**
+ * dx of a max-pool from dy and x (NHWC, float32): each window's dy goes to its first maximum in
+ * row-major order, the routing of kernels/max-pool-grad.ts, in one pass instead of its dozen
+ * broadcasting ops on [N, OH, KH, OW, KW, C] (about 10 ms of the cpu preset's step).
+ */
+function maxPoolGradKernel(
+  maxPoolGrad: NonNullable<BlasAddon["maxPoolGrad"]>,
+): tf.KernelConfig {
+  const kernelFunc = (args: {
+    inputs: tf.NamedTensorInfoMap;
+    backend: unknown;
+    attrs?: tf.NamedAttrMap;
+  }): tf.TensorInfo => {
+    const backend = args.backend as WasmBackend;
+    const dy = args.inputs.dy as tf.TensorInfo;
+    const x = args.inputs.x as tf.TensorInfo;
+    const attrs = args.attrs as unknown as MaxPoolAttrs;
+    const info = tf.backend_util.computePool2DInfo(
+      x.shape as [number, number, number, number],
+      attrs.filterSize,
+      attrs.strides,
+      1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+    );
+    const dx = backend.makeOutput([...x.shape], "float32");
+    maxPoolGrad(
+      backend.wasm.HEAPU8.buffer as ArrayBuffer,
+      info.batchSize,
+      info.inHeight,
+      info.inWidth,
+      info.inChannels,
+      info.outHeight,
+      info.outWidth,
+      info.filterHeight,
+      info.filterWidth,
+      info.strideHeight,
+      info.strideWidth,
+      info.padInfo.top,
+      info.padInfo.left,
+      floatOffset(backend, x),
+      floatOffset(backend, dy),
+      floatOffset(backend, dx),
+    );
+    return dx;
+  };
+  return {
+    kernelName: MAX_POOL_GRAD_KERNEL,
+    backendName: "wasm",
+    kernelFunc: kernelFunc as tf.KernelFunc,
+  };
+}
+
+/** Whether the native max-pool gradient serves the active backend right now. */
+export function nativeMaxPoolGradActive(): boolean {
+  return (
+    nativeKernelsActive() &&
+    tf.getKernel(MAX_POOL_GRAD_KERNEL, "wasm") !== undefined
+  );
+}
 
 /** The stock wasm kernels that `installNativeKernels` displaced, to fall back on and restore. */
 const stock = new Map<string, tf.KernelConfig>();
@@ -545,6 +673,12 @@ export function installNativeKernels(): NativeStatus {
         tf.unregisterKernel(config.kernelName, "wasm");
       tf.registerKernel(config);
     }
+    const { maxPoolGrad } = state.addon;
+    if (
+      maxPoolGrad !== undefined &&
+      tf.getKernel(MAX_POOL_GRAD_KERNEL, "wasm") === undefined
+    )
+      tf.registerKernel(maxPoolGradKernel(maxPoolGrad.bind(state.addon)));
     installArgumentMixer(state.addon);
     installCrossProduct(
       hasDgemm(state.addon) ? state.addon.crossProduct : undefined,
@@ -592,15 +726,18 @@ export function nativeKernelsActive(): boolean {
   return installed && tf.getBackend() === "wasm";
 }
 
-/** One line for logs: `native matmul (OpenBLAS 0.3.21, Zen kernels, 2 threads)` or why not. */
+/**
+ * One line for logs, e.g. `native kernels (OpenBLAS 0.3.21, Zen kernels, 1 BLAS thread, 2 kernel
+ * threads)`, or why they are off.
+ */
 export function describeNativeKernels(status: NativeStatus): string {
   if (!status.on) return `native kernels off: ${status.reason}`;
   const version = /^OpenBLAS [\d.]+/.exec(status.info.config)?.[0];
   const name = version ?? status.info.library;
   const core = status.info.core === "" ? "" : `, ${status.info.core} kernels`;
+  const count = (n: number, what: string) =>
+    `, ${n} ${what}thread${n === 1 ? "" : "s"}`;
   const threads =
-    status.info.threads > 0
-      ? `, ${status.info.threads} thread${status.info.threads === 1 ? "" : "s"}`
-      : "";
-  return `native kernels (${name}${core}${threads})`;
+    status.info.threads > 0 ? count(status.info.threads, "BLAS ") : "";
+  return `native kernels (${name}${core}${threads}${count(status.info.kernelThreads, "kernel ")})`;
 }
