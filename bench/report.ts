@@ -111,9 +111,10 @@ function profileStats(
 function describe(col: Column): Record<string, unknown> {
   const first = col.rounds[0];
   const openblas = first.openblas as Record<string, unknown> | undefined;
-  const fromBackend = /OpenBLAS ([\d.]+), (\S+) kernels, (\d+) thread/.exec(
-    String(first.backend ?? ""),
-  );
+  const fromBackend =
+    /OpenBLAS ([\d.]+), (\S+) kernels, (\d+) (?:BLAS )?threads?(?:, (\d+) kernel threads?)?/.exec(
+      String(first.backend ?? ""),
+    );
   return {
     side: col.side,
     cores: col.cores,
@@ -126,6 +127,8 @@ function describe(col: Column): Record<string, unknown> {
           fusedInterpreterInTrainStep: first.fusedInterpreterInTrainStep,
           openblasCore: fromBackend?.[2] ?? null,
           openblasThreads: fromBackend !== null ? Number(fromBackend[3]) : null,
+          kernelThreads:
+            fromBackend?.[4] !== undefined ? Number(fromBackend[4]) : null,
         }
       : {
           torch: first.torch,
@@ -271,7 +274,10 @@ function main(): void {
     const env = (d.env ?? {}) as Record<string, unknown>;
     const threads =
       c.side === "sketchc"
-        ? `wasm 1 thread, OpenBLAS ${String(d.openblasThreads ?? "?")}`
+        ? `wasm 1 thread, OpenBLAS ${String(d.openblasThreads ?? "?")}` +
+          (d.kernelThreads === null || d.kernelThreads === undefined
+            ? ""
+            : `, kernels ${String(d.kernelThreads)}`)
         : `torch ${String(d.torchThreads)} thread${d.torchThreads === 1 ? "" : "s"}` +
           `, ${String(d.workers)} worker${d.workers === 1 ? "" : "s"}, OpenBLAS ${String(d.openblasThreads ?? "?")}`;
     return (

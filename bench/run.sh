@@ -74,19 +74,23 @@ load() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?'; }
 echo "bench: OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)}; load average $(load) (other work on the machine skews the numbers)"
 
 # One column: its threads and cores. The 2-core settings:
-#  - sketchc: wasm runs one thread; OpenBLAS (the native matmul) gets both cores;
+#  - sketchc: wasm runs one thread; its native kernels get both cores as sketchc's own kernel
+#    threads (SKETCHC_THREADS=2: each large GEMM cut in two slices, one single-threaded sgemm
+#    each, and the LayerNorm/im2col/max-pool loops), OpenBLAS itself one thread (its own
+#    threading of every small GEMM was slower: docs/performance.md);
 #  - strong peer: two task workers, each with one BLAS thread and one torch thread (OpenBLAS's
 #    pthread pool is not shared well by two callers, and no OpenMP pool runs beside it);
 #  - plain reference: its one process, OpenBLAS on both cores and torch's own OpenMP pool
 #    at 1 thread, so that the two pools do not fight over the 2 cores (docs/performance.md).
 # bench: column SIDE CORES FILE
 column() {
-  local side="$1" cores="$2" out="$3" cpus blas omp
+  local side="$1" cores="$2" out="$3" cpus blas omp own
   if [ "$cores" = 1 ]; then cpus="$CPUS_1"; blas=1; omp=1; else cpus="$CPUS_2"; blas=2; omp=1; fi
+  own="$cores"
   local common=(--steps "$STEPS" --warmup "$WARMUP" --profile-steps "$PROFILE_STEPS" --out "$out")
   local cmd
   case "$side" in
-    sketchc) cmd=(node dist-bench/bench/training-step.js "${common[@]}") ;;
+    sketchc) blas=1; cmd=(node dist-bench/bench/training-step.js "${common[@]}") ;;
     fast)
       if [ "$cores" = 1 ]; then
         cmd=("$PYTHON" bench/reference/roap_fast.py --threads 1 --workers 1 "${common[@]}")
@@ -96,8 +100,8 @@ column() {
       fi ;;
     reference) cmd=("$PYTHON" bench/reference/roap_reference.py --threads "$omp" "${common[@]}") ;;
   esac
-  echo "bench: $side, $cores core(s): taskset -c $cpus, OPENBLAS_NUM_THREADS=$blas OMP_NUM_THREADS=$omp; load $(load)"
-  OPENBLAS_NUM_THREADS="$blas" OMP_NUM_THREADS="$omp" taskset -c "$cpus" nice -n "$NICE" "${cmd[@]}"
+  echo "bench: $side, $cores core(s): taskset -c $cpus, OPENBLAS_NUM_THREADS=$blas OMP_NUM_THREADS=$omp SKETCHC_THREADS=$own; load $(load)"
+  SKETCHC_THREADS="$own" OPENBLAS_NUM_THREADS="$blas" OMP_NUM_THREADS="$omp" taskset -c "$cpus" nice -n "$NICE" "${cmd[@]}"
 }
 
 if [ "$CHECK" = 1 ]; then

@@ -154,6 +154,7 @@ function processEnv(): Record<string, unknown> {
     OMP_NUM_THREADS: env("OMP_NUM_THREADS"),
     OPENBLAS_CORETYPE: env("OPENBLAS_CORETYPE"),
     SKETCHC_NATIVE: env("SKETCHC_NATIVE"),
+    SKETCHC_THREADS: env("SKETCHC_THREADS"),
     cpusAllowed: cpusAllowed ?? null,
   };
 }
