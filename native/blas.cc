@@ -4,11 +4,12 @@
 // The BLAS library is opened at load time with dlopen, so the build needs only a C++ compiler and
 // Node's headers; a machine without OpenBLAS still builds the addon, and loading it then reports
 // why. Exports:
-//   info() -> { library, config, core, threads }      what was opened (throws if nothing was)
-//   setThreads(n) -> threads                           OpenBLAS's thread count (and so the
-//                                                    LayerNorm and mixing kernels'); returns
-//                                                    the count in effect (unchanged where the
-//                                                    library cannot set it)
+//   info() -> { library, config, core, threads, kernelThreads }
+//                                                    what was opened (throws if nothing was)
+//   setThreads(n) -> threads                           OpenBLAS's thread count; returns the count
+//                                                    in effect (unchanged where the library
+//                                                    cannot set it)
+//   setKernelThreads(n) -> threads                     sketchc's own threads (at most the cores)
 //   gemm(memory, batch, m, n, k, transA, transB,
 //        aOffset, aStride, bOffset, bStride, cOffset,
 //        biasOffset, relu)                              C[i] = op(A[i]) op(B[i]) (+ bias) (relu)
@@ -26,9 +27,11 @@
 //                                 the fused straight-line interpreter's argument mixing (Fig. 3)
 //                                 for line l and argument i of every task, and its gradient
 // Offsets and strides are in floats from the start of `memory` (an ArrayBuffer); a stride of 0
-// broadcasts one matrix over the batch; biasOffset < 0 means no bias. The row loops of the
-// LayerNorm kernels run on up to `threads` threads (OpenBLAS's count); their column sums add
-// fixed blocks of rows in a fixed order, so the results do not depend on the thread count.
+// broadcasts one matrix over the batch; biasOffset < 0 means no bias. sketchc's own threads
+// (setKernelThreads) cut a large GEMM into slices of rows or columns, one single-threaded sgemm
+// each: never the inner sum, but OpenBLAS rounds a slice's entries in other bits than the whole
+// product's. The loops of the other kernels split fixed blocks between the same threads, and
+// their column sums add the blocks in a fixed order, so those give the same bits on any count.
 
 #include <dlfcn.h>
 #include <node_api.h>
@@ -279,7 +282,7 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
       }
     }
   };
-  // sketchc's own threads split the products (never k, so every entry is the same sum) when
+  // sketchc's own threads split the products (never k: each entry is one thread's sum) when
   // OpenBLAS runs one thread itself and the work is worth a thread.
   int workers = WorkerCount();
   if ((blas.threads != nullptr && blas.threads() > 1) || batch * m * n * k < kGemmSplitWork)

@@ -163,38 +163,40 @@ const OPENBLAS_THREAD_VARIABLES = [
 export function blasThreads(
   env: Readonly<Record<string, string | undefined>>,
 ): number | undefined | string {
-  const own = env.SKETCHC_BLAS_THREADS;
-  if (own !== undefined && own !== "") {
-    const n = Number(own);
-    return Number.isInteger(n) && n >= 1 && n <= 1024
-      ? n
-      : `SKETCHC_BLAS_THREADS=${own}: expected a whole number of threads from 1 to 1024`;
-  }
+  const own = threadCount(env, "SKETCHC_BLAS_THREADS");
+  if (own !== undefined) return own;
   if (OPENBLAS_THREAD_VARIABLES.some((v) => (env[v] ?? "") !== ""))
     return undefined;
   return 1;
 }
 
+/** A thread count from the variable `name`: undefined where unset, a string where it is bad. */
+function threadCount(
+  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+): number | string | undefined {
+  const value = env[name];
+  if (value === undefined || value === "") return undefined;
+  const n = Number(value);
+  return Number.isInteger(n) && n >= 1 && n <= 1024
+    ? n
+    : `${name}=${value}: expected a whole number of threads from 1 to 1024`;
+}
+
 /**
  * sketchc's own kernel threads: `SKETCHC_THREADS` where set, else every core the process may use
- * (os.availableParallelism). They split each large GEMM into slices of rows or columns (never the
- * inner sum, so every entry is the same sum whatever the count), and the LayerNorm, im2col and
- * interpreter loops into fixed blocks; OpenBLAS itself stays at one thread (`blasThreads`), and
- * where it runs more, the GEMMs are left to it. Measured in docs/performance.md ("Both cores for
- * the native kernels"). A string: why the value is bad.
+ * (os.availableParallelism). They cut each large GEMM into slices of rows or columns (never the
+ * inner sum; OpenBLAS still rounds a slice's entries in other bits than the whole product's, so
+ * two counts give two trajectories), and the LayerNorm, im2col, max-pool and interpreter loops
+ * into fixed blocks (the same bits on any count); OpenBLAS itself stays at one thread
+ * (`blasThreads`), and where it runs more, the GEMMs are left to it. Measured in
+ * docs/performance.md ("Both cores for the native kernels"). A string: why the value is bad.
  */
 export function kernelThreads(
   env: Readonly<Record<string, string | undefined>>,
   cores: number = os.availableParallelism(),
 ): number | string {
-  const own = env.SKETCHC_THREADS;
-  if (own !== undefined && own !== "") {
-    const n = Number(own);
-    return Number.isInteger(n) && n >= 1 && n <= 1024
-      ? n
-      : `SKETCHC_THREADS=${own}: expected a whole number of threads from 1 to 1024`;
-  }
-  return Math.max(1, cores);
+  return threadCount(env, "SKETCHC_THREADS") ?? Math.max(1, cores);
 }
 
 /** Loads the addon and its BLAS once; a string says why it cannot be used. */
