@@ -124,7 +124,6 @@ void ParallelParts(int parts, Body body) {
   for (auto& t : pool) t.join();
 }
 
-
 // Opens the first library of the list that exports cblas_sgemm. SKETCHC_BLAS names one
 // explicitly; otherwise only OpenBLAS is accepted (the reference BLAS is slower than wasm).
 void OpenBlas() {
