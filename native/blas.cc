@@ -87,12 +87,9 @@ constexpr int64_t kGemmSplitWork = int64_t{1} << 22;
 // Slices of a split GEMM start at multiples of this many rows or columns.
 constexpr int64_t kGemmAlign = 16;
 
-int WorkerCount() {
-  int threads = kernelThreads.load();
-  int cores = static_cast<int>(std::thread::hardware_concurrency());
-  if (cores > 0 && threads > cores) threads = cores;
-  return threads < 1 ? 1 : threads;
-}
+// The threads in effect; setKernelThreads caps them at the cores once (asking for the core count
+// reads a file on Linux, too slow for every kernel call).
+int WorkerCount() { return kernelThreads.load(); }
 
 // Runs body(firstBlock, endBlock) over `blocks` blocks of rows, split between the workers.
 template <typename Body>
@@ -214,7 +211,10 @@ napi_value SetKernelThreads(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, &arg, nullptr, nullptr) != napi_ok || argc != 1 ||
       napi_get_value_double(env, arg, &n) != napi_ok || !(n >= 1) || n != std::floor(n))
     return Throw(env, "setKernelThreads: expected a positive integer");
-  kernelThreads.store(static_cast<int>(std::min(n, 1024.0)));
+  int threads = static_cast<int>(std::min(n, 1024.0));
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  if (cores > 0 && threads > cores) threads = cores;
+  kernelThreads.store(threads);
   napi_value result;
   napi_create_int32(env, WorkerCount(), &result);
   return result;
@@ -337,6 +337,16 @@ bool ReadArgs(napi_env env, napi_callback_info info, size_t count, void** data, 
       return false;
     }
   }
+  return true;
+}
+
+// ReadArgs for kernels whose numbers are all integers (shapes and offsets): a[0 .. N-1].
+template <size_t N>
+bool ReadIntArgs(napi_env env, napi_callback_info info, void** data, size_t* bytes,
+                 int64_t (&a)[N]) {
+  double v[N];
+  if (!ReadArgs(env, info, N + 1, data, bytes, v)) return false;
+  for (size_t i = 0; i < N; i++) a[i] = static_cast<int64_t>(v[i]);
   return true;
 }
 
@@ -593,10 +603,8 @@ napi_value MixArgsGrad(napi_env env, napi_callback_info info) {
 napi_value Im2col(napi_env env, napi_callback_info info) {
   void* data = nullptr;
   size_t bytes = 0;
-  double v[16];
-  if (!ReadArgs(env, info, 17, &data, &bytes, v)) return nullptr;
   int64_t a[16];
-  for (int i = 0; i < 16; i++) a[i] = static_cast<int64_t>(v[i]);
+  if (!ReadIntArgs(env, info, &data, &bytes, a)) return nullptr;
   const int64_t N = a[0], H = a[1], W = a[2], C = a[3], KH = a[4], KW = a[5], sH = a[6], sW = a[7],
                 dH = a[8], dW = a[9], padTop = a[10], padLeft = a[11], OH = a[12], OW = a[13],
                 x = a[14], cols = a[15];
@@ -638,10 +646,8 @@ napi_value Im2col(napi_env env, napi_callback_info info) {
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   void* data = nullptr;
   size_t bytes = 0;
-  double v[15];
-  if (!ReadArgs(env, info, 16, &data, &bytes, v)) return nullptr;
   int64_t a[15];
-  for (int i = 0; i < 15; i++) a[i] = static_cast<int64_t>(v[i]);
+  if (!ReadIntArgs(env, info, &data, &bytes, a)) return nullptr;
   const int64_t N = a[0], H = a[1], W = a[2], C = a[3], OH = a[4], OW = a[5], KH = a[6],
                 KW = a[7], sH = a[8], sW = a[9], padTop = a[10], padLeft = a[11], x = a[12],
                 dy = a[13], dx = a[14];

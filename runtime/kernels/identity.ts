@@ -7,42 +7,31 @@
 
 import * as tf from "@tensorflow/tfjs-core";
 
-/** The backend calls the kernel needs (the wasm backend has both). */
+/** The backend call the kernel needs (the wasm backend has it). */
 interface SharingBackend {
   incRef(dataId: object): void;
 }
 
-/** Identity that returns its input's data with one more reference (strings keep the stock copy). */
-export function sharedIdentityKernel(
-  stock: tf.KernelConfig,
-  backendName: string,
-): tf.KernelConfig {
-  const kernelFunc = (args: {
-    inputs: tf.NamedTensorInfoMap;
-    backend: unknown;
-    attrs?: tf.NamedAttrMap;
-  }): tf.TensorInfo | tf.TensorInfo[] => {
+let installed = false;
+
+/**
+ * Replaces the wasm backend's copying Identity with one that returns its input's data with one
+ * more reference (strings keep the stock copy). Idempotent.
+ */
+export function installSharedIdentity(): void {
+  const stock = tf.getKernel(tf.Identity, "wasm");
+  if (installed || stock === undefined) return;
+  const kernelFunc: tf.KernelFunc = (args) => {
     const x = args.inputs.x as tf.TensorInfo;
-    if (x.dtype === "string")
-      return stock.kernelFunc(args as Parameters<tf.KernelFunc>[0]);
-    (args.backend as SharingBackend).incRef(x.dataId);
+    if (x.dtype === "string") return stock.kernelFunc(args);
+    (args.backend as unknown as SharingBackend).incRef(x.dataId);
     return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
   };
-  return {
-    kernelName: tf.Identity,
-    backendName,
-    kernelFunc: kernelFunc as tf.KernelFunc,
-  };
-}
-
-/** Replaces the wasm backend's copying Identity with the sharing one (idempotent). */
-export function installSharedIdentity(): void {
-  const current = tf.getKernel(tf.Identity, "wasm");
-  if (current === undefined || SHARED.has(current.kernelFunc)) return;
-  const shared = sharedIdentityKernel(current, "wasm");
-  SHARED.add(shared.kernelFunc);
   tf.unregisterKernel(tf.Identity, "wasm");
-  tf.registerKernel(shared);
+  tf.registerKernel({
+    kernelName: tf.Identity,
+    backendName: "wasm",
+    kernelFunc,
+  });
+  installed = true;
 }
-
-const SHARED = new WeakSet<tf.KernelFunc>();

@@ -363,12 +363,8 @@ export interface MaxPoolAttrs {
 function maxPoolGradKernel(
   maxPoolGrad: NonNullable<BlasAddon["maxPoolGrad"]>,
 ): tf.KernelConfig {
-  const kernelFunc = (args: {
-    inputs: tf.NamedTensorInfoMap;
-    backend: unknown;
-    attrs?: tf.NamedAttrMap;
-  }): tf.TensorInfo => {
-    const backend = args.backend as WasmBackend;
+  const kernelFunc = (args: KernelArgs): tf.TensorInfo => {
+    const backend = args.backend as unknown as WasmBackend;
     const dy = args.inputs.dy as tf.TensorInfo;
     const x = args.inputs.x as tf.TensorInfo;
     const attrs = args.attrs as unknown as MaxPoolAttrs;
@@ -401,11 +397,7 @@ function maxPoolGradKernel(
     );
     return dx;
   };
-  return {
-    kernelName: MAX_POOL_GRAD_KERNEL,
-    backendName: "wasm",
-    kernelFunc: kernelFunc as tf.KernelFunc,
-  };
+  return { kernelName: MAX_POOL_GRAD_KERNEL, backendName: "wasm", kernelFunc };
 }
 
 /** Whether the native max-pool gradient serves the active backend right now. */
