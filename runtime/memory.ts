@@ -663,33 +663,19 @@ export function abduceSymbols<P>(
       `abduction tries every tuple of symbols: ${A}^${V} is over ${MAX_ABDUCED_TUPLES}`,
     );
   }
-  const tupleList = Array.from({ length: tuples }, (_, k) =>
-    Array.from({ length: V }, (_, j) => alphabet[Math.floor(k / A ** j) % A]),
-  );
+  const { values: tupleFlat, digits } = tupleGrid(alphabet, V);
   const used = tasks.flatMap((t, k) => (weights[k] > 0 ? [k] : []));
   const U = used.length;
-  // outputs[u * tuples + k]: stored program of task used[u] on tuple k.
-  const outputs = new Float64Array(U * tuples);
+  // rows[u][k]: stored program of task used[u] on tuple k (cached per program and alphabet).
   const key = alphabet.join(",");
-  const tupleFlat = Float64Array.from(tupleList.flat());
-  used.forEach((k, u) => {
+  const rows = used.map((k) => {
     const p = memory.programs[tasks[k]]!;
     const cached = typeof p === "object" && p !== null && tupleOutputs.get(p);
-    if (cached && cached.key === key) {
-      outputs.set(cached.outputs, u * tuples);
-      return;
-    }
-    evaluateAll(
-      module,
-      p,
-      tupleFlat,
-      outputs.subarray(u * tuples, (u + 1) * tuples),
-    );
+    if (cached && cached.key === key) return cached.outputs;
+    const outputs = evaluateAll(module, p, tupleFlat, new Float64Array(tuples));
     if (typeof p === "object" && p !== null)
-      tupleOutputs.set(p, {
-        key,
-        outputs: outputs.slice(u * tuples, (u + 1) * tuples),
-      });
+      tupleOutputs.set(p, { key, outputs });
+    return outputs;
   });
   // The same outputs tuple-major (byTuple[k * U + u]), so the scoring loop over the programs
   // reads memory in order, less each task's mean output on the step's pairs (the scores below
@@ -699,24 +685,35 @@ export function abduceSymbols<P>(
     for (let b = 0; b < B; b++) m += y[k * B + b];
     return B > 0 && Number.isFinite(m) ? m / B : 0;
   });
-  const byTuple = new Float64Array(U * tuples);
-  for (let u = 0; u < U; u++)
-    for (let i = 0; i < tuples; i++)
-      byTuple[i * U + u] = outputs[u * tuples + i] - center[u];
+  const byTuple = scratch(0, U * tuples);
+  // A tuple where some program's output is not finite is impossible (cost Infinity below).
+  const possible = new Uint8Array(tuples).fill(1);
+  // In tiles, so that both sides of the transposition stay in cache.
+  for (let u0 = 0; u0 < U; u0 += TILE)
+    for (let i0 = 0; i0 < tuples; i0 += TILE)
+      for (let u = u0; u < Math.min(u0 + TILE, U); u++) {
+        const row = rows[u];
+        const c = center[u];
+        for (let i = i0; i < Math.min(i0 + TILE, tuples); i++) {
+          const v = row[i] - c;
+          byTuple[i * U + u] = v;
+          if (!Number.isFinite(v)) possible[i] = 0;
+        }
+      }
   // A symbol is constrained when some weighted task's program reads it (its output changes
   // along that symbol's axis somewhere); the others are only rounded, and get no target.
   const reads = new Uint8Array(V);
-  used.forEach((_, u) => {
+  for (const row of rows) {
     for (let j = 0; j < V; j++) {
       const step = A ** j;
       for (let i = 0; i < tuples && !reads[j]; i++) {
-        if (Math.floor(i / step) % A === A - 1) continue;
-        const a = outputs[u * tuples + i];
-        const b = outputs[u * tuples + i + step];
+        if (digits[i * V + j] === A - 1) continue;
+        const a = row[i];
+        const b = row[i + step];
         if (a !== b && !(Number.isNaN(a) && Number.isNaN(b))) reads[j] = 1;
       }
     }
-  });
+  }
   const constrained = new Uint8Array(symbols.length);
   for (let b = 0; b < B; b++) constrained.set(reads, b * V);
   const spacing = alphabetSpacing(alphabet);
@@ -727,28 +724,27 @@ export function abduceSymbols<P>(
     );
   // The prior's part of a tuple's cost, per pair: -2 log p_g(tuple | x), or the squared distance
   // to g(x) in spacings (a Gaussian around the scalar g(x)).
-  const priorCost = (b: number, i: number): number => {
-    let c = 0;
-    for (let j = 0; j < V; j++) {
-      const a = digits[i * V + j];
-      if (logPrior) c -= 2 * logPrior[(b * V + j) * A + a];
-      else {
-        const d = (alphabet[a] - symbols[b * V + j]) / spacing;
-        c += d * d;
+  // prior[b * tuples + i]: the same for both passes below.
+  const prior = scratch(1, B * tuples);
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < tuples; i++) {
+      let c = 0;
+      for (let j = 0; j < V; j++) {
+        const a = digits[i * V + j];
+        if (logPrior) c -= 2 * logPrior[(b * V + j) * A + a];
+        else {
+          const d = (alphabet[a] - symbols[b * V + j]) / spacing;
+          c += d * d;
+        }
       }
+      prior[b * tuples + i] = c;
     }
-    return c;
-  };
-  // digits[i * V + j]: the value index of symbol j in tuple i.
-  const digits = new Int32Array(tuples * V);
-  for (let i = 0; i < tuples; i++)
-    for (let j = 0; j < V; j++) digits[i * V + j] = Math.floor(i / A ** j) % A;
   const out = new Float32Array(symbols.length);
   const indices = new Int32Array(symbols.length);
   const posterior = options.posterior
     ? new Float32Array(symbols.length * A)
     : undefined;
-  let costs = new Float64Array(0);
+  let costs: Float64Array = new Float64Array(0);
   // The likelihood's width per used task: sigma_t, or (`residualWidth`) the residual of the
   // task's program on the tuples a first pass with sigma_t abduces, floored at a fraction of
   // sigma_t. A program that explains its outputs exactly then speaks with the weight it has
@@ -758,16 +754,8 @@ export function abduceSymbols<P>(
   // A pass scores every tuple i of every pair b: prior + sum over u of (o_ui - y_ub)^2 / w_u^2,
   // expanded as sum o^2/w^2 - 2 sum o y / w^2 + sum y^2/w^2 so that the cross term is one
   // [tuples x U] by [U x B] product (float64: the squares' sums stay exact to ~1e-7).
-  // A tuple where some program's output is not finite is impossible (cost Infinity).
-  const possible = new Uint8Array(tuples);
-  for (let i = 0; i < tuples; i++) {
-    let ok = 1;
-    for (let u = 0; u < U && ok; u++)
-      if (!Number.isFinite(byTuple[i * U + u])) ok = 0;
-    possible[i] = ok;
-  }
   const scaledY = new Float64Array(B * U); // [B, U]: y_ub / w_u^2
-  const cross = new Float64Array(tuples * B); // [tuples, B]: sum over u of o_ui y_ub / w_u^2
+  const cross = scratch(2, tuples * B); // [tuples, B]: sum over u of o_ui y_ub / w_u^2
   const bestCost = new Float64Array(B);
   const mapPass = (full: boolean) => {
     const inverse2 = width.map((w) => 1 / (w * w));
@@ -793,7 +781,7 @@ export function abduceSymbols<P>(
       for (let b = 0; b < B; b++) {
         let c = Infinity;
         if (possible[i]) {
-          c = priorCost(b, i) + (oTerm - 2 * cross[i * B + b] + yTerm[b]);
+          c = prior[b * tuples + i] + (oTerm - 2 * cross[i * B + b] + yTerm[b]);
           if (!(c <= Infinity)) c = Infinity;
         }
         if (full) costs[b * tuples + i] = c;
@@ -810,13 +798,13 @@ export function abduceSymbols<P>(
     width = Float64Array.from(used, (k, u) => {
       let r = 0;
       for (let b = 0; b < B; b++) {
-        const d = outputs[u * tuples + best[b]] - y[k * B + b];
+        const d = rows[u][best[b]] - y[k * B + b];
         r += Number.isFinite(d) ? d * d : Infinity;
       }
       return Math.min(sigma[k], Math.max(floor * sigma[k], Math.sqrt(r / B)));
     });
   }
-  if (posterior) costs = new Float64Array(B * tuples);
+  if (posterior) costs = scratch(3, B * tuples);
   mapPass(posterior !== undefined);
   for (let b = 0; b < B; b++) {
     const arg = best[b];
@@ -824,8 +812,10 @@ export function abduceSymbols<P>(
     if (posterior)
       for (let i = 0; i < tuples; i++)
         bestCost = Math.min(bestCost, costs[b * tuples + i]);
-    out.set(tupleList[arg], b * V);
-    for (let j = 0; j < V; j++) indices[b * V + j] = digits[arg * V + j];
+    for (let j = 0; j < V; j++) {
+      indices[b * V + j] = digits[arg * V + j];
+      out[b * V + j] = alphabet[digits[arg * V + j]];
+    }
     if (posterior && Number.isFinite(bestCost)) {
       // The cost is -2 log of prior times likelihood: weights exp(-(c - best) / 2), summed per
       // symbol and value into the marginals.
@@ -924,6 +914,50 @@ function crossTerms(
  * A stored program's outputs on every tuple of an alphabet (its values joined as the key): a
  * program object is stored once and never changed, so abduction runs it once per alphabet.
  */
+/**
+ * Abduction's working arrays, kept between calls (each call writes every entry it reads): a new
+ * 4 MB array per step cost more than the transposition that fills it.
+ */
+const scratchArrays: Float64Array[] = [];
+function scratch(slot: number, length: number): Float64Array {
+  if ((scratchArrays[slot]?.length ?? -1) < length)
+    scratchArrays[slot] = new Float64Array(length);
+  return scratchArrays[slot].subarray(0, length);
+}
+
+/** The side of the tiles in which abduction transposes its outputs (float64: 8 KiB a row). */
+const TILE = 64;
+
+/**
+ * Every tuple of `V` values of `alphabet`, the first symbol fastest: values [A^V * V] and the
+ * value indices digits [A^V * V]. Kept for the last alphabet: abduction asks every step.
+ */
+function tupleGrid(
+  alphabet: readonly number[],
+  V: number,
+): { readonly values: Float64Array; readonly digits: Int32Array } {
+  const key = `${V}:${alphabet.join(",")}`;
+  if (lastGrid?.key === key) return lastGrid;
+  const A = alphabet.length;
+  const tuples = A ** V;
+  const values = new Float64Array(tuples * V);
+  const digits = new Int32Array(tuples * V);
+  for (let i = 0; i < tuples; i++)
+    for (let j = 0; j < V; j++) {
+      digits[i * V + j] = Math.floor(i / A ** j) % A;
+      values[i * V + j] = alphabet[digits[i * V + j]];
+    }
+  lastGrid = { key, values, digits };
+  return lastGrid;
+}
+let lastGrid:
+  | {
+      readonly key: string;
+      readonly values: Float64Array;
+      readonly digits: Int32Array;
+    }
+  | undefined;
+
 const tupleOutputs = new WeakMap<
   object,
   { key: string; outputs: Float64Array }

@@ -1304,6 +1304,19 @@ function memoryLosses(
   return gap ? (tf.add(loss, gap) as tf.Scalar) : loss;
 }
 
+/** The rows `rows` of x ([?, width], row-major), in that order. */
+function rowsOf(
+  x: Float32Array,
+  width: number,
+  rows: readonly number[],
+): Float32Array {
+  const out = new Float32Array(rows.length * width);
+  rows.forEach((r, k) =>
+    out.set(x.subarray(r * width, (r + 1) * width), k * width),
+  );
+  return out;
+}
+
 /** This step's abduction: g(x) of the batch, and the abduced symbols when abduction is on. */
 interface Abduction {
   /** g(x) [B * V]. */
@@ -1356,16 +1369,9 @@ function abduceStep(
         )
       : tasks;
   const B = pairs.length;
-  const N = run.train.numPairs;
   const y =
     config.abductionEvidence === "all"
-      ? Float32Array.from(
-          { length: evidenceTasks.length * B },
-          (_, i) =>
-            run.train.outputs[
-              evidenceTasks[Math.floor(i / B)] * N + pairs[i % B]
-            ],
-        )
+      ? outputRows(run.train, pairs, evidenceTasks)
       : (yAll.dataSync() as Float32Array);
   // With posterior targets, abduction is Bayes' rule: g's probabilities times the programs'
   // likelihood, so where the programs are silent the target is g's own belief, not its argmax.
@@ -1419,10 +1425,7 @@ function abduceStep(
         evaluateRows: (u, symbols, out) =>
           evaluateAll(module, usedPrograms[u], symbols, out),
         indices: abduced.indices,
-        y: Float32Array.from(
-          { length: used.length * B },
-          (_, i) => y[used[Math.floor(i / B)] * B + (i % B)],
-        ),
+        y: rowsOf(y, B, used),
         sigma: Float32Array.from(used, (k) => run.sigma[evidenceTasks[k]]),
       },
       categorical ? 0 : CODEBOOK_RATE,

@@ -398,23 +398,25 @@ export function straightSketch<Op extends string, Head extends string>(
     const [T] = z[opHead.name].shape;
     const ops = z[opHead.name].dataSync();
     const args = argHeads.map((h) => z[h.name].dataSync());
-    return Array.from({ length: T }, (_, t) =>
-      freezeProgram(
-        prune({
-          lines: Array.from({ length: L }, (_, l) => {
-            const o = argmaxAllowed(ops, opMask[l], (t * L + l) * K);
-            return {
-              op: spec.ops[o],
-              args: args
-                .slice(0, spec.arity[o])
-                .map((a, i) =>
-                  argmaxAllowed(a, argMasks[i][l], (t * L + l) * S),
-                ),
-            };
-          }),
-        }),
-      ),
-    );
+    // Only the lines the output reaches are decoded, in `reachedLines`' order: the program
+    // `prune` would make of every line's argmax, without the argmaxes it would drop.
+    return Array.from({ length: T }, (_, t) => {
+      const lines: (StraightLine<Op> | null)[] = new Array(L).fill(null);
+      const reached = new Uint8Array(L);
+      reached[OUTPUT - BASE] = 1;
+      for (let l = OUTPUT - BASE; l >= 0; l--) {
+        if (!reached[l]) continue;
+        const o = argmaxAllowed(ops, opMask[l], (t * L + l) * K);
+        const lineArgs: number[] = [];
+        for (let i = 0; i < spec.arity[o]; i++) {
+          const a = argmaxAllowed(args[i], argMasks[i][l], (t * L + l) * S);
+          lineArgs.push(a);
+          if (a >= BASE) reached[a - BASE] = 1;
+        }
+        lines[l] = { op: spec.ops[o], args: lineArgs };
+      }
+      return freezeProgram({ lines });
+    });
   }
 
   function encode(program: StraightProgram<Op>): Params<Head> {

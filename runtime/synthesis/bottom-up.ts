@@ -317,10 +317,19 @@ function enumerateDistinct(
               return;
             }
             const values = keep ? new Float64Array(N) : scratch;
-            for (let p = 0; p < N; p++) {
-              for (let a = 0; a < arity; a++) xs[a] = chosen[a].values[p];
-              xs.length = arity;
-              values[p] = f(...xs);
+            // The common arities without a spread call (the hot loop of the search).
+            if (arity === 2) {
+              const [x, y] = [chosen[0].values, chosen[1].values];
+              for (let p = 0; p < N; p++) values[p] = f(x[p], y[p]);
+            } else if (arity === 1) {
+              const x = chosen[0].values;
+              for (let p = 0; p < N; p++) values[p] = f(x[p]);
+            } else {
+              for (let p = 0; p < N; p++) {
+                for (let a = 0; a < arity; a++) xs[a] = chosen[a].values[p];
+                xs.length = arity;
+                values[p] = f(...xs);
+              }
             }
             if (offer(values, build, k) && keep)
               level.push({ expr: build(), values });

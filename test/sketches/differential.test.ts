@@ -160,6 +160,40 @@ describe.each(FILES)("%s", (file) => {
     }
   });
 
+  it("decodes soft z to the pruned argmax of every line (ties: the first allowed)", () => {
+    const m = mod(file);
+    if (m.sketch.model !== "straight") return;
+    const next = createRandom(700 + FILES.indexOf(file));
+    const T = 6;
+    const z = randomSoftParams(m, T, next);
+    const [opHead, ...argHeads] = m.sketch.heads;
+    const data = Object.fromEntries(
+      m.sketch.heads.map((h) => [h.name, z[h.name].arraySync()]),
+    );
+    // The first maximum among a row's allowed columns.
+    const argmax = (row: number[], mask: readonly number[]) =>
+      row.reduce(
+        (best, v, c) =>
+          mask[c] === 1 && (best < 0 || v > row[best]) ? c : best,
+        -1,
+      );
+    const expected = Array.from({ length: T }, (_, t) =>
+      m.prune({
+        lines: opHead.mask.map((mask, l) => {
+          const o = argmax(data[opHead.name][t][l], mask);
+          return {
+            op: m.sketch.operators[o].name,
+            args: argHeads
+              .slice(0, m.sketch.operators[o].arity)
+              .map((h) => argmax(data[h.name][t][l], h.mask[l])),
+          };
+        }),
+      }),
+    );
+    expect(m.decode(z)).toEqual(expected);
+    dispose(z);
+  });
+
   it("evaluates decoded programs (kept plans, straight-line code) as the reference does, twice", () => {
     const m = mod(file);
     const next = createRandom(300 + FILES.indexOf(file));
