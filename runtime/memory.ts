@@ -315,12 +315,23 @@ export function updateMemory<P>(
 ): number {
   // One flat copy of the pairs for the stored program and every candidate.
   const flat = flatSymbols(symbols);
+  // A program's error by its structure: the candidates repeat one another and the stored program
+  // (argmax, sample and proposals agree once q is sure), and a repeat scores the same.
+  const scored = new Map<string, number>();
+  const errorOf = (p: P) => {
+    const key = JSON.stringify(p);
+    let e = scored.get(key);
+    if (e === undefined) {
+      e = flatError(module, p, flat, y, sigma);
+      scored.set(key, e);
+    }
+    return e;
+  };
   let best = memory.programs[task];
-  let bestError =
-    best === undefined ? Infinity : flatError(module, best, flat, y, sigma);
+  let bestError = best === undefined ? Infinity : errorOf(best);
   let changed = false;
   for (const p of candidates) {
-    const e = flatError(module, p, flat, y, sigma);
+    const e = errorOf(p);
     const better =
       e < bestError - 1e-9 ||
       (best !== undefined &&

@@ -106,6 +106,28 @@ describe("updateMemory", () => {
   });
 });
 
+describe("updateMemory's repeated candidates", () => {
+  it("runs each distinct program once and decides as if it ran every one", () => {
+    let runs = 0;
+    const counting: SketchModule<Program> = {
+      ...module,
+      evaluateMany: (p, s, out) => {
+        runs++;
+        return module.evaluateMany!(p, s, out);
+      },
+    };
+    const memory = createMemory(module, 1);
+    memory.programs[0] = product12;
+    const copies = [sum12, { ...product12 }, structuredClone(sum12), sum12];
+    updateMemory(memory, counting, 0, copies, symbols, ySum, 0.5);
+    expect(runs).toBe(2); // product12 (stored, and its copy) and sum12 (three times)
+    expect(memory.programs[0]).toEqual(sum12);
+    expect(memory.errors[0]).toBe(
+      normalizedError(module, sum12, symbols, ySum, 0.5),
+    );
+  });
+});
+
 describe("liveRows", () => {
   it("marks the lines the output reaches and the arguments their operators take", () => {
     const live = liveRows(module, sum12Long);
