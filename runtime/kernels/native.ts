@@ -190,7 +190,7 @@ function threadCount(
  * two counts give two trajectories), and the LayerNorm, im2col, max-pool and interpreter loops
  * into fixed blocks (the same bits on any count); OpenBLAS itself stays at one thread
  * (`blasThreads`), and where it runs more, the GEMMs are left to it. Measured in
- * docs/performance.md ("Both cores for the native kernels"). A string: why the value is bad.
+ * docs/backends.md ("Threads"). A string: why the value is bad.
  */
 export function kernelThreads(
   env: Readonly<Record<string, string | undefined>>,
