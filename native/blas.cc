@@ -42,6 +42,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -693,8 +694,13 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// Init runs once per JavaScript context (the main thread, and each worker thread that loads the
+// addon: runtime/host-thread.ts); the library is opened once for all of them, so a worker's load
+// never rewrites what the main thread is reading.
+std::once_flag openedOnce;
+
 napi_value Init(napi_env env, napi_value exports) {
-  OpenBlas();
+  std::call_once(openedOnce, OpenBlas);
   napi_property_descriptor properties[] = {
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

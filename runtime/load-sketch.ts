@@ -53,6 +53,14 @@ export function writePinnedModule(
   return jsFile;
 }
 
+/** The module `loadSketch(sketchFile, outDir)` writes and imports. */
+export function moduleFileOf(sketchFile: string, outDir: string): string {
+  return path.join(
+    outDir,
+    `${path.basename(sketchFile).replace(/\.sketch$/, "")}.mjs`,
+  );
+}
+
 /** Compiles `sketchFile` into `outDir` (NAME.mts and NAME.mjs) and imports it. */
 export async function loadSketch(
   sketchFile: string,
@@ -78,8 +86,11 @@ export async function loadSketch(
       result.diagnostics.map((d) => formatDiagnostic(d, source)).join("\n"),
     );
   }
-  const name = path.basename(sketchFile).replace(/\.sketch$/, "");
-  const jsFile = writePinnedModule(outDir, name, result.typescript);
+  const jsFile = writePinnedModule(
+    outDir,
+    path.basename(moduleFileOf(sketchFile, outDir), ".mjs"),
+    result.typescript,
+  );
   return (await import(
     `${pathToFileURL(jsFile).href}?v=${Date.now()}`
   )) as SketchModule;

@@ -72,10 +72,28 @@ export interface ProgramMemory<P = unknown> {
    * Enumerative proposals (`createSearcher`): per task, the program of at most the search size
    * that fits its outputs on the step's symbols best. Absent: the memory sees only q's samples.
    */
-  search?(
+  readonly search?: Searcher<P>;
+}
+
+/**
+ * `createSearcher`'s search: per task, the program of at most `maxSize` operators that fits its
+ * outputs on the symbols best, where it fits them within `tolerance`. In two halves for a host
+ * thread (runtime/host-thread.ts): `findExpressions` with these settings, then `place`.
+ */
+export interface Searcher<P> {
+  (
     symbols: readonly (readonly number[])[],
     outputs: readonly ArrayLike<number>[],
   ): (P | undefined)[];
+  readonly maxSize: number;
+  readonly tolerance: number;
+  /** The first half: `findExpressions` in the module's language with these settings. */
+  find(
+    symbols: readonly (readonly number[])[],
+    outputs: readonly ArrayLike<number>[],
+  ): (Expr | undefined)[];
+  /** The second half: an expression as the sketch's program (undefined where it has none). */
+  place(expr: Expr): P | undefined;
 }
 
 export function createMemory<P>(
@@ -182,10 +200,7 @@ export function createSearcher<P>(
   maxSize: number,
   /** The most normalized error (outputScale's sigma) of a program offered. */
   tolerance = DEFAULT_TOLERANCE,
-): (
-  symbols: readonly (readonly number[])[],
-  outputs: readonly ArrayLike<number>[],
-) => (P | undefined)[] {
+): Searcher<P> {
   const language = languageOf(module);
   const space = createProgramSpace(module, language);
   const placed = new Map<string, P | null>();
@@ -204,19 +219,38 @@ export function createSearcher<P>(
     placed.set(key, program);
     return program ?? undefined;
   };
-  return (symbols, outputs) => {
-    const programs = enumeratePrograms(language, symbols, { maxSize });
-    return outputs.map((y) => {
-      const best = bestEnumerated(programs, y);
-      if (!best) return undefined;
-      // Only a program consistent with the outputs: on symbols g still misreads, the best fit
-      // is mostly a wrong program that fits the mistakes, and the memory would keep it.
-      const sigma = outputScale(Array.from(y));
-      return best.mse / (sigma * sigma) <= tolerance
-        ? place(best.expr)
-        : undefined;
-    });
-  };
+  const find = (
+    symbols: readonly (readonly number[])[],
+    outputs: readonly ArrayLike<number>[],
+  ) => findExpressions(language, symbols, outputs, maxSize, tolerance);
+  const search = (
+    symbols: readonly (readonly number[])[],
+    outputs: readonly ArrayLike<number>[],
+  ) => find(symbols, outputs).map((expr) => expr && place(expr));
+  return Object.assign(search, { maxSize, tolerance, find, place });
+}
+
+/**
+ * The search half of `createSearcher`, pure (no tensors): per task, the expression of at most
+ * `maxSize` operators that fits its outputs on `symbols` best, where its normalized error is
+ * within `tolerance`; one enumeration serves every task.
+ */
+export function findExpressions(
+  language: Language,
+  symbols: readonly (readonly number[])[],
+  outputs: readonly ArrayLike<number>[],
+  maxSize: number,
+  tolerance: number,
+): (Expr | undefined)[] {
+  const programs = enumeratePrograms(language, symbols, { maxSize });
+  return outputs.map((y) => {
+    const best = bestEnumerated(programs, y);
+    if (!best) return undefined;
+    // Only a program consistent with the outputs: on symbols g still misreads, the best fit is
+    // mostly a wrong program that fits the mistakes, and the memory would keep it.
+    const sigma = outputScale(Array.from(y));
+    return best.mse / (sigma * sigma) <= tolerance ? best.expr : undefined;
+  });
 }
 
 /** A straight-line program's output as an expression, identities dropped; undefined if unreadable. */
@@ -655,7 +689,7 @@ export function storedPrograms(
  * (1) and so constrains.
  */
 export function abduceSymbols<P>(
-  memory: ProgramMemory<P>,
+  memory: Pick<ProgramMemory<P>, "programs">,
   module: SketchModule<P>,
   tasks: readonly number[],
   weights: Float32Array,

@@ -65,7 +65,13 @@ import {
   writeFileAtomic,
 } from "../util/files.js";
 import { failpoint, killpoint } from "../util/failpoints.js";
-import { loadSketch } from "./load-sketch.js";
+import { loadSketch, moduleFileOf } from "./load-sketch.js";
+import {
+  startHostThread,
+  type AbductionJob,
+  type HostThread,
+} from "./host-thread.js";
+import { crossProductAddon } from "./kernels/native.js";
 import {
   computeMetrics,
   confidentPairs,
@@ -91,6 +97,7 @@ import {
   storedPrograms,
   storeProgram,
   abduceSymbols,
+  type AbducedSymbols,
   RESIDUAL_WIDTH_FLOOR,
   MAX_ABDUCED_TUPLES,
   updateMemory,
@@ -906,8 +913,10 @@ export async function trainStep(
           lambda * share,
         );
         if (run.memory) {
-          // Abduction pools the stored programs of the inferred and the given tasks.
-          const abduction = abduceStep(
+          // Abduction pools the stored programs of the inferred and the given tasks. Where a
+          // host thread runs, it runs beside the memory's proposals, and the search beside the
+          // codebook's update: neither pair reads what the other computes.
+          const pending = beginAbduction(
             run,
             run.memory,
             s,
@@ -916,7 +925,23 @@ export async function trainStep(
             pairs,
             logits,
           );
+          const proposals = proposePrograms(
+            run,
+            run.memory,
+            out,
+            inferred,
+            step,
+          );
+          const abduction = pending.join();
           lastAbduction = abduction;
+          const search = beginSearch(
+            run,
+            run.memory,
+            abduction,
+            pairs,
+            inferred,
+          );
+          pending.updateCodebook();
           loss = tf.add(
             loss,
             memoryLosses(
@@ -929,6 +954,8 @@ export async function trainStep(
               inferred,
               step,
               abduction,
+              proposals,
+              search,
               logits,
               read,
             ),
@@ -937,7 +964,7 @@ export async function trainStep(
       } else {
         loss = givenReconstruction(run, given, batch.y, s);
         if (run.memory) {
-          const abduction = abduceStep(
+          const pending = beginAbduction(
             run,
             run.memory,
             s,
@@ -946,6 +973,8 @@ export async function trainStep(
             pairs,
             logits,
           );
+          const abduction = pending.join();
+          pending.updateCodebook();
           lastAbduction = abduction;
           const gap = grounderAbductionLoss(run, abduction, s, logits);
           if (gap) loss = tf.add(loss, gap) as tf.Scalar;
@@ -1138,24 +1167,18 @@ function givenReconstruction(
 }
 
 /**
- * Offers the memory this step's programs for each task: the argmax of q, the discrete program
- * behind the training sample z (a sample of q: the argmax of a gumbel-perturbed softmax), and
- * `memorySamples` proposals; scored on this step's pairs and the symbols `s` ([B * V]).
+ * This step's programs for each task, from q alone: the argmax of q, the discrete program behind
+ * the training sample z (a sample of q: the argmax of a gumbel-perturbed softmax), and
+ * `memorySamples` proposals (`rememberPrograms` offers them to the memory).
  */
-function rememberPrograms(
+function proposePrograms(
   run: RunContext,
   memory: ProgramMemory,
   out: ReturnType<typeof forward>,
-  s: Float32Array,
-  pairs: readonly number[],
   tasks: readonly number[],
   step: number,
-): void {
+): unknown[][] {
   const module = run.module as SketchModule<unknown>;
-  const V = run.train.numInputs;
-  const symbols = pairs.map((_, b) =>
-    Array.from(s.subarray(b * V, (b + 1) * V)),
-  );
   const candidates: unknown[][] = tasks.map(() => []);
   const add = (programs: unknown[]) =>
     programs.forEach((p, k) => candidates[k].push(p));
@@ -1198,20 +1221,30 @@ function rememberPrograms(
       ),
     );
   }
-  const N = run.train.numPairs;
-  const outputs = tasks.map((t) =>
-    pairs.map((i) => run.train.outputs[t * N + i]),
-  );
-  // Enumerative proposals: one search over the step's symbols serves every task (memory.ts).
-  memory
-    .search?.(symbols, outputs)
-    .forEach((p, k) => p && candidates[k].push(p));
+  return candidates;
+}
+
+/**
+ * Offers the memory this step's programs for each task (`proposePrograms`, and the search's),
+ * scored on this step's pairs and the symbols `s` ([B * V]).
+ */
+function rememberPrograms(
+  run: RunContext,
+  memory: ProgramMemory,
+  candidates: readonly unknown[][],
+  found: readonly (unknown | undefined)[] | undefined,
+  s: Float32Array,
+  pairs: readonly number[],
+  tasks: readonly number[],
+): void {
+  const module = run.module as SketchModule<unknown>;
+  const { symbols, outputs } = searchRows(run, s, pairs, tasks);
   tasks.forEach((t, k) =>
     updateMemory(
       memory,
       module,
       t,
-      candidates[k],
+      found?.[k] ? [...candidates[k], found[k]] : candidates[k],
       symbols,
       outputs[k],
       run.sigma[t],
@@ -1219,9 +1252,65 @@ function rememberPrograms(
   );
 }
 
+/** The symbols the step's candidates are scored on: the abduced ones where constrained, else g(x). */
+function scoringSymbols({ grounded, abduced }: Abduction): Float32Array {
+  return abduced
+    ? grounded.map((g, i) => (abduced.constrained[i] ? abduced.symbols[i] : g))
+    : grounded;
+}
+
+/** The step's symbols as rows [B][V] and the tasks' outputs on its pairs [tasks][B]. */
+function searchRows(
+  run: RunContext,
+  s: Float32Array,
+  pairs: readonly number[],
+  tasks: readonly number[],
+): { symbols: number[][]; outputs: number[][] } {
+  const V = run.train.numInputs;
+  const N = run.train.numPairs;
+  return {
+    symbols: pairs.map((_, b) => Array.from(s.subarray(b * V, (b + 1) * V))),
+    outputs: tasks.map((t) => pairs.map((i) => run.train.outputs[t * N + i])),
+  };
+}
+
+/**
+ * Starts the memory's enumerative search over the step's scoring symbols (memory.ts; one search
+ * serves every task), on the host thread where one runs; the function returned gives each
+ * task's program (undefined: none fits), or undefined without a search.
+ */
+function beginSearch(
+  run: RunContext,
+  memory: ProgramMemory,
+  abduction: Abduction,
+  pairs: readonly number[],
+  tasks: readonly number[],
+): () => readonly (unknown | undefined)[] | undefined {
+  const searcher = memory.search;
+  if (!searcher) return () => undefined;
+  const { symbols, outputs } = searchRows(
+    run,
+    scoringSymbols(abduction),
+    pairs,
+    tasks,
+  );
+  const inPlace = () => searcher.find(symbols, outputs);
+  const join =
+    hostThreadOf(run)?.search(
+      {
+        symbols,
+        outputs,
+        maxSize: searcher.maxSize,
+        tolerance: searcher.tolerance,
+      },
+      inPlace,
+    ) ?? inPlace;
+  return () => join().map((expr) => expr && searcher.place(expr));
+}
+
 /**
  * The program memory's part of the objective (memory.ts, beyond the paper), in this order:
- * 1. abduction (`abduceStep`, with `abduction` > 0 and g in use): the symbols the stored programs
+ * 1. abduction (`beginAbduction`, with `abduction` > 0 and g in use): the symbols the stored programs
  *    within `abductionThreshold` explain best, for this step's pairs;
  * 2. the step's candidate programs offered to the memory, scored on the abduced symbols where
  *    some program reads them (they pool the evidence of every imitated task), else on g(x);
@@ -1242,18 +1331,27 @@ function memoryLosses(
   tasks: readonly number[],
   step: number,
   abduction: Abduction,
+  /** This step's programs from q (`proposePrograms`). */
+  proposals: readonly unknown[][],
+  /** The search's program per task (`beginSearch`). */
+  search: () => readonly (unknown | undefined)[] | undefined,
   /** The categorical grounder's logits [B * V, K]. */
   logits: tf.Tensor2D | undefined,
   /** The pairs r reads and their symbols, where they are not the step's (`confidentStepPairs`). */
   read?: StepRead,
 ): tf.Scalar {
   const { config, model } = run;
-  const { grounded, abduced } = abduction;
+  const { grounded } = abduction;
   const evidence = config.abductionThreshold;
-  const scoring = abduced
-    ? grounded.map((g, i) => (abduced.constrained[i] ? abduced.symbols[i] : g))
-    : grounded;
-  rememberPrograms(run, memory, out, scoring, pairs, tasks, step);
+  rememberPrograms(
+    run,
+    memory,
+    proposals,
+    search(),
+    scoringSymbols(abduction),
+    pairs,
+    tasks,
+  );
 
   let loss = tf.mul(
     config.imitation,
@@ -1317,6 +1415,39 @@ function rowsOf(
   return out;
 }
 
+/**
+ * The host thread of the process (runtime/host-thread.ts), for the run's module: one at a time,
+ * started by the first abduction of a run and replaced when another run's module asks.
+ */
+let host: { module: SketchModule; thread: HostThread | undefined } | undefined;
+function hostThreadOf(run: RunContext): HostThread | undefined {
+  if (host?.module === run.module) return host.thread;
+  host?.thread?.close();
+  const file = moduleFileOf(
+    run.config.sketch,
+    path.join(run.config.out, "module"),
+  );
+  host = {
+    module: run.module,
+    thread: fs.existsSync(file)
+      ? startHostThread(file, crossProductAddon())
+      : undefined,
+  };
+  return host.thread;
+}
+
+/** Whether the host thread serves `run` now (metrics.json's `hostThread`). */
+function hostThreadServes(run: RunContext): boolean {
+  return host?.module === run.module && host.thread?.serving() === true;
+}
+
+/** Stops `run`'s host thread (the run is over; a later step starts another). */
+function closeHostThread(run: RunContext): void {
+  if (host?.module !== run.module) return;
+  host.thread?.close();
+  host = undefined;
+}
+
 /** This step's abduction: g(x) of the batch, and the abduced symbols when abduction is on. */
 interface Abduction {
   /** g(x) [B * V]. */
@@ -1329,9 +1460,12 @@ interface Abduction {
 /**
  * Step 1 of `memoryLosses`: the codebook update and, with `abduction` > 0 and g in use, the
  * symbols that the stored programs within `abductionThreshold` of `tasks` (given programs
- * included: they are stored with error 0) explain best. yAll: [tasks.length, B].
+ * included: they are stored with error 0) explain best. yAll: [tasks.length, B]. Starts the
+ * abduction (on the host thread where one runs, runtime/host-thread.ts) and returns the function
+ * that finishes it: the step calls it after r's forward pass and the memory's proposals, which
+ * do not read what abduction and the codebook update compute.
  */
-function abduceStep(
+function beginAbduction(
   run: RunContext,
   memory: ProgramMemory,
   s: tf.Tensor2D,
@@ -1341,7 +1475,7 @@ function abduceStep(
   pairs: readonly number[],
   /** The categorical grounder's logits [B * V, K]: its probabilities are abduction's prior. */
   logits?: tf.Tensor2D,
-): Abduction {
+): PendingAbduction {
   const { config } = run;
   const module = run.module as SketchModule<unknown>;
   const grounded = s.dataSync() as Float32Array;
@@ -1358,7 +1492,7 @@ function abduceStep(
   // `imitationThreshold` they are also imitated by r.
   const evidence = config.abductionThreshold;
   if (!(config.abduction > 0 && !config.oracleSymbols))
-    return { grounded, alphabet };
+    return { join: () => ({ grounded, alphabet }), updateCodebook: () => {} };
   // The evidence: the step's tasks and their outputs, or every training task with a stored
   // program within `evidence` and its outputs on the step's pairs.
   const evidenceTasks =
@@ -1379,18 +1513,16 @@ function abduceStep(
     categorical &&
     logits !== undefined &&
     config.abductionTargets === "posterior";
-  const abduced = abduceSymbols(
-    memory,
-    module,
-    evidenceTasks,
-    Float32Array.from(evidenceTasks, (t) =>
+  const job: AbductionJob = {
+    tasks: evidenceTasks,
+    weights: Float32Array.from(evidenceTasks, (t) =>
       memory.errors[t] <= evidence ? 1 : 0,
     ),
-    grounded,
+    symbols: grounded,
     y,
-    Float32Array.from(evidenceTasks, (t) => run.sigma[t]),
+    sigma: Float32Array.from(evidenceTasks, (t) => run.sigma[t]),
     alphabet,
-    {
+    options: {
       ...(posterior
         ? {
             logPrior: tf.tidy(() =>
@@ -1403,7 +1535,51 @@ function abduceStep(
         ? { residualWidth: RESIDUAL_WIDTH_FLOOR }
         : {}),
     },
-  );
+  };
+  const inPlace = () =>
+    abduceSymbols(
+      memory,
+      module,
+      job.tasks,
+      job.weights,
+      job.symbols,
+      job.y,
+      job.sigma,
+      job.alphabet,
+      job.options,
+    );
+  const join =
+    hostThreadOf(run)?.abduce(memory.programs, job, inPlace) ?? inPlace;
+  let abduced: AbducedSymbols | undefined;
+  return {
+    join: () => ({ grounded, abduced: (abduced ??= join()), alphabet }),
+    updateCodebook: () =>
+      followCodebook(run, grounded, abduced!, evidenceTasks, y, B),
+  };
+}
+
+/** A started abduction (`beginAbduction`). */
+interface PendingAbduction {
+  /** Waits for abduction's symbols. */
+  join(): Abduction;
+  /** Then the codebook's update from them (it changes the next step's values, not this one's). */
+  updateCodebook(): void;
+}
+
+/** The rest of `beginAbduction` once abduction has answered: the codebook's update. */
+function followCodebook(
+  run: RunContext,
+  grounded: Float32Array,
+  abduced: AbducedSymbols,
+  evidenceTasks: readonly number[],
+  y: Float32Array,
+  B: number,
+): void {
+  const { config } = run;
+  const memory = run.memory!;
+  const module = run.module as SketchModule<unknown>;
+  const evidence = config.abductionThreshold;
+  const categorical = run.model.grounderOutput === "categorical";
   if (run.codebook) {
     // The codebook follows the outputs of the evidence tasks' programs (codebook.ts).
     const used = evidenceTasks.flatMap((t, k) =>
@@ -1438,7 +1614,6 @@ function abduceStep(
       splitDeadValue(run.codebook);
     }
   }
-  return { grounded, abduced, alphabet };
 }
 
 /**
@@ -2486,6 +2661,8 @@ export async function train(
         referenceSymbolAccuracy,
         wallSeconds: result.wallSeconds,
         backend: backend.description,
+        // Whether abduction and the memory's search ran beside the nets (host-thread.ts).
+        hostThread: hostThreadServes(run),
         epochs: lastEpoch,
         dataset: run.datasetName,
         ...describeTasks(run),
@@ -2506,6 +2683,7 @@ export async function train(
     path.join(config.out, "programs.txt"),
     formatPrograms(run, evaluation),
   );
+  closeHostThread(run);
   run.model.dispose();
   run.average?.dispose();
   run.optimizer.dispose();

@@ -22,7 +22,11 @@ import {
   installArgumentMixer,
   type ArgumentMixer,
 } from "../module-runtime/mixing.js";
-import { installCrossProduct, type CrossProduct } from "../memory.js";
+import {
+  activeCrossProduct,
+  installCrossProduct,
+  type CrossProduct,
+} from "../memory.js";
 
 /** The addon's exports (native/blas.cc). */
 interface BlasAddon extends ArgumentMixer {
@@ -197,6 +201,19 @@ export function kernelThreads(
   cores: number = os.availableParallelism(),
 ): number | string {
   return threadCount(env, "SKETCHC_THREADS") ?? Math.max(1, cores);
+}
+
+/**
+ * The addon's file where it is loaded and its cross product serves abduction, for a worker thread
+ * to load the same library (runtime/host-thread.ts); undefined otherwise.
+ */
+export function crossProductAddon(): string | undefined {
+  const root = packageRoot();
+  return typeof loaded === "object" &&
+    root !== undefined &&
+    activeCrossProduct() === loaded.addon.crossProduct
+    ? path.join(root, ADDON_FILE)
+    : undefined;
 }
 
 /** Loads the addon and its BLAS once; a string says why it cannot be used. */
