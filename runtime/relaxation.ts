@@ -46,6 +46,9 @@ export function sampleRelaxed(
   });
 }
 
+/** Below this, Math.exp(x) is 0 (the smallest subnormal is exp(-745.13...)). */
+const EXP_UNDERFLOW = -746;
+
 /**
  * `count` discrete samples of q = softmax(logits) for every row of one head, drawn on the host
  * by inverse CDF (one uniform a row): the distribution of the argmax of `sampleRelaxed`'s
@@ -69,7 +72,10 @@ export function sampleChoices(
     for (let c = 0; c < choices; c++) max = Math.max(max, logits[o + c]);
     let total = 0;
     for (let c = 0; c < choices; c++) {
-      const w = Math.exp(logits[o + c] - max);
+      // exp underflows to exactly 0 below about -745.13, so a masked entry (MASKED_LOGIT, -1e9)
+      // costs no exp: the same weights to the bit.
+      const x = logits[o + c] - max;
+      const w = x < EXP_UNDERFLOW ? 0 : Math.exp(x);
       total += w;
       cdf[o + c] = total;
       if (w > 0) last[r] = c;
