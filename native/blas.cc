@@ -694,6 +694,47 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// One variable's Adam update in TF.js AdamOptimizer's float32 operations, in its order, each
+// rounded to float32 as its own kernel would (no fused multiply-add: -ffp-contract=off):
+//   m' = m b1 + g c1;  v' = v b2 + (g g) c2;  x' = (m' / a1) / (sqrt(v' / a2) + eps) (-lr) + x
+// with c = 1 - b and a = 1 - beta^t, so the same bits as its dozen kernels, in one pass.
+// Arguments: heap, n, x, m, v, g, x', m', v' (float offsets), b1, c1, b2, c2, a1, a2, eps, -lr.
+napi_value Adam(napi_env env, napi_callback_info info) {
+  void* data = nullptr;
+  size_t bytes = 0;
+  double a[16];
+  if (!ReadArgs(env, info, 17, &data, &bytes, a)) return nullptr;
+  const int64_t n = static_cast<int64_t>(a[0]);
+  const int64_t x = a[1], m = a[2], v = a[3], g = a[4], xOut = a[5], mOut = a[6], vOut = a[7];
+  const float b1 = a[8], c1 = a[9], b2 = a[10], c2 = a[11], a1 = a[12], a2 = a[13], eps = a[14],
+              step = a[15];
+  const int64_t floats = static_cast<int64_t>(bytes / sizeof(float));
+  for (int64_t offset : {x, m, v, g, xOut, mOut, vOut})
+    if (n < 0 || !Inside(offset, n, floats))
+      return Throw(env, "adam: sizes or offsets outside the buffer");
+  float* f = static_cast<float*>(data);
+  for (int64_t i = 0; i < n; i++) {
+    const float gi = f[g + i];
+    const float mScaled = f[m + i] * b1;
+    const float gScaled = gi * c1;
+    const float m1 = mScaled + gScaled;
+    const float g2 = gi * gi;
+    const float vScaled = f[v + i] * b2;
+    const float g2Scaled = g2 * c2;
+    const float v1 = vScaled + g2Scaled;
+    const float mHat = m1 / a1;
+    const float vHat = v1 / a2;
+    const float root = std::sqrt(vHat);
+    const float denominator = root + eps;
+    const float ratio = mHat / denominator;
+    const float delta = ratio * step;
+    f[xOut + i] = delta + f[x + i];
+    f[mOut + i] = m1;
+    f[vOut + i] = v1;
+  }
+  return nullptr;
+}
+
 // Init runs once per JavaScript context (the main thread, and each worker thread that loads the
 // addon: runtime/host-thread.ts); the library is opened once for all of them, so a worker's load
 // never rewrites what the main thread is reading.
@@ -714,6 +755,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"mixArgsGrad", nullptr, MixArgsGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"im2col", nullptr, Im2col, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
   return exports;

@@ -72,6 +72,7 @@ import {
   type HostThread,
 } from "./host-thread.js";
 import { crossProductAddon } from "./kernels/native.js";
+import { applyAdam } from "./kernels/adam.js";
 import {
   computeMetrics,
   confidentPairs,
@@ -1058,7 +1059,7 @@ export async function trainStep(
         : tf.tidy(() =>
             Object.fromEntries(names.map((n) => [n, tf.mul(grads[n], scale)])),
           );
-    optimizer.applyGradients(clipped as Record<string, tf.Variable>);
+    applyAdam(optimizer, clipped);
     if (clipped !== grads) Object.values(clipped).forEach((t) => t.dispose());
   }
   Object.values(grads).forEach((t) => t.dispose());

@@ -57,6 +57,11 @@ interface BlasAddon extends ArgumentMixer {
     biasOffset: number,
     relu: number,
   ): void;
+  /** One variable's Adam update (kernels/adam.ts); absent in addons built before it. */
+  adam?(
+    memory: ArrayBuffer,
+    ...sizeOffsetsAndScalars: number[] // n, x, m, v, g, x', m', v', b1, c1, b2, c2, a1, a2, eps, -lr
+  ): void;
   /** A max-pool's gradient (NHWC); absent in addons built before it. */
   maxPoolGrad?(
     memory: ArrayBuffer,
@@ -417,6 +422,51 @@ function maxPoolGradKernel(
   return { kernelName: MAX_POOL_GRAD_KERNEL, backendName: "wasm", kernelFunc };
 }
 
+/** The kernel name of the native Adam update (sketchc's own; kernels/adam.ts). */
+export const ADAM_KERNEL = "SketchcAdam";
+
+/** Attributes of `ADAM_KERNEL`: TF.js AdamOptimizer's scalars for this step. */
+export interface AdamAttrs {
+  readonly beta1: number;
+  readonly beta2: number;
+  /** 1 - beta1^t and 1 - beta2^t, as the optimizer's float32 variables hold them. */
+  readonly oneMinusAccBeta1: number;
+  readonly oneMinusAccBeta2: number;
+  readonly epsilon: number;
+  readonly learningRate: number;
+}
+
+/** x, m, v and the gradient g (float32, one shape) to x', m' and v' in one pass (native/blas.cc). */
+function adamKernel(adam: NonNullable<BlasAddon["adam"]>): tf.KernelConfig {
+  const kernelFunc = (args: KernelArgs): tf.TensorInfo[] => {
+    const backend = args.backend as unknown as WasmBackend;
+    const { x, m, v, g } = args.inputs as Record<string, tf.TensorInfo>;
+    const a = args.attrs as unknown as AdamAttrs;
+    const shape = [...x.shape];
+    const outs = [0, 1, 2].map(() => backend.makeOutput(shape, "float32"));
+    // Read the heap after makeOutput: an allocation can grow (and so replace) the buffer.
+    adam(
+      backend.wasm.HEAPU8.buffer as ArrayBuffer,
+      tf.util.sizeFromShape(shape),
+      ...[x, m, v, g, ...outs].map((t) => floatOffset(backend, t)),
+      a.beta1,
+      1 - a.beta1,
+      a.beta2,
+      1 - a.beta2,
+      a.oneMinusAccBeta1,
+      a.oneMinusAccBeta2,
+      a.epsilon,
+      -a.learningRate,
+    );
+    return outs;
+  };
+  return {
+    kernelName: ADAM_KERNEL,
+    backendName: "wasm",
+    kernelFunc,
+  };
+}
+
 /** Whether the native max-pool gradient serves the active backend right now. */
 export function nativeMaxPoolGradActive(): boolean {
   return (
@@ -690,6 +740,9 @@ export function installNativeKernels(): NativeStatus {
       tf.getKernel(MAX_POOL_GRAD_KERNEL, "wasm") === undefined
     )
       tf.registerKernel(maxPoolGradKernel(maxPoolGrad.bind(state.addon)));
+    const { adam } = state.addon;
+    if (adam !== undefined && tf.getKernel(ADAM_KERNEL, "wasm") === undefined)
+      tf.registerKernel(adamKernel(adam.bind(state.addon)));
     installArgumentMixer(state.addon);
     installCrossProduct(
       hasDgemm(state.addon) ? state.addon.crossProduct : undefined,
@@ -723,7 +776,7 @@ export function uninstallNativeKernels(): void {
     tf.unregisterKernel(name, "wasm");
     tf.registerKernel(config);
   }
-  for (const name of [LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL]) {
+  for (const name of [LAYER_NORM_KERNEL, LAYER_NORM_GRAD_KERNEL, ADAM_KERNEL]) {
     if (tf.getKernel(name, "wasm") !== undefined)
       tf.unregisterKernel(name, "wasm");
   }
