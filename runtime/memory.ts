@@ -347,6 +347,24 @@ export function updateMemory<P>(
   y: ArrayLike<number>,
   sigma: number,
 ): number {
+  const update = beginUpdate(memory, module, task, symbols, y, sigma);
+  update.offer(candidates);
+  return update.finish();
+}
+
+/**
+ * `updateMemory` in parts: `offer` candidates (any number of times, in order), then `finish`
+ * stores the best and returns its error. The same decisions as one `updateMemory` with all the
+ * candidates, so a step can score some while the search still runs for the others.
+ */
+export function beginUpdate<P>(
+  memory: ProgramMemory<P>,
+  module: SketchModule<P>,
+  task: number,
+  symbols: readonly (readonly number[])[],
+  y: ArrayLike<number>,
+  sigma: number,
+): { offer(candidates: readonly P[]): void; finish(): number } {
   // One flat copy of the pairs for the stored program and every candidate.
   const flat = flatSymbols(symbols);
   // A program's error by its structure: the candidates repeat one another and the stored program
@@ -364,23 +382,29 @@ export function updateMemory<P>(
   let best = memory.programs[task];
   let bestError = best === undefined ? Infinity : errorOf(best);
   let changed = false;
-  for (const p of candidates) {
-    const e = errorOf(p);
-    const better =
-      e < bestError - 1e-9 ||
-      (best !== undefined &&
-        Math.abs(e - bestError) <= 1e-9 &&
-        module.length(p) < module.length(best));
-    if (better) {
-      best = p;
-      bestError = e;
-      changed = true;
-    }
-  }
-  memory.errors[task] = bestError;
-  if (changed && best !== undefined)
-    storeProgram(memory, module, task, best, bestError);
-  return bestError;
+  return {
+    offer(candidates) {
+      for (const p of candidates) {
+        const e = errorOf(p);
+        const better =
+          e < bestError - 1e-9 ||
+          (best !== undefined &&
+            Math.abs(e - bestError) <= 1e-9 &&
+            module.length(p) < module.length(best));
+        if (better) {
+          best = p;
+          bestError = e;
+          changed = true;
+        }
+      }
+    },
+    finish() {
+      memory.errors[task] = bestError;
+      if (changed && best !== undefined)
+        storeProgram(memory, module, task, best, bestError);
+      return bestError;
+    },
+  };
 }
 
 /**

@@ -101,7 +101,7 @@ import {
   type AbducedSymbols,
   RESIDUAL_WIDTH_FLOOR,
   MAX_ABDUCED_TUPLES,
-  updateMemory,
+  beginUpdate,
   type ProgramMemory,
 } from "./memory.js";
 import {
@@ -1233,24 +1233,33 @@ function rememberPrograms(
   run: RunContext,
   memory: ProgramMemory,
   candidates: readonly unknown[][],
-  found: readonly (unknown | undefined)[] | undefined,
+  search: () => readonly (unknown | undefined)[] | undefined,
   s: Float32Array,
   pairs: readonly number[],
   tasks: readonly number[],
 ): void {
   const module = run.module as SketchModule<unknown>;
   const { symbols, outputs } = searchRows(run, s, pairs, tasks);
-  tasks.forEach((t, k) =>
-    updateMemory(
+  // q's candidates first, while the search may still run on the host thread; its program
+  // comes last for each task, as if offered with the others.
+  const updates = tasks.map((t, k) => {
+    const update = beginUpdate(
       memory,
       module,
       t,
-      found?.[k] ? [...candidates[k], found[k]] : candidates[k],
       symbols,
       outputs[k],
       run.sigma[t],
-    ),
-  );
+    );
+    update.offer(candidates[k]);
+    return update;
+  });
+  const found = search();
+  updates.forEach((update, k) => {
+    const p = found?.[k];
+    if (p) update.offer([p]);
+    update.finish();
+  });
 }
 
 /** The symbols the step's candidates are scored on: the abduced ones where constrained, else g(x). */
@@ -1348,7 +1357,7 @@ function memoryLosses(
     run,
     memory,
     proposals,
-    search(),
+    search,
     scoringSymbols(abduction),
     pairs,
     tasks,
