@@ -3,75 +3,26 @@
 // built worker, dist/) with the thread and with SKETCHC_HOST_THREAD=0 end at the same losses and
 // metrics, and metrics.json says which one ran.
 
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ensureBuilt, SKETCHC_BIN } from "../built-binary.js";
+import { ensureBuilt } from "../built-binary.js";
+import { trainTiny } from "./tiny-train.js";
 
-const SAMPLE = path.resolve("runtime/data/fixtures/fashion-mnist-sample");
-const SKETCH = path.resolve("sketches/arith.sketch");
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "sketchc-host-thread-"));
 
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
-/** Trains the tiny run with `SKETCHC_HOST_THREAD=value`; returns its metrics and step losses. */
+/** Trains the tiny run with `SKETCHC_HOST_THREAD=value`; returns its metrics and epoch losses. */
 function train(
   name: string,
   value: string | undefined,
 ): { metrics: Record<string, unknown>; losses: number[] } {
-  const out = path.join(root, name);
   const env = { ...process.env };
   delete env.SKETCHC_HOST_THREAD;
   if (value !== undefined) env.SKETCHC_HOST_THREAD = value;
-  const result = spawnSync(
-    process.execPath,
-    [
-      SKETCHC_BIN,
-      "train",
-      SKETCH,
-      "--data",
-      SAMPLE,
-      "--tasks",
-      "40",
-      "--task-batch",
-      "40",
-      "--epochs",
-      "2",
-      "--steps",
-      "4",
-      "--batch",
-      "16",
-      "--train-pairs",
-      "64",
-      "--test-pairs",
-      "16",
-      "--held-out-tasks",
-      "4",
-      "--hidden",
-      "64",
-      "--backend",
-      "wasm",
-      "--quiet",
-      "--out",
-      out,
-    ],
-    { encoding: "utf8", env },
-  );
-  expect(result.stderr).toBe("");
-  expect(result.status).toBe(0);
-  const metrics = JSON.parse(
-    fs.readFileSync(path.join(out, "metrics.json"), "utf8"),
-  ) as Record<string, unknown>;
-  const losses = fs
-    .readFileSync(path.join(out, "log.jsonl"), "utf8")
-    .trim()
-    .split("\n")
-    .map((line) => JSON.parse(line) as { loss?: number | null })
-    .filter((entry) => typeof entry.loss === "number")
-    .map((entry) => entry.loss as number);
-  return { metrics, losses };
+  return trainTiny(path.join(root, name), env);
 }
 
 describe("the host thread", () => {

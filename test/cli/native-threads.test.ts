@@ -8,17 +8,15 @@
 // every core for the kernel threads unless SKETCHC_THREADS says otherwise, a bad value named in
 // the run's header.
 
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
 import { blasThreads, nativeStatus } from "../../runtime/kernels/native.js";
-import { ensureBuilt, SKETCHC_BIN } from "../built-binary.js";
+import { ensureBuilt } from "../built-binary.js";
+import { trainTiny } from "./tiny-train.js";
 
-const SAMPLE = path.resolve("runtime/data/fixtures/fashion-mnist-sample");
-const SKETCH = path.resolve("sketches/arith.sketch");
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "sketchc-threads-"));
 
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -41,61 +39,8 @@ function envWithout(extra: Record<string, string>): NodeJS.ProcessEnv {
 function train(
   name: string,
   env: NodeJS.ProcessEnv,
-): {
-  metrics: Record<string, unknown>;
-  losses: number[];
-} {
-  const out = path.join(root, name);
-  const result = spawnSync(
-    process.execPath,
-    [
-      SKETCHC_BIN,
-      "train",
-      SKETCH,
-      "--data",
-      SAMPLE,
-      "--tasks",
-      "40",
-      "--task-batch",
-      "40",
-      "--epochs",
-      "2",
-      "--steps",
-      "3",
-      "--batch",
-      "16",
-      "--train-pairs",
-      "64",
-      "--test-pairs",
-      "16",
-      "--held-out-tasks",
-      "4",
-      "--hidden",
-      "64",
-      "--backend",
-      "wasm",
-      "--quiet",
-      "--out",
-      out,
-    ],
-    {
-      encoding: "utf8",
-      env,
-    },
-  );
-  expect(result.stderr).toBe("");
-  expect(result.status).toBe(0);
-  const metrics = JSON.parse(
-    fs.readFileSync(path.join(out, "metrics.json"), "utf8"),
-  ) as Record<string, unknown>;
-  const losses = fs
-    .readFileSync(path.join(out, "log.jsonl"), "utf8")
-    .trim()
-    .split("\n")
-    .map((line) => JSON.parse(line) as { loss?: number | null })
-    .filter((entry) => typeof entry.loss === "number")
-    .map((entry) => entry.loss as number);
-  return { metrics, losses };
+): { metrics: Record<string, unknown>; losses: number[] } {
+  return trainTiny(path.join(root, name), env);
 }
 
 describe.runIf(nativeStatus().on)("native kernels on 1 and 2 threads", () => {
