@@ -23,14 +23,14 @@ const programs: unknown[] = [];
 let language: Language | undefined;
 let module: SketchModule | undefined;
 let failed: string | undefined;
+/** The addon's cross product, where the main thread named the addon. */
+let native: CrossProduct | undefined;
 try {
   module = (await import(pathToFileURL(moduleFile).href)) as SketchModule;
-  if (addon !== undefined) {
-    const loaded = createRequire(import.meta.url)(addon) as {
-      crossProduct: CrossProduct;
-    };
-    installCrossProduct(loaded.crossProduct);
-  }
+  if (addon !== undefined)
+    native = (
+      createRequire(import.meta.url)(addon) as { crossProduct: CrossProduct }
+    ).crossProduct;
 } catch (error) {
   failed = `cannot load ${moduleFile}: ${(error as Error).message}`;
 }
@@ -46,6 +46,9 @@ function run(request: HostRequest): HostReply {
     };
   }
   for (const [t, p] of request.programs) programs[t] = p;
+  if (request.job.product === "native" && native === undefined)
+    throw new Error("the addon's cross product is not loaded here");
+  installCrossProduct(request.job.product === "native" ? native : undefined);
   const { tasks, weights, symbols, y, sigma, alphabet, options } = request.job;
   return {
     ok: abduceSymbols(

@@ -29,6 +29,8 @@ export interface AbductionJob {
   readonly sigma: Float32Array;
   readonly alphabet: readonly number[];
   readonly options: AbductionOptions;
+  /** The float64 product the main thread's abduction uses now: JavaScript's or the addon's. */
+  readonly product: "javascript" | "native";
 }
 
 /** A search, as `findExpressions` takes it (the module's language is the thread's). */
@@ -56,7 +58,7 @@ export type HostReply =
 /** What the worker is started with. */
 export interface HostThreadData {
   readonly moduleFile: string;
-  /** The addon whose cross product the main thread's abduction uses; absent: JavaScript's. */
+  /** The addon, for its cross product where a job asks for it (`AbductionJob.product`). */
   readonly addon?: string;
   readonly flag: Int32Array;
 }
@@ -85,18 +87,30 @@ export interface HostThread {
   close(): void;
 }
 
+/** The worker's script: built (dist/) only. */
+const SCRIPT = new URL("./host-thread-worker.js", import.meta.url);
+
 /**
- * Starts the thread for the generated module `moduleFile`; undefined where
- * `SKETCHC_HOST_THREAD=0` or no thread can start.
+ * Whether a training run uses the thread: not with `SKETCHC_HOST_THREAD=0`, and only from the
+ * built package (from the TypeScript sources, the unit tests, the step runs everything itself).
+ * metrics.json's `hostThread`; the same in a run resumed under the same environment.
+ */
+export function hostThreadEnabled(): boolean {
+  return (
+    process.env.SKETCHC_HOST_THREAD !== "0" &&
+    fs.existsSync(fileURLToPath(SCRIPT))
+  );
+}
+
+/**
+ * Starts the thread for the generated module `moduleFile`; undefined where it is not enabled
+ * (`hostThreadEnabled`) or cannot start.
  */
 export function startHostThread(
   moduleFile: string,
   addon: string | undefined,
 ): HostThread | undefined {
-  if (process.env.SKETCHC_HOST_THREAD === "0") return undefined;
-  // Built (dist/) only: from the TypeScript sources (the tests) the step runs it in place.
-  const script = new URL("./host-thread-worker.js", import.meta.url);
-  if (!fs.existsSync(fileURLToPath(script))) return undefined;
+  if (!hostThreadEnabled()) return undefined;
   const { port1, port2 } = new MessageChannel();
   const flag = new Int32Array(new SharedArrayBuffer(4));
   let worker: Worker;
@@ -107,7 +121,7 @@ export function startHostThread(
       flag,
       port: port2,
     };
-    worker = new Worker(script, {
+    worker = new Worker(SCRIPT, {
       workerData: data,
       transferList: [port2],
     });

@@ -67,6 +67,7 @@ import {
 import { failpoint, killpoint } from "../util/failpoints.js";
 import { loadSketch, moduleFileOf } from "./load-sketch.js";
 import {
+  hostThreadEnabled,
   startHostThread,
   type AbductionJob,
   type HostThread,
@@ -98,6 +99,8 @@ import {
   storedPrograms,
   storeProgram,
   abduceSymbols,
+  activeCrossProduct,
+  crossProductJs,
   type AbducedSymbols,
   RESIDUAL_WIDTH_FLOOR,
   MAX_ABDUCED_TUPLES,
@@ -1440,15 +1443,10 @@ function hostThreadOf(run: RunContext): HostThread | undefined {
   host = {
     module: run.module,
     thread: fs.existsSync(file)
-      ? startHostThread(file, crossProductAddon())
+      ? startHostThread(file, crossProductAddon()?.file)
       : undefined,
   };
   return host.thread;
-}
-
-/** Whether the host thread serves `run` now (metrics.json's `hostThread`). */
-function hostThreadServes(run: RunContext): boolean {
-  return host?.module === run.module && host.thread?.serving() === true;
 }
 
 /** Stops `run`'s host thread (the run is over; a later step starts another). */
@@ -1523,7 +1521,16 @@ function beginAbduction(
     categorical &&
     logits !== undefined &&
     config.abductionTargets === "posterior";
+  // The thread has JavaScript's product and the addon's: another (a test's) keeps it here.
+  const active = activeCrossProduct();
+  const product =
+    active === crossProductJs
+      ? "javascript"
+      : active === crossProductAddon()?.product
+        ? "native"
+        : undefined;
   const job: AbductionJob = {
+    product: product ?? "javascript",
     tasks: evidenceTasks,
     weights: Float32Array.from(evidenceTasks, (t) =>
       memory.errors[t] <= evidence ? 1 : 0,
@@ -1559,7 +1566,8 @@ function beginAbduction(
       job.options,
     );
   const join =
-    hostThreadOf(run)?.abduce(memory.programs, job, inPlace) ?? inPlace;
+    (product && hostThreadOf(run)?.abduce(memory.programs, job, inPlace)) ??
+    inPlace;
   let abduced: AbducedSymbols | undefined;
   return {
     join: () => ({ grounded, abduced: (abduced ??= join()), alphabet }),
@@ -2671,8 +2679,8 @@ export async function train(
         referenceSymbolAccuracy,
         wallSeconds: result.wallSeconds,
         backend: backend.description,
-        // Whether abduction and the memory's search ran beside the nets (host-thread.ts).
-        hostThread: hostThreadServes(run),
+        // Whether abduction and the memory's search run beside the nets (host-thread.ts).
+        hostThread: hostThreadEnabled(),
         epochs: lastEpoch,
         dataset: run.datasetName,
         ...describeTasks(run),

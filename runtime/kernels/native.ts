@@ -22,11 +22,7 @@ import {
   installArgumentMixer,
   type ArgumentMixer,
 } from "../module-runtime/mixing.js";
-import {
-  activeCrossProduct,
-  installCrossProduct,
-  type CrossProduct,
-} from "../memory.js";
+import { installCrossProduct, type CrossProduct } from "../memory.js";
 
 /** The addon's exports (native/blas.cc). */
 interface BlasAddon extends ArgumentMixer {
@@ -209,15 +205,15 @@ export function kernelThreads(
 }
 
 /**
- * The addon's file where it is loaded and its cross product serves abduction, for a worker thread
- * to load the same library (runtime/host-thread.ts); undefined otherwise.
+ * The loaded addon's file and its cross product (abduction's, where the native kernels are
+ * installed), for a worker thread to load the same library (runtime/host-thread.ts); undefined
+ * where the addon is not loaded.
  */
-export function crossProductAddon(): string | undefined {
+export function crossProductAddon():
+  { readonly file: string; readonly product: CrossProduct } | undefined {
   const root = packageRoot();
-  return typeof loaded === "object" &&
-    root !== undefined &&
-    activeCrossProduct() === loaded.addon.crossProduct
-    ? path.join(root, ADDON_FILE)
+  return typeof loaded === "object" && root !== undefined
+    ? { file: path.join(root, ADDON_FILE), product: loaded.addon.crossProduct }
     : undefined;
 }
 
