@@ -8,7 +8,7 @@ import { workerData, type MessagePort } from "node:worker_threads";
 import { languageOf, type Language } from "./domains/expression.js";
 import type { HostReply, HostRequest, HostThreadData } from "./host-thread.js";
 import {
-  abduceSymbols,
+  abduceFrom,
   findExpressions,
   installCrossProduct,
   type CrossProduct,
@@ -49,20 +49,7 @@ function run(request: HostRequest): HostReply {
   if (request.job.product === "native" && native === undefined)
     throw new Error("the addon's cross product is not loaded here");
   installCrossProduct(request.job.product === "native" ? native : undefined);
-  const { tasks, weights, symbols, y, sigma, alphabet, options } = request.job;
-  return {
-    ok: abduceSymbols(
-      { programs },
-      module,
-      tasks,
-      weights,
-      symbols,
-      y,
-      sigma,
-      alphabet,
-      options,
-    ),
-  };
+  return { ok: abduceFrom({ programs }, module, request.job) };
 }
 
 port.on("message", (request: HostRequest) => {

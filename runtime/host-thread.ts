@@ -17,18 +17,11 @@ import {
   receiveMessageOnPort,
   Worker,
 } from "node:worker_threads";
-import type { AbducedSymbols, AbductionOptions } from "./memory.js";
+import type { AbducedSymbols, AbductionInputs } from "./memory.js";
 import type { Expr } from "./domains/expression.js";
 
-/** One abduction, as `abduceSymbols` takes it, the stored programs by task. */
-export interface AbductionJob {
-  readonly tasks: readonly number[];
-  readonly weights: Float32Array;
-  readonly symbols: Float32Array;
-  readonly y: Float32Array;
-  readonly sigma: Float32Array;
-  readonly alphabet: readonly number[];
-  readonly options: AbductionOptions;
+/** One abduction, as `abduceFrom` takes it (the stored programs travel by task). */
+export interface AbductionJob extends AbductionInputs {
   /** The float64 product the main thread's abduction uses now: JavaScript's or the addon's. */
   readonly product: "javascript" | "native";
 }

@@ -1063,6 +1063,36 @@ export interface AbducedSymbols {
   readonly posterior?: Float32Array;
 }
 
+/** `abduceSymbols`' arguments after the memory and the module, by name. */
+export interface AbductionInputs {
+  readonly tasks: readonly number[];
+  readonly weights: Float32Array;
+  readonly symbols: Float32Array;
+  readonly y: Float32Array;
+  readonly sigma: Float32Array;
+  readonly alphabet: readonly number[];
+  readonly options: AbductionOptions;
+}
+
+/** `abduceSymbols` with its arguments by name (the training step's, and the host thread's). */
+export function abduceFrom<P>(
+  memory: Pick<ProgramMemory<P>, "programs">,
+  module: SketchModule<P>,
+  a: AbductionInputs,
+): AbducedSymbols {
+  return abduceSymbols(
+    memory,
+    module,
+    a.tasks,
+    a.weights,
+    a.symbols,
+    a.y,
+    a.sigma,
+    a.alphabet,
+    a.options,
+  );
+}
+
 /** `residualWidth`'s floor as a fraction of sigma_t, for `--abduction-width residual`. */
 export const RESIDUAL_WIDTH_FLOOR = 0.1;
 

@@ -98,6 +98,7 @@ import {
   proposeAround,
   storedPrograms,
   storeProgram,
+  abduceFrom,
   abduceSymbols,
   activeCrossProduct,
   crossProductJs,
@@ -1553,18 +1554,7 @@ function beginAbduction(
         : {}),
     },
   };
-  const inPlace = () =>
-    abduceSymbols(
-      memory,
-      module,
-      job.tasks,
-      job.weights,
-      job.symbols,
-      job.y,
-      job.sigma,
-      job.alphabet,
-      job.options,
-    );
+  const inPlace = () => abduceFrom(memory, module, job);
   const join =
     (product && hostThreadOf(run)?.abduce(memory.programs, job, inPlace)) ??
     inPlace;

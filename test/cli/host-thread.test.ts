@@ -90,18 +90,7 @@ describe("the host thread", () => {
         options: { residualWidth: 0.1 },
         product: "javascript" as const,
       };
-      const inPlace = () =>
-        memory.abduceSymbols(
-          { programs },
-          module,
-          job.tasks,
-          job.weights,
-          job.symbols,
-          job.y,
-          job.sigma,
-          job.alphabet,
-          job.options,
-        );
+      const inPlace = () => memory.abduceFrom({ programs }, module, job);
       const thread = startHostThread(moduleFileOf(sketch, dir), undefined);
       expect(thread).toBeDefined();
       let ranInPlace = false;
