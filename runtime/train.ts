@@ -939,13 +939,9 @@ export async function trainStep(
           );
           const abduction = pending.join();
           lastAbduction = abduction;
-          const search = beginSearch(
-            run,
-            run.memory,
-            abduction,
-            pairs,
-            inferred,
-          );
+          // The symbols and outputs the step's candidates are scored on, the search's too.
+          const rows = scoringRows(run, abduction, pairs, inferred);
+          const search = beginSearch(run, run.memory, rows);
           pending.updateCodebook();
           loss = tf.add(
             loss,
@@ -960,6 +956,7 @@ export async function trainStep(
               step,
               abduction,
               proposals,
+              rows,
               search,
               logits,
               read,
@@ -1231,19 +1228,17 @@ function proposePrograms(
 
 /**
  * Offers the memory this step's programs for each task (`proposePrograms`, and the search's),
- * scored on this step's pairs and the symbols `s` ([B * V]).
+ * scored on this step's pairs and scoring symbols (`scoringRows`).
  */
 function rememberPrograms(
   run: RunContext,
   memory: ProgramMemory,
   candidates: readonly unknown[][],
   search: () => readonly (unknown | undefined)[] | undefined,
-  s: Float32Array,
-  pairs: readonly number[],
+  { symbols, outputs }: ScoringRows,
   tasks: readonly number[],
 ): void {
   const module = run.module as SketchModule<unknown>;
-  const { symbols, outputs } = searchRows(run, s, pairs, tasks);
   // q's candidates first, while the search may still run on the host thread; its program
   // comes last for each task, as if offered with the others.
   const updates = tasks.map((t, k) => {
@@ -1266,20 +1261,25 @@ function rememberPrograms(
   });
 }
 
-/** The symbols the step's candidates are scored on: the abduced ones where constrained, else g(x). */
-function scoringSymbols({ grounded, abduced }: Abduction): Float32Array {
-  return abduced
-    ? grounded.map((g, i) => (abduced.constrained[i] ? abduced.symbols[i] : g))
-    : grounded;
+/** What the step's candidates are scored on: symbols [B][V] and the tasks' outputs [tasks][B]. */
+interface ScoringRows {
+  readonly symbols: readonly (readonly number[])[];
+  readonly outputs: readonly (readonly number[])[];
 }
 
-/** The step's symbols as rows [B][V] and the tasks' outputs on its pairs [tasks][B]. */
-function searchRows(
+/**
+ * The step's scoring symbols as rows (the abduced ones where some program constrains them, else
+ * g(x)) and the tasks' outputs on its pairs.
+ */
+function scoringRows(
   run: RunContext,
-  s: Float32Array,
+  { grounded, abduced }: Abduction,
   pairs: readonly number[],
   tasks: readonly number[],
-): { symbols: number[][]; outputs: number[][] } {
+): ScoringRows {
+  const s = abduced
+    ? grounded.map((g, i) => (abduced.constrained[i] ? abduced.symbols[i] : g))
+    : grounded;
   const V = run.train.numInputs;
   const N = run.train.numPairs;
   return {
@@ -1296,18 +1296,10 @@ function searchRows(
 function beginSearch(
   run: RunContext,
   memory: ProgramMemory,
-  abduction: Abduction,
-  pairs: readonly number[],
-  tasks: readonly number[],
+  { symbols, outputs }: ScoringRows,
 ): () => readonly (unknown | undefined)[] | undefined {
   const searcher = memory.search;
   if (!searcher) return () => undefined;
-  const { symbols, outputs } = searchRows(
-    run,
-    scoringSymbols(abduction),
-    pairs,
-    tasks,
-  );
   const inPlace = () => searcher.find(symbols, outputs);
   const join =
     hostThreadOf(run)?.search(
@@ -1347,6 +1339,8 @@ function memoryLosses(
   abduction: Abduction,
   /** This step's programs from q (`proposePrograms`). */
   proposals: readonly unknown[][],
+  /** What they are scored on (`scoringRows`). */
+  rows: ScoringRows,
   /** The search's program per task (`beginSearch`). */
   search: () => readonly (unknown | undefined)[] | undefined,
   /** The categorical grounder's logits [B * V, K]. */
@@ -1357,15 +1351,7 @@ function memoryLosses(
   const { config, model } = run;
   const { grounded } = abduction;
   const evidence = config.abductionThreshold;
-  rememberPrograms(
-    run,
-    memory,
-    proposals,
-    search,
-    scoringSymbols(abduction),
-    pairs,
-    tasks,
-  );
+  rememberPrograms(run, memory, proposals, search, rows, tasks);
 
   let loss = tf.mul(
     config.imitation,

@@ -139,6 +139,13 @@ const ADDON_FILE = path.join("native", "build", "sketchc_blas.node");
 
 /** The package root: the nearest folder above this module that holds native/build.mjs. */
 function packageRoot(): string | undefined {
+  if (foundRoot === null) foundRoot = findPackageRoot();
+  return foundRoot;
+}
+/** `packageRoot`'s answer, found once (every abduction asks, train.ts `beginAbduction`). */
+let foundRoot: string | undefined | null = null;
+
+function findPackageRoot(): string | undefined {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
     if (existsSync(path.join(dir, "native", "build.mjs"))) return dir;
